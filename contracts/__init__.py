@@ -1,0 +1,1 @@
+"""OpenAPI contracts, the scenario schema, and the contract-test kit."""

@@ -1,0 +1,270 @@
+"""The control plane under /__mock/: clock, reset, tasks, tenants, journal, spec, scenario.
+
+Never a provider path. Open on loopback; bound anywhere else it demands
+``Authorization: Bearer <admin token>`` unless the operator opened it explicitly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+from aiohttp import web
+
+from mockserver.clock import ClockError
+from mockserver.pipeline import STATE_KEY
+from mockserver.resources import spec_path
+from mockserver.spec import load_document
+from mockserver.state import MockState
+from mockserver.submit import force
+
+PREFIX = "/__mock"
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=str))
+
+
+def _refuse(status: int, message: str) -> web.Response:
+    return _json({"error": message, "status": status}, status)
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@web.middleware
+async def guard(request: web.Request, handler) -> web.StreamResponse:
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    options = request.app[STATE_KEY].options
+    if options.admin_open or _is_loopback(options.bind_host):
+        return await handler(request)
+    token = options.admin_token
+    sent = request.headers.get("Authorization", "")
+    if token and sent == f"Bearer {token}":
+        return await handler(request)
+    return _refuse(401, "the control API needs Authorization: Bearer <admin token> off loopback")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json() if await request.read() else {}
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text='{"error":"body is not JSON"}', content_type="application/json") from exc
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text='{"error":"body must be an object"}', content_type="application/json")
+    return data
+
+
+def _state(request: web.Request) -> MockState:
+    return request.app[STATE_KEY]
+
+
+async def health(request: web.Request) -> web.Response:
+    state = _state(request)
+    return _json(
+        {
+            "status": "ok",
+            "providers": [p.name for p in request.app["avatar_mock_providers"]],
+            "tasks": len(state.store),
+            "clock": state.clock.describe(),
+        }
+    )
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    return _json(_state(request).clock.describe())
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await _body(request)
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return _refuse(400, "give {\"seconds\": N} with N >= 0")
+    advance = getattr(state.clock, "advance", None)
+    try:
+        advance(float(seconds))
+    except ClockError as exc:
+        return _refuse(409, str(exc))
+    return _json(state.clock.describe())
+
+
+async def set_clock(request: web.Request) -> web.Response:
+    state = _state(request)
+    body = await _body(request)
+    speed = body.get("speed")
+    if state.clock.mode != "virtual":
+        return _refuse(409, "the real clock has no speed to set; start with --clock virtual")
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or speed < 0:
+        return _refuse(400, "give {\"speed\": S} with S >= 0 (0 freezes the clock)")
+    state.clock.set_speed(float(speed))
+    return _json(state.clock.describe())
+
+
+async def reset(request: web.Request) -> web.Response:
+    _state(request).reset()
+    return _json({"status": "reset"})
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    state = _state(request)
+    now = state.clock.now()
+    q = request.query
+    out = []
+    for task in state.store.all():
+        if q.get("provider") and task.provider != q["provider"]:
+            continue
+        if q.get("tenant") and task.tenant != q["tenant"]:
+            continue
+        if q.get("family") and task.family.name != q["family"]:
+            continue
+        if q.get("state") and task.state(now) != q["state"]:
+            continue
+        out.append(task.describe(now))
+    return _json({"tasks": out, "count": len(out)})
+
+
+def _find(request: web.Request):
+    state = _state(request)
+    task_id = request.match_info["task_id"]
+    provider = request.query.get("provider")
+    return state.store.get_any(provider, task_id) if provider else state.store.find(task_id)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    task = _find(request)
+    if task is None:
+        return _refuse(404, "no such task")
+    return _json(task.describe(_state(request).clock.now()))
+
+
+async def force_task(request: web.Request) -> web.Response:
+    state = _state(request)
+    task = _find(request)
+    if task is None:
+        return _refuse(404, "no such task")
+    body = await _body(request)
+    outcome = body.get("outcome")
+    state_name = body.get("state")
+    if outcome not in (None, "success", "failure") or (outcome is None) == (state_name is None):
+        return _refuse(400, 'give {"state": S} or {"outcome": "success"|"failure", "failure": {...}}')
+    failure = body.get("failure")
+    if failure is not None and not isinstance(failure, dict):
+        return _refuse(400, "failure must be an object of the provider's failure fields")
+    now = state.clock.now()
+    try:
+        force(state, task, now, state_name=state_name, outcome=outcome, failure=failure)
+    except ValueError as exc:
+        return _refuse(400, f"{exc}; states: {', '.join(task.family.all_states)}")
+    return _json(task.describe(now))
+
+
+async def get_tenant(request: web.Request) -> web.Response:
+    state = _state(request)
+    key = request.match_info["key"]
+    tenant = state.accounts.existing(key)
+    if tenant is None:
+        if not state.accounts.known(key):
+            return _refuse(404, "no such tenant")
+        tenant = state.accounts.tenant(key)
+    return _json(tenant.describe(state.clock.now(), state.accounts.next_seq))
+
+
+async def put_tenant(request: web.Request) -> web.Response:
+    state = _state(request)
+    key = request.match_info["key"]
+    body = await _body(request)
+    balances = body.get("balances", body)
+    if not isinstance(balances, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in balances.values()
+    ):
+        return _refuse(400, 'give {"balances": {"units": N, "coins": N, ...}}')
+    if key not in state.accounts.listed:
+        state.accounts.listed[key] = {}
+    tenant = state.accounts.tenant(key)
+    now = state.clock.now()
+    for currency, value in balances.items():
+        current = tenant.balance(currency, now, state.accounts.next_seq)
+        if value != current:
+            tenant.apply(currency, float(value) - current, now, "admin set balance")
+    return _json(tenant.describe(now, state.accounts.next_seq))
+
+
+async def list_tenants(request: web.Request) -> web.Response:
+    state = _state(request)
+    now = state.clock.now()
+    return _json({"tenants": [t.describe(now, state.accounts.next_seq) for t in state.accounts.all()]})
+
+
+async def get_journal(request: web.Request) -> web.Response:
+    q = request.query
+    try:
+        limit = int(q["limit"]) if "limit" in q else None
+    except ValueError:
+        return _refuse(400, "limit must be an integer")
+    entries = _state(request).journal.query(
+        method=q.get("method"),
+        path=q.get("path"),
+        tenant=q.get("tenant"),
+        operation=q.get("operation"),
+        provider=q.get("provider"),
+        limit=limit,
+    )
+    return _json({"entries": entries, "count": len(entries)})
+
+
+async def clear_journal(request: web.Request) -> web.Response:
+    _state(request).journal.clear()
+    return _json({"status": "cleared"})
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    name = request.match_info["provider"]
+    enabled = {p.name for p in request.app["avatar_mock_providers"]}
+    if name not in enabled:
+        return _refuse(404, f"no provider {name!r}; serving: {', '.join(sorted(enabled))}")
+    if request.query.get("format") == "json" or "json" in request.headers.get("Accept", ""):
+        return _json(load_document(name))
+    return web.Response(text=spec_path(name).read_text(encoding="utf-8"), content_type="application/yaml")
+
+
+async def get_scenario(request: web.Request) -> web.Response:
+    return _json(_state(request).scenario.raw)
+
+
+async def get_routes(request: web.Request) -> web.Response:
+    return _json({"routes": request.app["avatar_mock_routes"]})
+
+
+async def get_violations(request: web.Request) -> web.Response:
+    return _json({"violations": _state(request).violations})
+
+
+def setup(app: web.Application) -> None:
+    app.middlewares.append(guard)
+    r = app.router
+    r.add_get(f"{PREFIX}/health", health)
+    r.add_get(f"{PREFIX}/clock", get_clock)
+    r.add_put(f"{PREFIX}/clock", set_clock)
+    r.add_post(f"{PREFIX}/clock/advance", advance_clock)
+    r.add_post(f"{PREFIX}/reset", reset)
+    r.add_get(f"{PREFIX}/tasks", list_tasks)
+    r.add_get(f"{PREFIX}/tasks/{{task_id}}", get_task)
+    r.add_post(f"{PREFIX}/tasks/{{task_id}}/force", force_task)
+    r.add_get(f"{PREFIX}/tenants", list_tenants)
+    r.add_get(f"{PREFIX}/tenants/{{key}}", get_tenant)
+    r.add_put(f"{PREFIX}/tenants/{{key}}", put_tenant)
+    r.add_get(f"{PREFIX}/journal", get_journal)
+    r.add_delete(f"{PREFIX}/journal", clear_journal)
+    r.add_get(f"{PREFIX}/openapi/{{provider}}", get_openapi)
+    r.add_get(f"{PREFIX}/scenario", get_scenario)
+    r.add_get(f"{PREFIX}/routes", get_routes)
+    r.add_get(f"{PREFIX}/violations", get_violations)

@@ -1,0 +1,112 @@
+"""create_app(): the spec-driven aiohttp application and its middleware order.
+
+journal/errors (outermost) -> route -> [auth -> rate limit -> validate -> handler -> check]
+The bracketed part is pipeline.make_endpoint, one per spec operation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+
+from mockserver import admin, media_routes
+from mockserver.clock import RealClock, VirtualClock
+from mockserver.errors import ApiError
+from mockserver.pipeline import CTX_KEY, STATE_KEY, make_endpoint
+from mockserver.registry import Provider, bind, providers
+from mockserver.scenario import Scenario
+from mockserver.scenario import load as load_scenario
+from mockserver.spec import load_operations
+from mockserver.state import MockState, ServerOptions
+
+log = logging.getLogger("avatar_mock")
+
+_HTTP_KIND = {404: "no_route", 405: "method_not_allowed", 413: "too_large"}
+
+
+def _provider_for(request: web.Request, enabled: list[Provider]) -> Provider | None:
+    for provider in enabled:
+        if provider.owns(request.path):
+            return provider
+    return None
+
+
+def _refusal(request: web.Request, status: int, detail: str) -> web.Response:
+    """An HTTP-level refusal (no route, bad method, too large) in the right dialect."""
+    enabled: list[Provider] = request.app["avatar_mock_providers"]
+    provider = _provider_for(request, enabled)
+    if provider is None:
+        return web.json_response({"error": detail, "status": status}, status=status)
+    err: ApiError = provider.dialect.pipeline_error(_HTTP_KIND.get(status, "internal"), detail)
+    ctx = request.get(CTX_KEY)
+    trace_id = ctx.trace_id if ctx is not None else "00000000-0000-4000-8000-000000000000"
+    return web.json_response(provider.dialect.render(err, trace_id), status=err.status)
+
+
+@web.middleware
+async def journal_and_errors(request: web.Request, handler) -> web.StreamResponse:
+    """Record every request; turn anything unexpected into the provider's own error."""
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = _refusal(request, exc.status, exc.reason or "error")
+    except Exception:
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        response = _refusal(request, 500, "internal error")
+    if not request.path.startswith("/__mock"):
+        state = request.app[STATE_KEY]
+        ctx = request.get(CTX_KEY)
+        state.journal.record(
+            {
+                "at": state.clock.now(),
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string,
+                "status": response.status,
+                "provider": ctx.provider.name if ctx else None,
+                "operation_id": ctx.operation.operation_id if ctx else None,
+                "tenant": (ctx.key or None) if ctx else None,
+                "ip": request.remote,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+        )
+    return response
+
+
+def create_app(
+    scenario: Scenario | None = None,
+    clock: RealClock | VirtualClock | None = None,
+    options: ServerOptions | None = None,
+) -> web.Application:
+    """The mock as an aiohttp application; routes come from the providers' OpenAPI documents."""
+    scenario = scenario or load_scenario()
+    options = options or ServerOptions()
+    state = MockState(clock or VirtualClock(speed=1.0), scenario, options)
+    app = web.Application(
+        middlewares=[journal_and_errors], client_max_size=scenario.max_body_bytes
+    )
+    app[STATE_KEY] = state
+    registered = providers()
+    unknown = sorted(set(options.providers) - set(registered))
+    if unknown:
+        raise ValueError(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(registered)}")
+    enabled = [registered[name] for name in options.providers]
+    app["avatar_mock_providers"] = enabled
+    routes: list[dict[str, Any]] = []
+    for provider in enabled:
+        for op, handler in bind(provider, load_operations(provider.name)):
+            app.router.add_route(op.method, op.path, make_endpoint(provider, op, handler))
+            routes.append({"provider": provider.name, "method": op.method, "path": op.path,
+                           "operation_id": op.operation_id})
+        if provider.extra_routes is not None:
+            provider.extra_routes(app)
+    app["avatar_mock_routes"] = routes
+    admin.setup(app)
+    media_routes.setup(app)
+    return app

@@ -1,0 +1,19 @@
+"""Reading ``Authorization: Bearer <key>`` the way the providers document it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def bearer_key(request: web.Request) -> str | None:
+    """The key after ``Bearer `` (one space), or None when missing or malformed.
+
+    A key wrapped in angle brackets is refused, as YouCam's debugging guide warns.
+    """
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    key = header[7:]
+    if not key or key != key.strip() or " " in key or key.startswith("<"):
+        return None
+    return key

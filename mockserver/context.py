@@ -1,0 +1,90 @@
+"""What a handler is given: the parsed request, the tenant, the clock reading, the state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from mockserver.errors import ApiError
+
+if TYPE_CHECKING:
+    from mockserver.accounts import Tenant
+    from mockserver.registry import Provider
+    from mockserver.scenario import ProviderConfig
+    from mockserver.spec import Operation
+    from mockserver.state import MockState
+
+
+class RequestContext:
+    """One request on its way through the pipeline.
+
+    ``now`` is read from the clock once, so everything a single answer says is consistent.
+    """
+
+    __slots__ = (
+        "body",
+        "key",
+        "now",
+        "operation",
+        "params",
+        "provider",
+        "request",
+        "request_id",
+        "state",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        request: web.Request,
+        state: MockState,
+        provider: Provider,
+        operation: Operation,
+        now: float,
+        request_id: str,
+        trace_id: str,
+    ) -> None:
+        self.request = request
+        self.state = state
+        self.provider = provider
+        self.operation = operation
+        self.now = now
+        self.request_id = request_id
+        self.trace_id = trace_id
+        self.key: str = ""
+        self.body: dict[str, Any] = {}
+        self.params: dict[str, Any] = {}
+
+    @property
+    def config(self) -> ProviderConfig:
+        return self.state.scenario.providers[self.provider.name]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.config.settings
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.state.accounts.tenant(self.key)
+
+    @property
+    def origin(self) -> str:
+        """Scheme and host to put in links, so they point back at this mock."""
+        public = self.state.options.public_url
+        if public:
+            return public.rstrip("/")
+        return f"{self.request.scheme}://{self.request.host}"
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote or "unknown"
+
+    def error(self, kind: str, detail: str = "") -> ApiError:
+        return self.provider.dialect.pipeline_error(kind, detail)
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+    def balance(self, currency: str) -> float:
+        return self.tenant.balance(currency, self.now, self.state.accounts.next_seq)

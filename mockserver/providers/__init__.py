@@ -1,0 +1,1 @@
+"""One package per provider. Each registers itself on import (see mockserver.registry)."""

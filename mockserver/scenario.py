@@ -1,0 +1,181 @@
+"""Load a scenario file, validate it against contracts/scenario.schema.json, type it.
+
+A user's file is laid over the built-in default (fixtures/scenarios/default.yaml), so it only
+names what it changes. A bad file is refused with messages that name the key and its line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from mockserver.lifecycle import FamilyConfig
+from mockserver.ratelimit import Limit
+from mockserver.resources import contracts_dir, scenario_preset
+from mockserver.yamlio import compose_yaml, load_yaml
+
+
+class ScenarioError(Exception):
+    """The scenario file is invalid; ``problems`` lists each one with its location."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class RateLimitRule:
+    per: str  # "key" | "ip"
+    limit: Limit
+
+
+@dataclass
+class ProviderConfig:
+    families: dict[str, FamilyConfig]
+    rate_limits: tuple[RateLimitRule, ...]
+    settings: dict[str, Any]
+    costs: dict[str, Any]
+
+
+@dataclass
+class Scenario:
+    seed: int
+    auth_mode: str  # "any" | "listed"
+    tenants: dict[str, dict[str, float]]
+    default_balances: dict[str, float]
+    journal_size: int
+    max_body_bytes: int
+    providers: dict[str, ProviderConfig]
+    raw: dict[str, Any] = field(repr=False)
+
+    def provider(self, name: str) -> ProviderConfig:
+        return self.providers[name]
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads((contracts_dir() / "scenario.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _line_of(root: yaml.Node | None, path: list[Any]) -> int | None:
+    """1-based line of the node at ``path`` (or its nearest existing parent)."""
+    node = root
+    line = None if node is None else node.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == str(part):
+                    node, line = value_node, key_node.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _problems(data: Any, text: str | None) -> list[str]:
+    root = compose_yaml(text) if text is not None else None
+    problems = []
+    for err in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = list(err.absolute_path)
+        where = ".".join(str(p) for p in path) or "(top level)"
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            if extra:
+                path = [*path, extra[0]]
+                where = ".".join(str(p) for p in path)
+                message = f"unknown key {extra[0]!r}"
+            else:
+                message = err.message
+        else:
+            message = err.message
+        line = _line_of(root, path)
+        problems.append(f"{where}{f' (line {line})' if line else ''}: {message}")
+    return problems
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base.get(k), v) if k in base else v
+        return out
+    return over
+
+
+@cache
+def _default_raw() -> dict[str, Any]:
+    return load_yaml(scenario_preset("default").read_text(encoding="utf-8"))
+
+
+def parse_text(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        data = load_yaml(text) or {}
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(source, ["(top level): a scenario is a mapping of keys"])
+    problems = _problems(data, text)
+    if problems:
+        raise ScenarioError(source, problems)
+    merged = _merge(_default_raw(), data)
+    problems = _problems(merged, None)
+    if problems:  # pragma: no cover - the default itself is tested
+        raise ScenarioError(source, problems)
+    return _typed(merged)
+
+
+def load(path: str | Path | None = None, preset: str | None = None) -> Scenario:
+    """The scenario in ``path``, the named preset, or the built-in default."""
+    if path is not None:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError(str(p), [f"cannot read: {exc.strerror}"]) from exc
+        return parse_text(text, str(p))
+    if preset is not None:
+        p = scenario_preset(preset)
+        if not p.exists():
+            raise ScenarioError(preset, ["no such preset"])
+        return parse_text(p.read_text(encoding="utf-8"), str(p))
+    return _typed(_default_raw())
+
+
+def _typed(raw: dict[str, Any]) -> Scenario:
+    providers = {}
+    for name, cfg in raw["providers"].items():
+        providers[name] = ProviderConfig(
+            families={f: FamilyConfig.parse(c) for f, c in (cfg.get("families") or {}).items()},
+            rate_limits=tuple(
+                RateLimitRule(r["per"], Limit(int(r["limit"]), float(r["window"])))
+                for r in cfg.get("rate_limits") or ()
+            ),
+            settings=dict(cfg.get("settings") or {}),
+            costs=dict(cfg.get("costs") or {}),
+        )
+    auth = raw.get("auth") or {}
+    return Scenario(
+        seed=int(raw["seed"]),
+        auth_mode=auth.get("mode", "any"),
+        tenants={k: dict(v or {}) for k, v in (auth.get("tenants") or {}).items()},
+        default_balances=dict(raw["balances"]),
+        journal_size=int(raw["journal"]["size"]),
+        max_body_bytes=int(raw["limits"]["max_body_bytes"]),
+        providers=providers,
+        raw=raw,
+    )

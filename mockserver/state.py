@@ -1,0 +1,74 @@
+"""Everything the running mock holds, in one place, and how to reset it."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.accounts import Accounts
+from mockserver.clock import RealClock, VirtualClock
+from mockserver.journal import Journal
+from mockserver.media import MediaLinks
+from mockserver.ratelimit import FixedWindows
+from mockserver.scenario import Scenario
+from mockserver.tasks import TaskStore
+
+
+@dataclass
+class ServerOptions:
+    strict: bool = False  # validate every response against its schema
+    providers: tuple[str, ...] = ("youcam", "relay", "a2e")
+    bind_host: str = "127.0.0.1"
+    admin_token: str | None = None
+    admin_open: bool = False  # open the control API off loopback without a token
+    public_url: str | None = None  # origin for links; default: the request's own
+
+
+@dataclass
+class MockState:
+    clock: RealClock | VirtualClock
+    scenario: Scenario
+    options: ServerOptions
+    store: TaskStore = field(default_factory=TaskStore)
+    windows: FixedWindows = field(default_factory=FixedWindows)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    # Provider-owned side stores (uploaded files, sessions...), cleared on reset.
+    stores: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+
+    def __post_init__(self) -> None:
+        self.journal = Journal(self.scenario.journal_size)
+        self.links = MediaLinks(hashlib.sha256(f"links:{self.scenario.seed}".encode()).digest())
+        self._reset_counters()
+        self.accounts = self._new_accounts()
+
+    def _new_accounts(self) -> Accounts:
+        s = self.scenario
+        return Accounts(s.default_balances, s.tenants, only_listed=s.auth_mode == "listed")
+
+    def _reset_counters(self) -> None:
+        self._seq: dict[str, int] = defaultdict(int)
+        self._id_rngs: dict[str, random.Random] = {}
+
+    def next_seq(self, provider: str) -> int:
+        self._seq[provider] += 1
+        return self._seq[provider]
+
+    def id_rng(self, provider: str) -> random.Random:
+        """Seeded ids: the same seed and request order give the same ids."""
+        rng = self._id_rngs.get(provider)
+        if rng is None:
+            rng = self._id_rngs[provider] = random.Random(f"{self.scenario.seed}:ids:{provider}")
+        return rng
+
+    def reset(self) -> None:
+        """Forget tasks, tenants, uploads, windows and the journal; keep clock and scenario."""
+        self.store.clear()
+        self.windows.clear()
+        self.journal.clear()
+        self.violations.clear()
+        self.stores.clear()
+        self._reset_counters()
+        self.accounts = self._new_accounts()

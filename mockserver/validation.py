@@ -1,0 +1,64 @@
+"""Request and response checks against the operation's JSON Schemas (compiled at start-up)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from mockserver.spec import Operation
+
+
+def describe(error: ValidationError) -> str:
+    """A one-line, client-facing reason: where, then what."""
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - allowed) if isinstance(error.instance, dict) else []
+        names = ", ".join(extra)
+        prefix = f"{where}: " if where else ""
+        return f"{prefix}unexpected parameter{'s' if len(extra) > 1 else ''} {names}"
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        prefix = f"{where}." if where else ""
+        return f"{prefix}{missing[0]} is required" if missing else error.message
+    if error.validator in ("oneOf", "anyOf"):
+        return f"{where or 'body'}: {error.schema.get('description') or error.message}"
+    return f"{where}: {error.message}" if where else error.message
+
+
+def body_error(op: Operation, body: Any) -> tuple[str, str] | None:
+    """``(kind, reason)`` when ``body`` breaks the schema: unexpected_param or invalid_params.
+
+    An unexpected field wins over other problems, since providers such as YouCam name that
+    case with its own code.
+    """
+    if op.body_validator is None:
+        return None
+    errors = list(op.body_validator.iter_errors(body))
+    if not errors:
+        return None
+    extras = [e for e in errors if e.validator == "additionalProperties" and not e.path]
+    if extras:
+        allowed = set(extras[0].schema.get("properties", {}))
+        return "unexpected_param", ", ".join(sorted(set(body) - allowed))
+    return "invalid_params", describe(best_match(errors))
+
+
+def params_error(op: Operation, params: dict[str, Any]) -> str | None:
+    if op.query_validator is None:
+        return None
+    errors = list(op.query_validator.iter_errors(params))
+    return describe(best_match(errors)) if errors else None
+
+
+def response_problem(op: Operation, status: int, body: Any) -> str | None:
+    """Why ``body`` is not what the contract says ``op`` answers with ``status``."""
+    if status not in op.responses:
+        return f"status {status} is not documented for {op.operation_id}"
+    validator = op.response_validators.get(status)
+    if validator is None:
+        return None
+    errors = list(validator.iter_errors(body))
+    return describe(best_match(errors)) if errors else None
