@@ -100,7 +100,10 @@ def create_app(
     app["avatar_mock_providers"] = enabled
     routes: list[dict[str, Any]] = []
     for provider in enabled:
-        for op, handler in bind(provider, load_operations(provider.name)):
+        bound = bind(provider, load_operations(provider.name))
+        # Static paths first, so /allRecords is never taken for an {_id}.
+        bound.sort(key=lambda pair: "{" in pair[0].path)
+        for op, handler in bound:
             app.router.add_route(op.method, op.path, make_endpoint(provider, op, handler))
             routes.append({"provider": provider.name, "method": op.method, "path": op.path,
                            "operation_id": op.operation_id})

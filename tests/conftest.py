@@ -1,0 +1,90 @@
+"""Shared fixtures: an in-process mock on a frozen virtual clock, strict response checks.
+
+Every test gets a fresh app. Strict mode validates every answer against its OpenAPI schema;
+a contract violation fails the test at teardown even if the test did not look at that answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from mockserver.app import create_app
+from mockserver.clock import VirtualClock
+from mockserver.pipeline import STATE_KEY
+from mockserver.scenario import Scenario, parse_text
+from mockserver.state import MockState, ServerOptions
+
+START = 1_750_000_000.0  # a fixed, realistic epoch so timestamps are reproducible
+
+
+@dataclass
+class Mock:
+    client: TestClient
+    clock: VirtualClock
+    state: MockState
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    @staticmethod
+    def auth(key: str = "sk-test") -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    async def call(
+        self, method: str, path: str, key: str | None = "sk-test", **kwargs: Any
+    ) -> tuple[int, Any]:
+        headers = dict(kwargs.pop("headers", {}))
+        if key is not None:
+            headers.setdefault("Authorization", f"Bearer {key}")
+        resp = await self.client.request(method, path, headers=headers, **kwargs)
+        ctype = resp.content_type
+        body = await resp.json() if ctype == "application/json" else await resp.read()
+        return resp.status, body
+
+    def local(self, url: str) -> str:
+        """A URL the mock handed out, as a path this test client can request."""
+        origin = str(self.client.make_url("/")).rstrip("/")
+        assert url.startswith(origin), f"{url} does not point at the mock ({origin})"
+        return url[len(origin) :]
+
+
+async def start_mock(
+    scenario: Scenario | None = None, **options: Any
+) -> tuple[Mock, TestClient]:
+    clock = VirtualClock(start=START, speed=0.0)
+    app = create_app(scenario, clock, ServerOptions(strict=True, **options))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return Mock(client, clock, app[STATE_KEY]), client
+
+
+@pytest.fixture
+async def mock() -> AsyncIterator[Mock]:
+    m, client = await start_mock()
+    yield m
+    violations = list(m.state.violations)
+    await client.close()
+    assert not violations, f"responses broke the contract: {violations}"
+
+
+@pytest.fixture
+async def make_mock() -> AsyncIterator[Any]:
+    """Start mocks on custom scenarios (YAML text laid over the default) or options."""
+    started: list[tuple[Mock, TestClient]] = []
+
+    async def factory(scenario_yaml: str | None = None, **options: Any) -> Mock:
+        scenario = parse_text(scenario_yaml) if scenario_yaml else None
+        m, client = await start_mock(scenario, **options)
+        started.append((m, client))
+        return m
+
+    yield factory
+    problems = [v for m, _ in started for v in m.state.violations]
+    for _, client in started:
+        await client.close()
+    assert not problems, f"responses broke the contract: {problems}"
