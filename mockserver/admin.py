@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.clock import ClockError
-from mockserver.pipeline import STATE_KEY
+from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.resources import spec_path
 from mockserver.spec import load_document
 from mockserver.state import MockState
@@ -57,9 +57,13 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json() if await request.read() else {}
     except ValueError as exc:
-        raise web.HTTPBadRequest(text='{"error":"body is not JSON"}', content_type="application/json") from exc
+        raise web.HTTPBadRequest(
+            text='{"error":"body is not JSON"}', content_type="application/json"
+        ) from exc
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text='{"error":"body must be an object"}', content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"error":"body must be an object"}', content_type="application/json"
+        )
     return data
 
 
@@ -72,7 +76,7 @@ async def health(request: web.Request) -> web.Response:
     return _json(
         {
             "status": "ok",
-            "providers": [p.name for p in request.app["avatar_mock_providers"]],
+            "providers": [p.name for p in request.app[PROVIDERS_KEY]],
             "tasks": len(state.store),
             "clock": state.clock.describe(),
         }
@@ -88,7 +92,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     body = await _body(request)
     seconds = body.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        return _refuse(400, "give {\"seconds\": N} with N >= 0")
+        return _refuse(400, 'give {"seconds": N} with N >= 0')
     advance = getattr(state.clock, "advance", None)
     try:
         advance(float(seconds))
@@ -104,7 +108,7 @@ async def set_clock(request: web.Request) -> web.Response:
     if state.clock.mode != "virtual":
         return _refuse(409, "the real clock has no speed to set; start with --clock virtual")
     if isinstance(speed, bool) or not isinstance(speed, int | float) or speed < 0:
-        return _refuse(400, "give {\"speed\": S} with S >= 0 (0 freezes the clock)")
+        return _refuse(400, 'give {"speed": S} with S >= 0 (0 freezes the clock)')
     state.clock.set_speed(float(speed))
     return _json(state.clock.describe())
 
@@ -155,7 +159,9 @@ async def force_task(request: web.Request) -> web.Response:
     outcome = body.get("outcome")
     state_name = body.get("state")
     if outcome not in (None, "success", "failure") or (outcome is None) == (state_name is None):
-        return _refuse(400, 'give {"state": S} or {"outcome": "success"|"failure", "failure": {...}}')
+        return _refuse(
+            400, 'give {"state": S} or {"outcome": "success"|"failure", "failure": {...}}'
+        )
     failure = body.get("failure")
     if failure is not None and not isinstance(failure, dict):
         return _refuse(400, "failure must be an object of the provider's failure fields")
@@ -201,7 +207,9 @@ async def put_tenant(request: web.Request) -> web.Response:
 async def list_tenants(request: web.Request) -> web.Response:
     state = _state(request)
     now = state.clock.now()
-    return _json({"tenants": [t.describe(now, state.accounts.next_seq) for t in state.accounts.all()]})
+    return _json(
+        {"tenants": [t.describe(now, state.accounts.next_seq) for t in state.accounts.all()]}
+    )
 
 
 async def get_journal(request: web.Request) -> web.Response:
@@ -228,12 +236,14 @@ async def clear_journal(request: web.Request) -> web.Response:
 
 async def get_openapi(request: web.Request) -> web.Response:
     name = request.match_info["provider"]
-    enabled = {p.name for p in request.app["avatar_mock_providers"]}
+    enabled = {p.name for p in request.app[PROVIDERS_KEY]}
     if name not in enabled:
         return _refuse(404, f"no provider {name!r}; serving: {', '.join(sorted(enabled))}")
     if request.query.get("format") == "json" or "json" in request.headers.get("Accept", ""):
         return _json(load_document(name))
-    return web.Response(text=spec_path(name).read_text(encoding="utf-8"), content_type="application/yaml")
+    return web.Response(
+        text=spec_path(name).read_text(encoding="utf-8"), content_type="application/yaml"
+    )
 
 
 async def get_scenario(request: web.Request) -> web.Response:
@@ -241,7 +251,7 @@ async def get_scenario(request: web.Request) -> web.Response:
 
 
 async def get_routes(request: web.Request) -> web.Response:
-    return _json({"routes": request.app["avatar_mock_routes"]})
+    return _json({"routes": request.app[ROUTES_KEY]})
 
 
 async def get_violations(request: web.Request) -> web.Response:

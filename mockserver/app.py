@@ -15,7 +15,8 @@ from aiohttp import web
 from mockserver import admin, media_routes
 from mockserver.clock import RealClock, VirtualClock
 from mockserver.errors import ApiError
-from mockserver.pipeline import CTX_KEY, STATE_KEY, make_endpoint
+from mockserver.keys import CTX_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.pipeline import make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
 from mockserver.scenario import load as load_scenario
@@ -36,7 +37,7 @@ def _provider_for(request: web.Request, enabled: list[Provider]) -> Provider | N
 
 def _refusal(request: web.Request, status: int, detail: str) -> web.Response:
     """An HTTP-level refusal (no route, bad method, too large) in the right dialect."""
-    enabled: list[Provider] = request.app["avatar_mock_providers"]
+    enabled: list[Provider] = request.app[PROVIDERS_KEY]
     provider = _provider_for(request, enabled)
     if provider is None:
         return web.json_response({"error": detail, "status": status}, status=status)
@@ -88,16 +89,17 @@ def create_app(
     scenario = scenario or load_scenario()
     options = options or ServerOptions()
     state = MockState(clock or VirtualClock(speed=1.0), scenario, options)
-    app = web.Application(
-        middlewares=[journal_and_errors], client_max_size=scenario.max_body_bytes
-    )
+    app = web.Application(middlewares=[journal_and_errors], client_max_size=scenario.max_body_bytes)
     app[STATE_KEY] = state
     registered = providers()
-    unknown = sorted(set(options.providers) - set(registered))
+    names = options.providers or tuple(registered)
+    unknown = sorted(set(names) - set(registered))
     if unknown:
-        raise ValueError(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(registered)}")
-    enabled = [registered[name] for name in options.providers]
-    app["avatar_mock_providers"] = enabled
+        raise ValueError(
+            f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(registered)}"
+        )
+    enabled = [registered[name] for name in names]
+    app[PROVIDERS_KEY] = enabled
     routes: list[dict[str, Any]] = []
     for provider in enabled:
         bound = bind(provider, load_operations(provider.name))
@@ -105,11 +107,17 @@ def create_app(
         bound.sort(key=lambda pair: "{" in pair[0].path)
         for op, handler in bound:
             app.router.add_route(op.method, op.path, make_endpoint(provider, op, handler))
-            routes.append({"provider": provider.name, "method": op.method, "path": op.path,
-                           "operation_id": op.operation_id})
+            routes.append(
+                {
+                    "provider": provider.name,
+                    "method": op.method,
+                    "path": op.path,
+                    "operation_id": op.operation_id,
+                }
+            )
         if provider.extra_routes is not None:
             provider.extra_routes(app)
-    app["avatar_mock_routes"] = routes
+    app[ROUTES_KEY] = routes
     admin.setup(app)
     media_routes.setup(app)
     return app

@@ -33,7 +33,11 @@ class Journal:
             e
             for e in self._entries
             if (method is None or e["method"] == method.upper())
-            and (path is None or e["path"] == path or (path.endswith("*") and e["path"].startswith(path[:-1])))
+            and (
+                path is None
+                or e["path"] == path
+                or (path.endswith("*") and e["path"].startswith(path[:-1]))
+            )
             and (tenant is None or e["tenant"] == tenant)
             and (operation is None or e["operation_id"] == operation)
             and (provider is None or e["provider"] == provider)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver.keys import STATE_KEY
 from mockserver.media import MEDIA_PREFIX, LinkError, content_type_for, s3_error
-from mockserver.pipeline import STATE_KEY
 from mockserver.resources import media_dir
 
 

@@ -16,15 +16,12 @@ from aiohttp import web
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
+from mockserver.keys import CTX_KEY, STATE_KEY
 from mockserver.registry import Handler, Provider
 from mockserver.spec import Operation, coerce_params
-from mockserver.state import MockState
 from mockserver.validation import body_error, params_error, response_problem
 
 log = logging.getLogger("avatar_mock")
-
-STATE_KEY: web.AppKey[MockState] = web.AppKey("avatar_mock_state", MockState)
-CTX_KEY = "avatar_mock_ctx"
 
 
 def _dumps(payload: Any) -> str:
@@ -50,7 +47,9 @@ async def _read_body(ctx: RequestContext) -> dict[str, Any]:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
-        raise ctx.error("too_large", f"request body over {ctx.state.scenario.max_body_bytes} bytes") from exc
+        raise ctx.error(
+            "too_large", f"request body over {ctx.state.scenario.max_body_bytes} bytes"
+        ) from exc
     if not raw.strip():
         if op.body_required:
             raise ctx.error("invalid_params", "a JSON request body is required")

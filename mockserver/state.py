@@ -20,7 +20,7 @@ from mockserver.tasks import TaskStore
 @dataclass
 class ServerOptions:
     strict: bool = False  # validate every response against its schema
-    providers: tuple[str, ...] = ("youcam", "relay", "a2e")
+    providers: tuple[str, ...] | None = None  # None: every registered provider
     bind_host: str = "127.0.0.1"
     admin_token: str | None = None
     admin_open: bool = False  # open the control API off loopback without a token

@@ -6,6 +6,7 @@ exactly like an unknown one. Per-tenant, per-family id lists keep lists cheap an
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -119,10 +120,8 @@ class TaskStore:
         self._tasks.pop((task.provider, task.id), None)
         ids = self._lists.get((task.provider, task.tenant, task.family.name))
         if ids is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 ids.remove(task.id)
-            except ValueError:
-                pass
 
     def newest_first(self, provider: str, tenant: str, family: str) -> Iterator[Task]:
         """The tenant's tasks of one family, newest first."""

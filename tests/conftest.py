@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from mockserver.app import create_app
 from mockserver.clock import VirtualClock
-from mockserver.pipeline import STATE_KEY
+from mockserver.keys import STATE_KEY
 from mockserver.scenario import Scenario, parse_text
 from mockserver.state import MockState, ServerOptions
 
@@ -53,9 +53,7 @@ class Mock:
         return url[len(origin) :]
 
 
-async def start_mock(
-    scenario: Scenario | None = None, **options: Any
-) -> tuple[Mock, TestClient]:
+async def start_mock(scenario: Scenario | None = None, **options: Any) -> tuple[Mock, TestClient]:
     clock = VirtualClock(start=START, speed=0.0)
     app = create_app(scenario, clock, ServerOptions(strict=True, **options))
     client = TestClient(TestServer(app))

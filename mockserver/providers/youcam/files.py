@@ -15,8 +15,8 @@ from aiohttp import web
 
 from mockserver.context import RequestContext
 from mockserver.ids import opaque_b64, urlsafe_id
+from mockserver.keys import STATE_KEY
 from mockserver.media import s3_error
-from mockserver.pipeline import STATE_KEY
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
 
@@ -130,9 +130,7 @@ async def put_upload(request: web.Request) -> web.Response:
             return _s3_refusal(400, "IncompleteBody", "More bytes than the declared Content-Length")
         chunks.append(chunk)
     if received != limit:
-        return _s3_refusal(
-            400, "IncompleteBody", f"Received {received} bytes, declared {limit}"
-        )
+        return _s3_refusal(400, "IncompleteBody", f"Received {received} bytes, declared {limit}")
     record.data = b"".join(chunks)
     return web.Response(status=200, headers={"ETag": f'"{hash(record.data) & 0xFFFFFFFF:08x}"'})
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
+from mockserver.errors import ApiError
 from mockserver.ids import urlsafe_id
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.youcam import provider
@@ -23,12 +24,13 @@ from mockserver.providers.youcam.dialect import (
 )
 from mockserver.providers.youcam.files import uploaded_file
 from mockserver.providers.youcam.templates import template_ids
-from mockserver.errors import ApiError
 from mockserver.submit import submit
 from mockserver.tasks import Task
 
 AI_AVATAR = provider.family(
-    TaskFamily(provider="youcam", name="ai-avatar", states=("running",), success="success", failure="error")
+    TaskFamily(
+        provider="youcam", name="ai-avatar", states=("running",), success="success", failure="error"
+    )
 )
 UNITS = "units"
 

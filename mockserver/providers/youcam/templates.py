@@ -49,7 +49,9 @@ def decode_token(token: str | None) -> int:
     return offset
 
 
-def page(items: tuple[Any, ...], ctx: RequestContext, default_size: int = 20) -> tuple[list, str | None]:
+def page(
+    items: tuple[Any, ...], ctx: RequestContext, default_size: int = 20
+) -> tuple[list, str | None]:
     size = ctx.params.get("page_size", default_size)
     offset = decode_token(ctx.params.get("starting_token"))
     chunk = list(items[offset : offset + size])
