@@ -13,12 +13,12 @@ from pathlib import Path
 
 @cache
 def contracts_dir() -> Path:
-    return Path(str(resources.files("contracts")))
+    return Path(str(resources.files("mockserver.contracts")))
 
 
 @cache
 def fixtures_dir() -> Path:
-    return Path(str(resources.files("fixtures")))
+    return Path(str(resources.files("mockserver.fixtures")))
 
 
 def spec_path(provider: str) -> Path:

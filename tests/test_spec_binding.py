@@ -1,0 +1,96 @@
+"""Spec first: every operation has a handler, every handler an operation, every answer a schema."""
+
+from __future__ import annotations
+
+import pytest
+from openapi_spec_validator import validate
+
+from mockserver.cli import main
+from mockserver.errors import ApiError
+from mockserver.registry import BindError, Provider, bind, providers
+from mockserver.spec import load_document, load_operations
+
+PROVIDERS = sorted(providers())
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_document_is_valid_openapi_31(name):
+    doc = load_document(name)
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_every_operation_documents_its_success_and_errors(name):
+    for op in load_operations(name):
+        assert 200 in op.responses, op.operation_id
+        assert any(code >= 400 for code in op.responses), op.operation_id
+        assert 401 in op.responses, f"{op.operation_id} documents no 401"
+        for code, schema in op.responses.items():
+            assert schema is not None, f"{op.operation_id} {code} has no JSON schema"
+        if op.body_schema is not None:
+            assert 413 in op.responses, f"{op.operation_id} takes a body but documents no 413"
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_handlers_and_operations_match_one_to_one(name):
+    provider = providers()[name]
+    pairs = bind(provider, load_operations(name))
+    assert {op.operation_id for op, _ in pairs} == set(provider.handlers)
+
+
+class _Dialect:
+    def pipeline_error(self, kind, detail=""):
+        return ApiError(400, kind, detail)
+
+    def render(self, error, trace_id):
+        return {}
+
+
+def _fake_provider(*handler_ids: str) -> Provider:
+    provider = Provider("fake", ("/fake/",), _Dialect(), authenticate=lambda ctx: "k")
+    for op_id in handler_ids:
+        provider.handles(op_id)(lambda ctx: None)
+    return provider
+
+
+def test_start_up_fails_when_an_operation_has_no_handler():
+    ops = load_operations("youcam")
+    provider = _fake_provider(*[op.operation_id for op in ops][1:])
+    with pytest.raises(BindError, match=f"operations with no handler: {ops[0].operation_id}"):
+        bind(provider, ops)
+
+
+def test_start_up_fails_when_a_handler_names_no_operation():
+    ops = load_operations("youcam")
+    provider = _fake_provider(*[op.operation_id for op in ops], "ghostOperation")
+    with pytest.raises(BindError, match="handlers naming no operation: ghostOperation"):
+        bind(provider, ops)
+
+
+def test_a_handler_cannot_be_registered_twice():
+    provider = _fake_provider("x")
+    with pytest.raises(BindError):
+        provider.handles("x")(lambda ctx: None)
+
+
+def test_openapi_command_prints_the_document(capsys):
+    assert main(["openapi", "youcam"]) == 0
+    assert capsys.readouterr().out.startswith("openapi: 3.1")
+    assert main(["openapi", "nobody"]) == 2
+
+
+async def test_openapi_is_served(mock):
+    resp = await mock.client.get("/__mock/openapi/youcam")
+    assert resp.status == 200 and (await resp.text()).startswith("openapi: 3.1")
+    status, doc = await mock.call("GET", "/__mock/openapi/youcam?format=json", key=None)
+    assert status == 200 and doc["info"]["title"]
+    status, _ = await mock.call("GET", "/__mock/openapi/nobody", key=None)
+    assert status == 404
+
+
+def test_routes_are_registered_from_the_spec(capsys):
+    assert main(["routes", "--provider", "youcam"]) == 0
+    out = capsys.readouterr().out
+    for op in load_operations("youcam"):
+        assert f"{op.path}  ({op.operation_id})" in out
