@@ -166,6 +166,10 @@ async def force_task(request: web.Request) -> web.Response:
     if failure is not None and not isinstance(failure, dict):
         return _refuse(400, "failure must be an object of the provider's failure fields")
     now = state.clock.now()
+    if task.is_done(now):
+        return _refuse(
+            409, f"the task already ended in {task.state(now)}; terminal states are final"
+        )
     try:
         force(state, task, now, state_name=state_name, outcome=outcome, failure=failure)
     except ValueError as exc:

@@ -51,7 +51,9 @@ async def test_inspect_and_filter_tasks(mock):
 async def test_force_outcome_failure_with_fields(mock):
     task_id = await run(mock)
     status, forced = await mock.call(
-        "POST", f"/__mock/tasks/{task_id}/force", key=None,
+        "POST",
+        f"/__mock/tasks/{task_id}/force",
+        key=None,
         json={"outcome": "failure", "failure": {"error": "error_pose", "error_message": "pose"}},
     )
     assert status == 200 and forced["state"] == "error"
@@ -67,13 +69,30 @@ async def test_force_success_charges_at_the_forced_moment(mock):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"state": "running", "outcome": "success"}, {"outcome": "maybe"},
-             {"state": "nonsense"}, {"outcome": "failure", "failure": "text"}]
+    "body",
+    [
+        {},
+        {"state": "running", "outcome": "success"},
+        {"outcome": "maybe"},
+        {"state": "nonsense"},
+        {"outcome": "failure", "failure": "text"},
+    ],
 )
 async def test_force_refusals(mock, body):
     task_id = await run(mock)
     status, answer = await mock.call("POST", f"/__mock/tasks/{task_id}/force", key=None, json=body)
     assert status == 400 and "error" in answer
+
+
+async def test_a_finished_task_cannot_be_forced(mock):
+    task_id = await run(mock)
+    mock.advance(30)
+    status, body = await mock.call(
+        "POST", f"/__mock/tasks/{task_id}/force", key=None, json={"outcome": "failure"}
+    )
+    assert status == 409 and "success" in body["error"]
+    _, polled = await poll(mock, task_id)
+    assert polled["data"]["task_status"] == "success"
 
 
 async def test_set_tenant_balance(mock):
