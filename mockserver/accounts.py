@@ -128,6 +128,17 @@ class Accounts:
         self._tenants: dict[str, Tenant] = {}
         self._seq = count()
 
+    def reconfigure(
+        self,
+        default_balances: dict[str, float],
+        listed: dict[str, dict[str, float]],
+        only_listed: bool,
+    ) -> None:
+        """New defaults for tenants not seen yet; existing tenants keep their balances."""
+        self.default_balances = dict(default_balances)
+        self.listed = dict(listed)
+        self.only_listed = only_listed
+
     def next_seq(self) -> int:
         return next(self._seq)
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from mockserver.clock import ClockError
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.resources import spec_path
+from mockserver.scenario import ScenarioError, parse_text, preset_validator
 from mockserver.spec import load_document
 from mockserver.state import MockState
 from mockserver.submit import force
@@ -251,7 +252,54 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 
 async def get_scenario(request: web.Request) -> web.Response:
-    return _json(_state(request).scenario.raw)
+    state = _state(request)
+    chaos = state.chaos
+    return _json(
+        {
+            "scenario": state.scenario.raw,
+            "in_force_since": chaos.started_at,
+            "rules": [
+                {"name": r.name, "fired": r.fired, "times": r.times, "effect": r.effect.type}
+                for r in chaos.rules
+            ],
+            "magic": [m.name for m in chaos.magic],
+            "presets": [p.describe() for p in chaos.presets],
+        }
+    )
+
+
+async def put_scenario(request: web.Request) -> web.Response:
+    """Replace the scenario in force (YAML or JSON body); an invalid one changes nothing."""
+    state = _state(request)
+    try:
+        text = (await request.read()).decode("utf-8")
+        scenario = parse_text(text, "PUT /__mock/scenario")
+    except UnicodeDecodeError:
+        return _refuse(400, "the scenario must be UTF-8 YAML or JSON")
+    except ScenarioError as exc:
+        return _json({"error": "invalid scenario", "status": 400, "problems": exc.problems}, 400)
+    state.replace_scenario(scenario)
+    return await get_scenario(request)
+
+
+async def add_preset(request: web.Request) -> web.Response:
+    body = await _body(request)
+    errors = sorted(preset_validator().iter_errors(body), key=lambda e: list(e.path))
+    if errors:
+        return _json(
+            {"error": "invalid preset", "status": 400, "problems": [e.message for e in errors]}, 400
+        )
+    preset = _state(request).chaos.add_preset(body)
+    return _json(preset.describe(), 201)
+
+
+async def list_presets(request: web.Request) -> web.Response:
+    return _json({"presets": [p.describe() for p in _state(request).chaos.presets]})
+
+
+async def clear_presets(request: web.Request) -> web.Response:
+    _state(request).chaos.presets.clear()
+    return _json({"status": "cleared"})
 
 
 async def get_routes(request: web.Request) -> web.Response:
@@ -280,5 +328,9 @@ def setup(app: web.Application) -> None:
     r.add_delete(f"{PREFIX}/journal", clear_journal)
     r.add_get(f"{PREFIX}/openapi/{{provider}}", get_openapi)
     r.add_get(f"{PREFIX}/scenario", get_scenario)
+    r.add_put(f"{PREFIX}/scenario", put_scenario)
+    r.add_post(f"{PREFIX}/presets", add_preset)
+    r.add_get(f"{PREFIX}/presets", list_presets)
+    r.add_delete(f"{PREFIX}/presets", clear_presets)
     r.add_get(f"{PREFIX}/routes", get_routes)
     r.add_get(f"{PREFIX}/violations", get_violations)

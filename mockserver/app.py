@@ -15,7 +15,7 @@ from aiohttp import web
 from mockserver import admin, media_routes
 from mockserver.clock import RealClock, VirtualClock
 from mockserver.errors import ApiError
-from mockserver.keys import CTX_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.keys import CTX_KEY, DROPPED_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.pipeline import make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
@@ -69,12 +69,13 @@ async def journal_and_errors(request: web.Request, handler) -> web.StreamRespons
                 "method": request.method,
                 "path": request.path,
                 "query": request.query_string,
-                "status": response.status,
+                "status": 0 if request.get(DROPPED_KEY) else response.status,
                 "provider": ctx.provider.name if ctx else None,
                 "operation_id": ctx.operation.operation_id if ctx else None,
                 "tenant": (ctx.key or None) if ctx else None,
                 "ip": request.remote,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "chaos": ctx.chaos if ctx else None,
             }
         )
     return response

@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     source = serve.add_mutually_exclusive_group()
     source.add_argument("--config", metavar="FILE", help="scenario YAML laid over the default")
     source.add_argument("--scenario", metavar="NAME", help="a preset from fixtures/scenarios")
+    serve.add_argument(
+        "--watch", action="store_true", help="reload --config when the file changes"
+    )
     serve.add_argument("--seed", type=int, help="override the scenario's seed")
     serve.add_argument(
         "--clock",
@@ -97,6 +100,13 @@ def _serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # a spec/handler mismatch or an unknown provider
         print(f"avatar-mock: cannot start: {exc}", file=sys.stderr)
         return 2
+    if args.watch:
+        if not args.config:
+            print("avatar-mock: --watch needs --config FILE", file=sys.stderr)
+            return 2
+        from mockserver.watch import watch
+
+        watch(app, args.config)
     names = ", ".join(p.name for p in app[PROVIDERS_KEY])
     print(
         f"avatar-mock serving {names} on http://{args.host}:{args.port} "

@@ -24,6 +24,7 @@ class RequestContext:
 
     __slots__ = (
         "body",
+        "chaos",
         "key",
         "now",
         "operation",
@@ -55,6 +56,13 @@ class RequestContext:
         self.key: str = ""
         self.body: dict[str, Any] = {}
         self.params: dict[str, Any] = {}
+        self.chaos: list[str] | None = None  # what chose faults or outcomes, for the journal
+
+    def chose(self, source: str) -> None:
+        """Note that ``source`` (a rule, a header, a magic value, a preset) shaped this answer."""
+        if self.chaos is None:
+            self.chaos = []
+        self.chaos.append(source)
 
     @property
     def config(self) -> ProviderConfig:

@@ -44,6 +44,11 @@ class Journal:
         ]
         return out[-limit:] if limit else out
 
+    def resize(self, size: int) -> None:
+        """A new bound, keeping the newest entries."""
+        if size != self._entries.maxlen:
+            self._entries = deque(self._entries, maxlen=size)
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -8,6 +8,7 @@ advancing a virtual clock simply changes what the next read sees.
 
 from __future__ import annotations
 
+import math
 import random
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -58,18 +59,30 @@ class Duration:
 
 @dataclass(frozen=True)
 class FamilyConfig:
-    """What the scenario says about one task family."""
+    """What the scenario says about one task family, task chaos included."""
 
     durations: dict[str, Duration]
     failure_rate: float
     failures: tuple[dict[str, Any], ...]
+    stuck_state: str | None = None
+    stuck_rate: float = 0.0
+    pressure_state: str | None = None
+    pressure_seconds: float = 0.0
+    max_running_per_tenant: int | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> FamilyConfig:
+        stuck = raw.get("stuck") or {}
+        pressure = raw.get("queue_pressure") or {}
         return cls(
             durations={s: Duration.parse(d) for s, d in (raw.get("states") or {}).items()},
             failure_rate=float(raw.get("failure_rate", 0.0)),
             failures=tuple(raw.get("failures") or ()),
+            stuck_state=stuck.get("state"),
+            stuck_rate=float(stuck.get("rate", 0.0)),
+            pressure_state=pressure.get("state"),
+            pressure_seconds=float(pressure.get("seconds_per_running_task", 0.0)),
+            max_running_per_tenant=raw.get("max_running_per_tenant"),
         )
 
 
@@ -142,13 +155,23 @@ def plan(
     start: float,
     outcome: str | None = None,
     failure: dict[str, Any] | None = None,
+    *,
+    stuck_in: str | None = None,
+    running_tasks: int = 0,
 ) -> Timeline:
     """Draw a task's timeline.
 
-    ``outcome`` ("success" | "failure") overrides the scenario's failure rate; ``failure``
-    overrides the drawn failure fields.
+    ``outcome`` ("success" | "failure" | "stuck") overrides the scenario's failure rate;
+    ``failure`` overrides the drawn failure fields. A stuck task never leaves ``stuck_in``
+    (default: its last working state): the next state is planned at +inf. ``running_tasks``
+    is the tenant's running tasks in the family, for queue pressure.
     """
-    fails = rng.random() < config.failure_rate if outcome is None else outcome == "failure"
+    draw = rng.random()
+    if outcome is None and config.stuck_rate and rng.random() < config.stuck_rate:
+        outcome, stuck_in = "stuck", stuck_in or config.stuck_state
+    if outcome == "stuck":
+        stuck_in = stuck_in if stuck_in in family.states else family.states[-1]
+    fails = draw < config.failure_rate if outcome is None else outcome == "failure"
     if fails and failure is None:
         failure = dict(rng.choice(config.failures)) if config.failures else {}
     last_working = family.fails_after if fails and family.fails_after else None
@@ -159,6 +182,10 @@ def plan(
         states.append(state)
         times.append(t)
         t += config.durations.get(state, Duration(0.0, 0.0)).draw(rng)
+        if state == config.pressure_state:
+            t += config.pressure_seconds * running_tasks
+        if state == stuck_in:
+            t = math.inf
         if state == last_working:
             break
     states.append(family.failure if fails else family.success)

@@ -60,9 +60,20 @@ class Scenario:
 
 
 @cache
+def _schema() -> dict[str, Any]:
+    return json.loads((contracts_dir() / "scenario.schema.json").read_text(encoding="utf-8"))
+
+
+@cache
 def _validator() -> Draft202012Validator:
-    schema = json.loads((contracts_dir() / "scenario.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return Draft202012Validator(_schema())
+
+
+@cache
+def preset_validator() -> Draft202012Validator:
+    """Validates a preset queued through the control API (its schema is in scenario.schema)."""
+    schema = _schema()
+    return Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/preset"})
 
 
 def _line_of(root: yaml.Node | None, path: list[Any]) -> int | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.accounts import Accounts
+from mockserver.chaos import ChaosEngine
 from mockserver.clock import RealClock, VirtualClock
 from mockserver.journal import Journal
 from mockserver.media import MediaLinks
@@ -43,6 +44,9 @@ class MockState:
         self.links = MediaLinks(hashlib.sha256(f"links:{self.scenario.seed}".encode()).digest())
         self._reset_counters()
         self.accounts = self._new_accounts()
+        self.chaos = ChaosEngine(
+            self.scenario.raw.get("chaos"), self.scenario.seed, self.clock.now()
+        )
 
     def _new_accounts(self) -> Accounts:
         s = self.scenario
@@ -72,3 +76,19 @@ class MockState:
         self.stores.clear()
         self._reset_counters()
         self.accounts = self._new_accounts()
+        self.chaos.reset(self.clock.now())
+
+    def replace_scenario(self, scenario: Scenario) -> None:
+        """Put a new scenario in force without losing tasks, tenants, presets or the journal.
+
+        Running tasks keep the timelines they were planned with; new tasks, new tenants,
+        limits and fault rules follow the new scenario from now on.
+        """
+        presets = self.chaos.presets
+        self.scenario = scenario
+        self.journal.resize(scenario.journal_size)
+        self.chaos = ChaosEngine(scenario.raw.get("chaos"), scenario.seed, self.clock.now())
+        self.chaos.presets = presets
+        self.accounts.reconfigure(
+            scenario.default_balances, scenario.tenants, scenario.auth_mode == "listed"
+        )

@@ -1,9 +1,11 @@
 """Creating and forcing tasks: the one place a timeline is planned.
 
-Outcome precedence, highest first: the ``X-Mock-Outcome`` request header, then what the
-handler passes (a provider rule such as a file that was never uploaded), then the scenario's
-failure rate. ``X-Mock-Outcome`` is ``success``, ``failure``, or ``failure:<value>`` to pick
-the scenario failure that carries ``<value>`` (an engine code, say).
+How a task ends is chosen, highest first, by the ``X-Mock-Outcome`` request header, a magic
+value in the payload (``chaos.magic``), a preset queued through the control API, what the
+handler passes (a provider rule, such as a file that was never uploaded), and finally the
+scenario's failure rate. ``X-Mock-Outcome`` is ``success``, ``failure``, ``failure:<value>``
+(the scenario failure that carries ``<value>``, e.g. an engine code), ``stuck`` or
+``stuck:<state>``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mockserver.chaos import Outcome
 from mockserver.context import RequestContext
 from mockserver.lifecycle import FamilyConfig, TaskFamily, plan, replan_forced, task_rng
 from mockserver.state import MockState
@@ -27,17 +30,24 @@ def _failure_matching(config: FamilyConfig, value: str) -> dict[str, Any]:
     return {next(iter(template)): value}
 
 
-def outcome_from_header(
-    ctx: RequestContext, config: FamilyConfig
-) -> tuple[str | None, dict[str, Any] | None]:
+def outcome_from_header(ctx: RequestContext, config: FamilyConfig) -> Outcome | None:
     raw = ctx.header(OUTCOME_HEADER)
     if not raw:
-        return None, None
+        return None
     outcome, _, value = raw.strip().partition(":")
-    if outcome not in ("success", "failure"):
-        return None, None
-    failure = _failure_matching(config, value.strip()) if outcome == "failure" and value else None
-    return outcome, failure
+    value = value.strip()
+    if outcome == "failure":
+        failure = _failure_matching(config, value) if value else None
+        return Outcome("failure", failure, None, f"header:{OUTCOME_HEADER}")
+    if outcome == "stuck":
+        return Outcome("stuck", None, value or None, f"header:{OUTCOME_HEADER}")
+    if outcome == "success":
+        return Outcome("success", None, None, f"header:{OUTCOME_HEADER}")
+    return None
+
+
+def running_count(state: MockState, provider: str, tenant: str, family: str, now: float) -> int:
+    return sum(1 for t in state.store.newest_first(provider, tenant, family) if not t.is_done(now))
 
 
 def submit(
@@ -49,15 +59,28 @@ def submit(
     outcome: str | None = None,
     failure: dict[str, Any] | None = None,
 ) -> Task:
-    """Plan and store a task for the calling tenant."""
+    """Plan and store a task for the calling tenant.
+
+    Refuses with the provider's 429 when the family's per-tenant running limit is reached.
+    """
     state = ctx.state
     config = ctx.config.families[family.name]
-    header_outcome, header_failure = outcome_from_header(ctx, config)
-    if header_outcome is not None:
-        outcome, failure = header_outcome, header_failure
+    running = 0
+    if config.max_running_per_tenant or config.pressure_state:
+        running = running_count(state, family.provider, ctx.key, family.name, ctx.now)
+        limit = config.max_running_per_tenant
+        if limit and running >= limit:
+            raise ctx.error("rate_limited", f"{running} tasks already running (limit {limit})")
+    chosen = outcome_from_header(ctx, config) or state.chaos.outcome_for(ctx, family.name)
+    stuck_in = None
+    if chosen is not None:
+        outcome, failure, stuck_in = chosen.outcome, chosen.failure, chosen.state
+        ctx.chose(chosen.source)
     seq = state.next_seq(family.provider)
     rng = task_rng(state.scenario.seed, family.provider, seq)
-    timeline = plan(family, config, rng, ctx.now, outcome, failure)
+    timeline = plan(
+        family, config, rng, ctx.now, outcome, failure, stuck_in=stuck_in, running_tasks=running
+    )
     task = Task(
         id=new_id(),
         provider=family.provider,
