@@ -1,0 +1,81 @@
+"""The relay's refusals: ``{"code": "<string>", "message": "<text>", "data": null}``.
+
+That is the task-relay envelope of new-api and Suno-API (catalog §6, [CODE R1, R2]); the relay
+documents no error at all for the avatar endpoints, so each code below is the family's:
+
+- bad body, bad query, not JSON, wrong Content-Type: 400 ``invalid_request`` with the reason.
+- unknown task id, or another key's: 400 ``task_not_exist`` / ``task_not_exist`` (new-api).
+- quota short: 403 ``quota_not_enough`` / ``user quota is not enough`` (older new-api forks).
+- body over the limit: 413 ``read_request_body_failed`` (new-api's code for it).
+- no route / wrong method: 404 / 405 with gin's texts. [guess]
+- a defect in the mock: 500 ``internal_error`` (Suno-API). [guess]
+
+The gateway in front (new-api) refuses a bad key (401) and a rate limit (429) with its own
+OpenAI-like body ``{"error": {"message", "type": "new_api_error", "code"}}``; the 401 can be
+switched to Suno-API's ``{"code": "invalid_request", "message": "unauthorized secret token"}``
+with the scenario setting ``unauthorized_style: suno-api``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.errors import ApiError
+
+INVALID_REQUEST = "invalid_request"
+TASK_NOT_EXIST = "task_not_exist"
+GATEWAY = "new_api_error"  # ApiError.code of a refusal rendered in the gateway's shape
+
+
+def gateway_body(message: str, code: str = "") -> dict[str, Any]:
+    return {"error": {"message": message, "type": GATEWAY, "code": code}}
+
+
+def unauthorized(style: str | None, request_id: str) -> ApiError:
+    """The 401 for a missing, malformed or unknown key, in the configured style."""
+    if style == "suno-api":
+        return ApiError(401, INVALID_REQUEST, "unauthorized secret token")
+    message = f"invalid token (request id: {request_id})"
+    return ApiError(401, GATEWAY, message, body=gateway_body(message))
+
+
+def invalid_request(reason: str) -> ApiError:
+    return ApiError(400, INVALID_REQUEST, reason or "invalid request")
+
+
+def task_not_exist() -> ApiError:
+    return ApiError(400, TASK_NOT_EXIST, TASK_NOT_EXIST)
+
+
+def quota_not_enough() -> ApiError:
+    return ApiError(403, "quota_not_enough", "user quota is not enough")
+
+
+class RelayDialect:
+    def pipeline_error(self, kind: str, detail: str = "") -> ApiError:
+        if kind == "unauthorized":
+            # The provider's authenticate() words the real 401 (it knows the request id).
+            return ApiError(401, GATEWAY, "invalid token", body=gateway_body("invalid token"))
+        if kind == "rate_limited":
+            message = "rate limit exceeded"
+            if detail:
+                numeric = detail.replace(".", "", 1).isdigit()
+                message += f", retry after {detail} s" if numeric else f": {detail}"
+            return ApiError(429, GATEWAY, message, body=gateway_body(message))
+        if kind in ("invalid_json", "invalid_params", "unexpected_param"):
+            return invalid_request(detail)
+        if kind == "not_found":
+            return task_not_exist()
+        if kind == "no_route":
+            return ApiError(404, "not_found", "404 page not found")
+        if kind == "method_not_allowed":
+            return ApiError(405, "method_not_allowed", "405 method not allowed")
+        if kind == "too_large":
+            return ApiError(413, "read_request_body_failed", detail or "request body too large")
+        return ApiError(500, "internal_error", detail or "internal error")
+
+    def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
+        if error.body is not None:
+            return error.body
+        code = "internal_error" if error.code is None else str(error.code)
+        return {"code": code, "message": error.message, "data": None}

@@ -1,0 +1,259 @@
+"""``POST /avatar/generation`` and ``GET /avatar/task/{id}``: the relay's avatar tasks.
+
+A task is ``NOT_START -> SUBMITTED -> QUEUED -> IN_PROGRESS`` and ends ``SUCCESS`` or
+``FAILURE``; an engine failure is HTTP 200 with ``status: FAILURE`` and ``fail_reason``. The
+task object's keys come in the relay's order (catalog §8.3). Times are Unix seconds;
+``start_time`` is the moment IN_PROGRESS was entered once it was, ``finish_time`` the end once
+reached; ``progress`` is "0%" before IN_PROGRESS, grows through it, and is "100%" when done.
+
+On SUCCESS ``data`` is DreamFace's work record, shaped like the documented example (seed 001):
+the work ``id`` is an ObjectId minted when the relay handed the task to DreamFace (its first
+four bytes are that second, as in the example), ``create_time`` the same moment in ms, and
+the three video paths plus the preview are links on this mock to real files. Everything
+random in the record is drawn from the task id, so every poll shows the same record.
+
+Quota (scenario ``costs.avatar``, currency ``quota``) is taken at submit and given back when
+the task ends in FAILURE, the way new-api refunds failed tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from mockserver.accounts import Settlement
+from mockserver.context import RequestContext
+from mockserver.ids import hex_id
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.relay import provider
+from mockserver.providers.relay.dialect import invalid_request, quota_not_enough, task_not_exist
+from mockserver.providers.relay.voices import find_voice, normalize_language
+from mockserver.submit import submit
+from mockserver.tasks import Task
+
+AVATAR = provider.family(
+    TaskFamily(
+        provider="relay",
+        name="avatar",
+        states=("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS"),
+        success="SUCCESS",
+        failure="FAILURE",
+    )
+)
+QUOTA = "quota"
+ACTION = "avatar-generate"
+SOURCES = ("audio_url", "create_voice", "use_voice")
+
+# DreamFace's "Dynamic Avatar" template [CODE D1]; its ObjectId was minted 2024-03-29 09:23:43
+# UTC, which gives the template's create time (the milliseconds are a guess).
+TEMPLATE_ID = "6606889f54e4e700070db4b1"
+TEMPLATE_CREATE_TIME = 1711704223412
+# Template example images and marketing text are the same for every work (seed 001).
+EXAMPLE_IMAGES = (
+    "config/common/main/bd15932c14584ec2bd39f8fb46da47c7.jpg",
+    "config/common/main/9ae535433a14496982017711be5a06ca.png",
+    "config/common/main/70d3629c39094b33ac0359f017f1a963.jpg",
+    "system/file/fdfs/c785a37a9bd64fe5b7bdefa9054cc8b6.png",
+)
+SHARE_MAGIC_TEXT = "13.1K users shared moments"
+_ALNUM = string.ascii_letters + string.digits
+_AUDIO_EXTS = {"mp3", "wav", "m4a", "aac", "ogg", "flac", "mp4", "mov"}
+_AVATAR_EXTS = {"jpg", "jpeg", "png", "webp", "mp4", "mov", "webm"}
+
+
+# --- submit ----------------------------------------------------------------------------
+
+
+def _source(body: dict[str, Any]) -> str:
+    """Which voice source the body names (the schema has made sure it is exactly one).
+
+    Go's JSON decoding treats null as absent, and the relay an empty ``audio_url`` as none.
+    """
+    if isinstance(body.get("audio_url"), str) and body["audio_url"]:
+        return "audio_url"
+    if isinstance(body.get("create_voice"), dict):
+        return "create_voice"
+    return "use_voice"
+
+
+def _task_params(body: dict[str, Any]) -> dict[str, Any]:
+    source = _source(body)
+    params: dict[str, Any] = {
+        "avatar_url": body["avatar_url"],
+        "source": source,
+        "no_watermark": bool(body.get("no_watermark")),
+        "notify_hook": body.get("notify_hook") or "",
+    }
+    if source == "audio_url":
+        params["audio_url"] = body["audio_url"]
+        return params
+    voice = body[source]
+    params["language"] = normalize_language(voice["language"])
+    params["text"] = voice["text"]
+    if source == "create_voice":
+        params["audio_url"] = voice["audio_url"]
+        return params
+    if find_voice(voice["audio_id"], voice["voice_engine_id"]) is None:
+        raise invalid_request(
+            f"use_voice: no voice with audio_id {voice['audio_id']} and voice_engine_id "
+            f"{voice['voice_engine_id']}; pick one from GET /avatar/voice"
+        )
+    params["audio_id"] = voice["audio_id"]
+    params["voice_engine_id"] = voice["voice_engine_id"]
+    return params
+
+
+def _refund_if_failed(task: Task, ended_at: float) -> bool:
+    return not task.timeline.succeeded
+
+
+@provider.handles("createAvatarGeneration")
+async def create_generation(ctx: RequestContext) -> dict[str, Any]:
+    params = _task_params(ctx.body)
+    cost = float(ctx.config.costs.get("avatar", 0))
+    tenant = ctx.tenant
+    accounts = ctx.state.accounts
+    if cost > 0 and tenant.available(QUOTA, ctx.now, accounts.next_seq) < cost:
+        raise quota_not_enough()
+    rng = ctx.state.id_rng("relay")
+    task = submit(ctx, AVATAR, params, lambda: hex_id(rng, 32))
+    if cost > 0:
+        tenant.apply(QUOTA, -cost, ctx.now, "avatar", task.id)
+        refund = Settlement(task, QUOTA, cost, "avatar refund (task failed)", _refund_if_failed)
+        tenant.schedule(refund, accounts.next_seq)
+    return {"code": "success", "message": "", "data": task.id}
+
+
+# --- query -----------------------------------------------------------------------------
+
+
+def _progress(task: Task, status: str, now: float) -> str:
+    if status in AVATAR.terminal:
+        return "100%"
+    if status != "IN_PROGRESS":
+        return "0%"
+    return f"{min(int(task.timeline.fraction_through(now) * 100), 99)}%"
+
+
+def _extension(url: str, allowed: set[str], default: str) -> str:
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower().lstrip(".")
+    return suffix if suffix in allowed else default
+
+
+def _alnum(rng: random.Random, length: int) -> str:
+    return "".join(rng.choice(_ALNUM) for _ in range(length))
+
+
+def _stored(folder: str, name: str) -> str:
+    """A DreamFace storage path, URL-encoded the way animate_params_str carries it."""
+    return quote(f"server/{folder}/main/{name}", safe="")
+
+
+def _animate_params(task: Task, rng: random.Random) -> str:
+    p = task.params
+    avatar_ext = _extension(p["avatar_url"], _AVATAR_EXTS, "jpg")
+    audio_path = None
+    if "audio_url" in p:
+        ext = _extension(p["audio_url"], _AUDIO_EXTS, "mp3")
+        audio_path = _stored("audio", f"{hex_id(rng, 32)}.{ext}")
+    info = {
+        "context": p.get("text"),
+        "audio_url": audio_path,
+        "voice_engine_id": p.get("voice_engine_id"),
+        "audio_id": p.get("audio_id"),
+        "video_url": _stored("common", f"{_uuid(rng)}.{avatar_ext}"),
+        "video_pattern_url": None,
+        "lan": p.get("language"),
+        "character_id": None,
+        "pag_img_urls": None,
+        "video_img_urls": None,
+    }
+    return json.dumps({"pt_infos": [info]}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _uuid(rng: random.Random) -> str:
+    h = hex_id(rng, 32)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _work_record(ctx: RequestContext, task: Task) -> dict[str, Any]:
+    timeline = task.timeline
+    rng = random.Random(f"{ctx.state.scenario.seed}:relay-work:{task.id}")
+    handed_over = timeline.entered_at("SUBMITTED") or task.created_at
+    created_ms = int(handed_over * 1000)
+    params = task.params
+    if params["source"] == "audio_url":
+        ext = _extension(params["audio_url"], _AUDIO_EXTS, "mp3")
+        work_name = f"{int(task.created_at * 1000)}.{ext}"
+    else:
+        work_name = params["text"]
+    ttl = ctx.settings.get("result_url_ttl")
+    expires = None if ttl is None else timeline.ends_at + float(ttl)
+    links = ctx.state.links
+    animate_params = _animate_params(task, rng)
+    wm = links.url(ctx.origin, "result.mp4", f"{_alnum(rng, 30)}.mp4", expires)
+    no_wm = links.url(ctx.origin, "result.mp4", f"{_alnum(rng, 30)}.mp4", expires)
+    webp = links.url(ctx.origin, "result.webp", f"{_alnum(rng, 30)}.webp", expires)
+    return {
+        "animate_id": task.id,
+        "animate_params_str": animate_params,
+        "create_time": created_ms,
+        "example_image_url": list(EXAMPLE_IMAGES),
+        "ext": {"animate_channel": "dynamic", "sing_title": work_name, "track_info": "{}"},
+        "file_type": "VIDEO",
+        "id": f"{int(handed_over):08x}{hex_id(rng, 16)}",
+        "music_title": "Talking avatar",
+        "no_wm_work_video_path": no_wm,
+        "picture_path_list": [],
+        "play_types": ["PT", "", "ANIMATE"],
+        "primary_play_type": "ANIMATE",
+        "share_magic_text": SHARE_MAGIC_TEXT,
+        "singer": "DreamFace",
+        "template_create_time": TEMPLATE_CREATE_TIME,
+        "template_id": TEMPLATE_ID,
+        "tmp_online_enable": False,
+        "user_image_url": "",
+        "video_aspect_ratio": 1,
+        "vip_enable": False,
+        "web_work_status": 200,
+        "webp_aspect_ratio": 1,
+        "wm_work_video_path": wm,
+        "work_name": work_name,
+        "work_video_path": no_wm if params["no_watermark"] else wm,
+        "work_webp_path": webp,
+    }
+
+
+def task_view(ctx: RequestContext, task: Task) -> dict[str, Any]:
+    """The task object as GET /avatar/task/{id} shows it at ``ctx.now``, keys in order."""
+    now = ctx.now
+    timeline = task.timeline
+    status = timeline.state_at(now)
+    started = timeline.entered_at("IN_PROGRESS")
+    fail_reason = ""
+    if status == AVATAR.failure:
+        fail_reason = (timeline.failure or {}).get("fail_reason") or "task failed"
+    return {
+        "task_id": task.id,
+        "notify_hook": task.params["notify_hook"],
+        "action": ACTION,
+        "status": status,
+        "fail_reason": str(fail_reason),
+        "submit_time": int(task.created_at),
+        "start_time": int(started) if started is not None and started <= now else 0,
+        "finish_time": int(timeline.ends_at) if timeline.is_done(now) else 0,
+        "progress": _progress(task, status, now),
+        "data": _work_record(ctx, task) if status == AVATAR.success else None,
+    }
+
+
+@provider.handles("getAvatarTask")
+async def get_task(ctx: RequestContext) -> dict[str, Any]:
+    task = ctx.state.store.get("relay", ctx.key, ctx.params["id"])
+    if task is None:
+        raise task_not_exist()
+    return {"code": "success", "message": "", "data": task_view(ctx, task)}
