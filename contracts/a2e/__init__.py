@@ -1,0 +1,1 @@
+"""Data folder shipped with avatar-mock."""

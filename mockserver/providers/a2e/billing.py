@@ -1,0 +1,53 @@
+"""A2E coins: checked and charged at submit, refunded when the task fails.
+
+The charge is applied at once, so ``user/remainingCoins`` drops the moment a task is accepted;
+the refund is a settlement that falls due when the task's timeline ends and applies only if it
+ended in failure (and the record was not deleted first). Balances settle lazily on read, so
+``remainingCoins`` always agrees with what the task endpoints say at the same instant.
+"""
+
+from __future__ import annotations
+
+from mockserver.accounts import Settlement
+from mockserver.context import RequestContext
+from mockserver.providers.a2e.dialect import insufficient_coins
+from mockserver.tasks import Task
+
+COINS = "coins"
+DIAMONDS = "diamonds"
+
+
+def cost_of(ctx: RequestContext, name: str, default: float = 0) -> float:
+    """A cost from the scenario's ``providers.a2e.costs``."""
+    return float(ctx.config.costs.get(name, default))
+
+
+def require(ctx: RequestContext, amount: float, currency: str = COINS) -> None:
+    """Refuse (A2E's insufficient-coins answer) unless the caller can pay ``amount`` now."""
+    accounts = ctx.state.accounts
+    available = ctx.tenant.available(currency, ctx.now, accounts.next_seq)
+    if available < amount:
+        raise insufficient_coins(amount, available)
+
+
+def refund_on_failure(task: Task, ended_at: float) -> bool:
+    """A failed task gives its coins back, unless its record was deleted before it ended."""
+    if task.timeline.succeeded:
+        return False
+    deleted_at = (task.extra or {}).get("deleted_at")
+    return deleted_at is None or deleted_at >= ended_at
+
+
+def charge(
+    ctx: RequestContext, task: Task, amount: float, reason: str, currency: str = COINS
+) -> None:
+    """Take ``amount`` now for ``task`` and schedule its refund should the task fail."""
+    if amount <= 0:
+        return
+    tenant = ctx.tenant
+    accounts = ctx.state.accounts
+    tenant.apply(currency, -amount, ctx.now, reason, task.id)
+    tenant.schedule(
+        Settlement(task, currency, amount, f"{reason} refund", refund_on_failure),
+        accounts.next_seq,
+    )

@@ -1,0 +1,97 @@
+"""Image to video: ``userImage2Video/start``, ``/{_id}`` (GET, DELETE), ``/allRecords``.
+
+Catalog §9 and seed 003. A task goes ``sent -> pending -> completed``, or ends ``failed`` with
+``failed_message`` and ``failed_code`` (strings, ``""`` until then). It costs
+``costs.image2video_per_5s`` coins per 5 seconds of ``video_time`` (5, 10, 15 or 20; default
+5), charged at submit and refunded on failure. A2E's documented misspelling ``negative_prmpt``
+is accepted beside ``negative_prompt`` and shown back as ``negative_prompt``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.context import RequestContext
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e.common import (
+    deleted,
+    iso_ms,
+    lookup,
+    mark_deleted,
+    new_id,
+    ok,
+    result_link,
+    rows_page,
+)
+from mockserver.submit import submit
+from mockserver.tasks import Task
+
+IMAGE2VIDEO = provider.family(
+    TaskFamily(
+        provider="a2e",
+        name="image2video",
+        states=("sent", "pending"),
+        success="completed",
+        failure="failed",
+    )
+)
+DEFAULT_VIDEO_TIME = 5
+DEFAULT_FAILED_MESSAGE = "Video generation failed"
+
+
+def coins_for(ctx: RequestContext, video_time: int) -> int | float:
+    per_5s = billing.cost_of(ctx, "image2video_per_5s", 100)
+    coins = per_5s * video_time / 5
+    return int(coins) if coins.is_integer() else coins
+
+
+def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+    """One task as start, ``/{_id}`` and ``allRecords`` show it (seed 003)."""
+    status = task.state(ctx.now)
+    params = task.params
+    failure = (task.timeline.failure or {}) if status == "failed" else None
+    return {
+        "_id": task.id,
+        "name": params["name"],
+        "image_url": params["image_url"],
+        "prompt": params["prompt"],
+        "negative_prompt": params.get("negative_prompt", params.get("negative_prmpt", "")),
+        "current_status": status,
+        "coins": (task.extra or {}).get("coins", 0),
+        "createdAt": iso_ms(task.created_at),
+        "failed_message": (
+            str(failure.get("failed_message") or DEFAULT_FAILED_MESSAGE)
+            if failure is not None
+            else ""
+        ),
+        "failed_code": str(failure.get("failed_code") or "") if failure is not None else "",
+        "result_url": result_link(ctx, task) if status == "completed" else "",
+    }
+
+
+@provider.handles("startImage2Video")
+async def start_image2video(ctx: RequestContext) -> dict[str, Any]:
+    body = ctx.body
+    coins = coins_for(ctx, body.get("video_time", DEFAULT_VIDEO_TIME))
+    billing.require(ctx, coins)
+    task = submit(ctx, IMAGE2VIDEO, dict(body), new_id(ctx))
+    task.extra = {"coins": coins}
+    billing.charge(ctx, task, coins, "image2video")
+    return ok(ctx, row(ctx, task))
+
+
+@provider.handles("getImage2Video")
+async def get_image2video(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, row(ctx, lookup(ctx, IMAGE2VIDEO, ctx.params["_id"])))
+
+
+@provider.handles("listImage2Video")
+async def list_image2video(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, rows_page(ctx, IMAGE2VIDEO, row))
+
+
+@provider.handles("deleteImage2Video")
+async def delete_image2video(ctx: RequestContext) -> dict[str, Any]:
+    mark_deleted(ctx, lookup(ctx, IMAGE2VIDEO, ctx.params["_id"]))
+    return deleted(ctx)
