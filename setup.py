@@ -4,8 +4,19 @@ are installed as ``mockserver.contracts`` and ``mockserver.fixtures``."""
 from setuptools import find_packages, setup
 
 MAPPED = {"mockserver.contracts": "contracts", "mockserver.fixtures": "fixtures"}
-DATA = ["*.yaml", "*.json", "*.md", "*.png", "*.jpg", "*.webp", "*.mp4", "*.mp3", "*.wav",
-        "*.zip", "*.pem"]
+DATA = [
+    "*.yaml",
+    "*.json",
+    "*.md",
+    "*.png",
+    "*.jpg",
+    "*.webp",
+    "*.mp4",
+    "*.mp3",
+    "*.wav",
+    "*.zip",
+    "*.pem",
+]
 
 packages = find_packages(include=["mockserver", "mockserver.*"])
 package_dir = dict(MAPPED)

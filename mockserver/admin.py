@@ -99,6 +99,10 @@ async def advance_clock(request: web.Request) -> web.Response:
         advance(float(seconds))
     except ClockError as exc:
         return _refuse(409, str(exc))
+    if body.get("deliver"):
+        await state.webhooks.flush()  # webhooks that fell due are sent before we answer
+    else:
+        state.webhooks.wake()
     return _json(state.clock.describe())
 
 
@@ -302,6 +306,37 @@ async def clear_presets(request: web.Request) -> web.Response:
     return _json({"status": "cleared"})
 
 
+async def list_webhooks(request: web.Request) -> web.Response:
+    """Every delivery attempt: target, status, latency, signature, headers, body, chaos."""
+    engine = _state(request).webhooks
+    q = request.query
+    attempts = [
+        a
+        for a in engine.attempts
+        if all(
+            q.get(key) is None or str(a.get(key)) == q[key]
+            for key in ("provider", "tenant", "task_id", "delivery_id", "target")
+        )
+    ]
+    return _json({"attempts": attempts, "count": len(attempts), "pending": engine.pending()})
+
+
+async def redeliver_webhook(request: web.Request) -> web.Response:
+    state = _state(request)
+    copy = state.webhooks.redeliver(request.match_info["delivery_id"])
+    if copy is None:
+        return _refuse(404, "no such delivery")
+    await state.webhooks.flush()
+    attempts = [a for a in state.webhooks.attempts if a["delivery_id"] == copy.id]
+    return _json({"delivery_id": copy.id, "attempts": attempts})
+
+
+async def flush_webhooks(request: web.Request) -> web.Response:
+    state = _state(request)
+    await state.webhooks.flush()
+    return _json({"pending": state.webhooks.pending(), "attempts": len(state.webhooks.attempts)})
+
+
 async def get_routes(request: web.Request) -> web.Response:
     return _json({"routes": request.app[ROUTES_KEY]})
 
@@ -333,4 +368,7 @@ def setup(app: web.Application) -> None:
     r.add_get(f"{PREFIX}/presets", list_presets)
     r.add_delete(f"{PREFIX}/presets", clear_presets)
     r.add_get(f"{PREFIX}/routes", get_routes)
+    r.add_get(f"{PREFIX}/webhooks", list_webhooks)
+    r.add_post(f"{PREFIX}/webhooks/flush", flush_webhooks)
+    r.add_post(f"{PREFIX}/webhooks/{{delivery_id}}/redeliver", redeliver_webhook)
     r.add_get(f"{PREFIX}/violations", get_violations)

@@ -119,6 +119,8 @@ def create_app(
         if provider.extra_routes is not None:
             provider.extra_routes(app)
     app[ROUTES_KEY] = routes
+    app.on_startup.append(state.webhooks.start)
+    app.on_cleanup.append(state.webhooks.stop)
     admin.setup(app)
     media_routes.setup(app)
     return app

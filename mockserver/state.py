@@ -16,6 +16,7 @@ from mockserver.media import MediaLinks
 from mockserver.ratelimit import FixedWindows
 from mockserver.scenario import Scenario
 from mockserver.tasks import TaskStore
+from mockserver.webhooks import WebhookEngine
 
 
 @dataclass
@@ -47,6 +48,7 @@ class MockState:
         self.chaos = ChaosEngine(
             self.scenario.raw.get("chaos"), self.scenario.seed, self.clock.now()
         )
+        self.webhooks = WebhookEngine(self)
 
     def _new_accounts(self) -> Accounts:
         s = self.scenario
@@ -77,6 +79,7 @@ class MockState:
         self._reset_counters()
         self.accounts = self._new_accounts()
         self.chaos.reset(self.clock.now())
+        self.webhooks.reset()
 
     def replace_scenario(self, scenario: Scenario) -> None:
         """Put a new scenario in force without losing tasks, tenants, presets or the journal.
@@ -89,6 +92,7 @@ class MockState:
         self.journal.resize(scenario.journal_size)
         self.chaos = ChaosEngine(scenario.raw.get("chaos"), scenario.seed, self.clock.now())
         self.chaos.presets = presets
+        self.webhooks.reconfigure()
         self.accounts.reconfigure(
             scenario.default_balances, scenario.tenants, scenario.auth_mode == "listed"
         )

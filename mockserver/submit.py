@@ -91,7 +91,9 @@ def submit(
         timeline=timeline,
         params=params,
     )
-    return state.store.add(task)
+    state.store.add(task)
+    state.webhooks.task_submitted(task, ctx.origin)
+    return task
 
 
 def force(
@@ -119,4 +121,5 @@ def force(
     tenant = state.accounts.existing(task.tenant)
     if tenant is not None:
         tenant.reschedule(task, state.accounts.next_seq)
+    state.webhooks.task_changed(task)
     return task

@@ -24,8 +24,9 @@ OPERATIONS = [op for name in sorted(providers()) for op in load_operations(name)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=12,
 )
 
@@ -64,9 +65,13 @@ def test_any_input_gets_a_documented_answer(loop, server, op, data):
         lambda _: quote(data.draw(st.text(min_size=1, max_size=30)), safe=""),
         op.path,
     )
-    query = data.draw(st.dictionaries(st.sampled_from(
-        [p.name for p in op.params if p.location == "query"] or ["q"]), st.text(max_size=10),
-        max_size=3))
+    query = data.draw(
+        st.dictionaries(
+            st.sampled_from([p.name for p in op.params if p.location == "query"] or ["q"]),
+            st.text(max_size=10),
+            max_size=3,
+        )
+    )
     kwargs = {"params": query, "headers": {"Authorization": "Bearer sk-fuzz"}}
     if op.body_schema is not None:
         raw = json.dumps(data.draw(_body_for(op)))

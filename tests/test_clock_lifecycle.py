@@ -66,9 +66,7 @@ def test_same_seed_and_sequence_give_the_same_timeline():
 
 
 def test_failure_rate_is_honoured_over_many_tasks():
-    fails = sum(
-        not plan(VIDEO, CONFIG, task_rng(1, "p", i), 0.0).succeeded for i in range(2000)
-    )
+    fails = sum(not plan(VIDEO, CONFIG, task_rng(1, "p", i), 0.0).succeeded for i in range(2000))
     assert 500 < fails < 700  # 30 % of 2000
 
 

@@ -1,0 +1,437 @@
+"""The webhook delivery engine: scheduled on the mock clock, signed, retried, journaled.
+
+Providers plan deliveries when a task is submitted (``WebhookPlanner``), for the moments the
+task's timeline says it changes. The engine sends what falls due, in due order, from a
+background task, so request handling never waits on a receiver. Advancing the virtual clock
+wakes it; ``flush()`` delivers everything due now and waits (tests, and the control API's
+``advance`` with ``"deliver": true``). A failed attempt (timeout, connection error, non-2xx) is
+retried after each delay of ``retry_schedule`` in turn, with a fresh timestamp and signature.
+
+Webhook chaos (duplicate, delay, reorder, drop, bad_signature, stale_timestamp, tampered_body)
+is drawn per delivery from the scenario's seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import importlib
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import aiohttp
+
+if TYPE_CHECKING:
+    from mockserver.state import MockState
+    from mockserver.tasks import Task
+
+log = logging.getLogger("avatar_mock")
+
+CHAOS_EFFECTS = (
+    "duplicate",
+    "delay",
+    "reorder",
+    "drop",
+    "bad_signature",
+    "stale_timestamp",
+    "tampered_body",
+)
+
+
+@dataclass
+class Message:
+    """What one attempt sends: the body bytes and the headers (signature included)."""
+
+    body: bytes
+    headers: dict[str, str]
+    signature: str | None = None
+
+
+class Signer(Protocol):
+    def __call__(
+        self, message_id: str, timestamp: int, body: bytes
+    ) -> tuple[dict[str, str], str | None]:
+        """Headers that authenticate ``body``, and the signature string for the journal."""
+        ...
+
+
+@dataclass
+class Delivery:
+    """One notification to one target, and its attempts."""
+
+    id: str
+    provider: str
+    tenant: str
+    target: str
+    due: float  # on the mock clock
+    render: Callable[[float], dict[str, Any]]  # mock time -> body object
+    message_id: str  # stable across retries (Standard Webhooks' webhook-id)
+    sign: Signer | None = None
+    task: Task | None = None
+    expect_state: str | None = None  # skip if the task's timeline no longer enters this state
+    attempt: int = 0
+    chaos: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    body_override: bytes | None = None  # a redelivery sends exactly what was sent before
+    planned_for: float = 0.0  # the moment the task enters expect_state (due moves on retry)
+
+    def __post_init__(self) -> None:
+        self.planned_for = self.due
+
+    def still_planned(self) -> bool:
+        """False once the task was forced away from the change this delivery announces."""
+        if self.cancelled:
+            return False
+        if self.task is None or self.expect_state is None or self.attempt > 0:
+            return True
+        return self.task.timeline.entered_at(self.expect_state) == self.planned_for
+
+
+class WebhookPlanner(Protocol):
+    """A provider's rule for which deliveries a task gets (``mockserver.providers.X.webhooks``)."""
+
+    def plan(self, state: MockState, task: Task, origin: str) -> list[Delivery]: ...
+
+
+@dataclass
+class WebhookSettings:
+    timeout: float = 10.0
+    retry_schedule: tuple[float, ...] = (5.0, 30.0, 300.0)
+    concurrency: int = 8
+    timestamp_clock: str = "wall"  # what receivers' verifiers compare against
+    attempts_kept: int = 10_000
+    chaos: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any] | None) -> WebhookSettings:
+        raw = raw or {}
+        return cls(
+            timeout=float(raw.get("timeout", 10.0)),
+            retry_schedule=tuple(float(s) for s in raw.get("retry_schedule", (5, 30, 300))),
+            concurrency=int(raw.get("concurrency", 8)),
+            timestamp_clock=raw.get("timestamp_clock", "wall"),
+            attempts_kept=int(raw.get("attempts_kept", 10_000)),
+            chaos=tuple(raw.get("chaos") or ()),
+        )
+
+
+def _planner(provider: str) -> WebhookPlanner | None:
+    """By convention: ``mockserver.providers.<name>.webhooks.PLANNER``, if the module exists."""
+    try:
+        module = importlib.import_module(f"mockserver.providers.{provider}.webhooks")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.endswith(f"{provider}.webhooks"):
+            return None
+        raise
+    return getattr(module, "PLANNER", None)
+
+
+class WebhookEngine:
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.settings = WebhookSettings.parse(state.scenario.raw.get("webhooks"))
+        self._heap: list[tuple[float, int, Delivery]] = []
+        self._seq = 0
+        self._ids = 0
+        self._attempt_ids = 0
+        self.attempts: deque[dict[str, Any]] = deque(maxlen=self.settings.attempts_kept)
+        self.deliveries: dict[str, Delivery] = {}
+        self._by_task: dict[str, list[Delivery]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._inflight: set[asyncio.Task] = set()
+        self._rng = random.Random(f"{state.scenario.seed}:webhooks")
+        self._planners: dict[str, WebhookPlanner | None] = {}
+
+    # --- configuration -----------------------------------------------------------------
+
+    def reconfigure(self) -> None:
+        self.settings = WebhookSettings.parse(self.state.scenario.raw.get("webhooks"))
+        if self.attempts.maxlen != self.settings.attempts_kept:
+            self.attempts = deque(self.attempts, maxlen=self.settings.attempts_kept)
+
+    def reset(self) -> None:
+        self._heap.clear()
+        self.attempts.clear()
+        self.deliveries.clear()
+        self._by_task.clear()
+        self._ids = self._attempt_ids = 0
+        self._rng = random.Random(f"{self.state.scenario.seed}:webhooks")
+
+    # --- planning ----------------------------------------------------------------------
+
+    def next_id(self) -> str:
+        self._ids += 1
+        return f"dlv_{self._ids:06d}"
+
+    def task_submitted(self, task: Task, origin: str) -> None:
+        planner = self._planners.get(task.provider, ...)
+        if planner is ...:
+            planner = self._planners[task.provider] = _planner(task.provider)
+        if planner is None:
+            return
+        planned = planner.plan(self.state, task, origin)
+        if planned:
+            self._by_task.setdefault(task.id, []).extend(planned)
+            for delivery in planned:
+                self.schedule(delivery)
+
+    def task_changed(self, task: Task, origin: str | None = None) -> None:
+        """The task was forced: drop what no longer matches its timeline, plan what is new."""
+        old = self._by_task.pop(task.id, [])
+        kept = [d for d in old if d.attempt > 0 or d.still_planned()]
+        for d in old:
+            if d not in kept:
+                d.cancelled = True
+        origin = origin or (kept[0].target if kept else "")
+        planner = self._planners.get(task.provider)
+        if planner is None:
+            self._by_task[task.id] = kept
+            return
+        fresh = planner.plan(self.state, task, origin)
+        sent_or_pending = {(d.target, d.expect_state) for d in kept}
+        new = [d for d in fresh if (d.target, d.expect_state) not in sent_or_pending]
+        self._by_task[task.id] = kept + new
+        for delivery in new:
+            self.schedule(delivery)
+
+    def schedule(self, delivery: Delivery) -> None:
+        self.deliveries[delivery.id] = delivery
+        self._seq += 1
+        heapq.heappush(self._heap, (delivery.due, self._seq, delivery))
+        self._wake.set()
+
+    def pending(self) -> int:
+        return sum(1 for _, _, d in self._heap if not d.cancelled)
+
+    # --- running -----------------------------------------------------------------------
+
+    async def start(self, app: Any = None) -> None:
+        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self, app: Any = None) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        for task in list(self._inflight):
+            task.cancel()
+        if self._session is not None:
+            await self._session.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()  # before dispatching, so a wake during it is not lost
+            self._dispatch_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._real_wait())
+
+    def _real_wait(self) -> float | None:
+        if not self._heap:
+            return None
+        clock = self.state.clock
+        speed = getattr(clock, "speed", 1.0)
+        if speed <= 0:
+            return None
+        return max((self._heap[0][0] - clock.now()) / speed, 0.0) + 0.001
+
+    def _dispatch_due(self) -> list[asyncio.Task]:
+        now = self.state.clock.now()
+        due: list[Delivery] = []
+        while self._heap and self._heap[0][0] <= now:
+            _, _, delivery = heapq.heappop(self._heap)
+            if delivery.still_planned():
+                due.append(delivery)
+        due = self._apply_order_chaos(due)
+        started = []
+        for delivery in due:
+            task = asyncio.get_running_loop().create_task(self._send(delivery))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            started.append(task)
+        return started
+
+    async def flush(self) -> None:
+        """Deliver everything due at the clock's now, retries that fall due included."""
+        for _ in range(1000):
+            started = self._dispatch_due()
+            if self._inflight:
+                await asyncio.gather(*list(self._inflight), return_exceptions=True)
+            if not started and not self._inflight:
+                return
+
+    # --- sending -----------------------------------------------------------------------
+
+    def _session_for_loop(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=max(self.settings.concurrency, 1))
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def _timestamp(self) -> int:
+        if self.settings.timestamp_clock == "mock":
+            return int(self.state.clock.now())
+        return int(time.time())
+
+    def _draw_chaos(self, delivery: Delivery) -> list[dict[str, Any]]:
+        fired = []
+        for rule in self.settings.chaos:
+            match = rule.get("match") or {}
+            if match.get("provider") not in (None, delivery.provider):
+                continue
+            if match.get("tenant") not in (None, delivery.tenant):
+                continue
+            if self._rng.random() < float(rule.get("probability", 1.0)):
+                fired.append(rule)
+        return fired
+
+    def _apply_order_chaos(self, due: list[Delivery]) -> list[Delivery]:
+        """``delay`` pushes a first attempt later; ``reorder`` swaps it with its successor."""
+        out: list[Delivery] = []
+        for delivery in due:
+            if delivery.attempt > 0 or delivery.chaos:
+                out.append(delivery)
+                continue
+            rules = self._draw_chaos(delivery)
+            delivery.chaos = [r["effect"] for r in rules] or ["none"]
+            delayed = next((r for r in rules if r["effect"] == "delay"), None)
+            if delayed is not None:
+                delivery.due += float(delayed.get("seconds", 30))
+                self._seq += 1
+                heapq.heappush(self._heap, (delivery.due, self._seq, delivery))
+                continue
+            out.append(delivery)
+        for i in range(len(out) - 1):
+            if "reorder" in out[i].chaos:
+                out[i], out[i + 1] = out[i + 1], out[i]
+        return out
+
+    def _message(self, delivery: Delivery, chaos: list[str]) -> Message:
+        if delivery.body_override is not None:
+            body = delivery.body_override
+        else:
+            body = json.dumps(
+                delivery.render(delivery.due), separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        timestamp = self._timestamp()
+        if "stale_timestamp" in chaos:
+            timestamp -= 3600
+        headers = {"Content-Type": "application/json", "User-Agent": "avatar-mock-webhooks/0.1"}
+        signature = None
+        if delivery.sign is not None:
+            signed_body = body
+            extra, signature = delivery.sign(delivery.message_id, timestamp, signed_body)
+            if "bad_signature" in chaos and signature:
+                signature = "v1," + "A" * 43 + "="
+                extra = {**extra, "webhook-signature": signature}
+            headers.update(extra)
+        if "tampered_body" in chaos:  # the receiver gets a body other than the one signed
+            tampered = body.replace(b'"success"', b'"error"', 1)
+            body = tampered if tampered != body else body + b" "
+        return Message(body, headers, signature)
+
+    async def _send(self, delivery: Delivery) -> None:
+        delivery.attempt += 1
+        chaos = [c for c in delivery.chaos if c != "none"] if delivery.attempt == 1 else []
+        message = self._message(delivery, chaos)
+        if "drop" in chaos:
+            self._record(delivery, message, None, "dropped by chaos", 0.0, chaos)
+            return
+        copies = 2 if "duplicate" in chaos else 1
+        for _ in range(copies):
+            status, error, latency = await self._post(delivery.target, message)
+            self._record(delivery, message, status, error, latency, chaos)
+        if error is not None or status is None or not 200 <= status < 300:
+            self._retry(delivery)
+
+    async def _post(self, url: str, message: Message) -> tuple[int | None, str | None, float]:
+        started = time.perf_counter()
+        try:
+            session = self._session_for_loop()
+            timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+            async with session.post(
+                url, data=message.body, headers=message.headers, timeout=timeout
+            ) as resp:
+                await resp.read()
+                return resp.status, None, time.perf_counter() - started
+        except TimeoutError:
+            return None, "timeout", time.perf_counter() - started
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return None, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
+
+    def _retry(self, delivery: Delivery) -> None:
+        schedule = self.settings.retry_schedule
+        if delivery.attempt > len(schedule):
+            return
+        delivery.due = self.state.clock.now() + schedule[delivery.attempt - 1]
+        self._seq += 1
+        heapq.heappush(self._heap, (delivery.due, self._seq, delivery))
+        self._wake.set()
+
+    def _record(
+        self,
+        delivery: Delivery,
+        message: Message,
+        status: int | None,
+        error: str | None,
+        latency: float,
+        chaos: list[str],
+    ) -> None:
+        self._attempt_ids += 1
+        self.attempts.append(
+            {
+                "id": self._attempt_ids,
+                "delivery_id": delivery.id,
+                "provider": delivery.provider,
+                "tenant": delivery.tenant,
+                "task_id": delivery.task.id if delivery.task is not None else None,
+                "target": delivery.target,
+                "attempt": delivery.attempt,
+                "at": self.state.clock.now(),
+                "status": status,
+                "error": error,
+                "latency_ms": round(latency * 1000, 3),
+                "message_id": delivery.message_id,
+                "signature": message.signature,
+                "headers": message.headers,
+                "body": message.body.decode("utf-8", errors="replace"),
+                "chaos": chaos or None,
+            }
+        )
+
+    # --- control API -------------------------------------------------------------------
+
+    def redeliver(self, delivery_id: str) -> Delivery | None:
+        """Send a delivery again now, the same body, a fresh timestamp and signature."""
+        original = self.deliveries.get(delivery_id)
+        if original is None:
+            return None
+        last_body = next(
+            (a["body"] for a in reversed(self.attempts) if a["delivery_id"] == delivery_id), None
+        )
+        copy = Delivery(
+            id=self.next_id(),
+            provider=original.provider,
+            tenant=original.tenant,
+            target=original.target,
+            due=self.state.clock.now(),
+            render=original.render,
+            message_id=original.message_id,
+            sign=original.sign,
+            task=original.task,
+            chaos=["none"],
+            body_override=last_body.encode() if last_body is not None else None,
+        )
+        self.schedule(copy)
+        return copy
