@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -43,7 +44,11 @@ def _refusal(request: web.Request, status: int, detail: str) -> web.Response:
         return web.json_response({"error": detail, "status": status}, status=status)
     err: ApiError = provider.dialect.pipeline_error(_HTTP_KIND.get(status, "internal"), detail)
     ctx = request.get(CTX_KEY)
-    trace_id = ctx.trace_id if ctx is not None else "00000000-0000-4000-8000-000000000000"
+    if ctx is not None:
+        trace_id = ctx.trace_id
+    else:
+        bits = request.app[STATE_KEY].id_rng("request").getrandbits(128)
+        trace_id = str(uuid.UUID(int=bits, version=4))
     return web.json_response(provider.dialect.render(err, trace_id), status=err.status)
 
 

@@ -24,7 +24,8 @@ def describe(error: ValidationError) -> str:
         prefix = f"{where}." if where else ""
         return f"{prefix}{missing[0]} is required" if missing else error.message
     if error.validator in ("oneOf", "anyOf"):
-        return f"{where or 'body'}: {error.schema.get('description') or error.message}"
+        reason = error.schema.get("description") or error.message
+        return f"{where}: {reason}" if where else reason
     return f"{where}: {error.message}" if where else error.message
 
 

@@ -898,3 +898,10 @@ async def test_same_seed_gives_the_same_ids(make_mock):
         mock = await a2e(make_mock, "seed: 11")
         runs.append((await generate(mock), (await start_i2v(mock))["_id"]))
     assert runs[0] == runs[1]
+
+
+async def test_route_level_refusals_carry_a_fresh_trace_id(mock):
+    first = await mock.call("GET", "/api/v1/no/such/path")
+    second = await mock.call("GET", "/api/v1/no/such/path")
+    assert first[0] == second[0] == 404
+    assert first[1]["trace_id"] != second[1]["trace_id"]
