@@ -96,3 +96,30 @@ class RequestContext:
 
     def balance(self, currency: str) -> float:
         return self.tenant.balance(currency, self.now, self.state.accounts.next_seq)
+
+
+class ViewContext:
+    """What a provider's renderer reads, without a request: for webhook bodies.
+
+    A webhook announces a task as the status endpoint would show it at the moment of the
+    change, so renderers written for ``RequestContext`` (``now``, ``origin``, ``settings``,
+    ``config``, ``state``, ``trace_id``, ``key``) run unchanged on this.
+    """
+
+    def __init__(
+        self, state: MockState, provider: str, tenant: str, now: float, origin: str, trace_id: str
+    ) -> None:
+        self.state = state
+        self.provider_name = provider
+        self.key = tenant
+        self.now = now
+        self.origin = origin
+        self.trace_id = trace_id
+
+    @property
+    def config(self) -> ProviderConfig:
+        return self.state.scenario.providers[self.provider_name]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.config.settings

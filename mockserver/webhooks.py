@@ -21,6 +21,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class Delivery:
     chaos: list[str] = field(default_factory=list)
     cancelled: bool = False
     body_override: bytes | None = None  # a redelivery sends exactly what was sent before
+    retry_schedule: tuple[float, ...] | None = None  # None: the scenario's webhooks schedule
     planned_for: float = 0.0  # the moment the task enters expect_state (due moves on retry)
 
     def __post_init__(self) -> None:
@@ -370,8 +372,14 @@ class WebhookEngine:
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return None, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
 
+    def trace_id(self) -> str:
+        """A seeded uuid4 for bodies that carry one (A2E's envelope)."""
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
     def _retry(self, delivery: Delivery) -> None:
         schedule = self.settings.retry_schedule
+        if delivery.retry_schedule is not None:
+            schedule = delivery.retry_schedule
         if delivery.attempt > len(schedule):
             return
         delivery.due = self.state.clock.now() + schedule[delivery.attempt - 1]

@@ -14,6 +14,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""
 
 
 @dataclass
@@ -33,7 +34,9 @@ async def start_receiver() -> Receiver:
 
     async def handle(request: web.Request) -> web.Response:
         receiver.received.append(
-            Received(request.path, dict(request.headers), await request.read())
+            Received(
+                request.path, dict(request.headers), await request.read(), request.query_string
+            )
         )
         if receiver.gate is not None:
             await receiver.gate.wait()

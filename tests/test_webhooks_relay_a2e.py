@@ -1,0 +1,115 @@
+"""Relay notify_hook and A2E webhook_url: unsigned task objects, shapes per the scenario."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.webhook_receiver import start_receiver
+
+GENERATION = {"avatar_url": "https://e.x/face.jpg", "audio_url": "https://e.x/hi.mp3"}
+I2V = {"name": "n", "image_url": "https://e.x/face.png", "prompt": "speaking"}
+
+
+@pytest.fixture
+async def receiver():
+    r = await start_receiver()
+    yield r
+    await r.server.close()
+
+
+async def deliver(mock, seconds: float) -> None:
+    mock.advance(seconds)
+    await mock.state.webhooks.flush()
+
+
+async def submit_relay(mock, url, headers=None):
+    status, body = await mock.call(
+        "POST", "/avatar/generation", json={**GENERATION, "notify_hook": url}, headers=headers or {}
+    )
+    assert status == 200, body
+    return body["data"]
+
+
+async def test_relay_hook_gets_the_task_object_on_completion(mock, receiver):
+    task_id = await submit_relay(mock, receiver.url())
+    await deliver(mock, 60)
+    (hit,) = receiver.received
+    body = json.loads(hit.body)
+    _, polled = await mock.call("GET", f"/avatar/task/{task_id}")
+    assert body == polled["data"]  # the same object the query answers, keys in order
+    assert list(body)[:3] == ["task_id", "notify_hook", "action"]
+    assert body["status"] == "SUCCESS" and body["notify_hook"] == receiver.url()
+    assert "webhook-signature" not in hit.headers and "Authorization" not in hit.headers
+
+
+async def test_relay_every_change_wrapped(make_mock, receiver):
+    mock = await make_mock(
+        "providers: {relay: {settings: {notify_mode: every, notify_wrap: envelope}}}"
+    )
+    await submit_relay(mock, receiver.url(), {"X-Mock-Outcome": "failure"})
+    await deliver(mock, 60)
+    bodies = [json.loads(r.body) for r in receiver.received]
+    assert all(b["code"] == "success" and b["message"] == "" for b in bodies)
+    assert [b["data"]["status"] for b in bodies] == [
+        "SUBMITTED",
+        "QUEUED",
+        "IN_PROGRESS",
+        "FAILURE",
+    ]
+    assert bodies[-1]["data"]["fail_reason"]
+
+
+async def test_relay_hook_is_not_retried_by_default(mock, receiver):
+    receiver.statuses = [500]
+    await submit_relay(mock, receiver.url())
+    for _ in range(3):
+        await deliver(mock, 600)
+    assert len(receiver.received) == 1
+
+
+async def test_relay_without_hook_sends_nothing(mock, receiver):
+    await mock.call("POST", "/avatar/generation", json=GENERATION)
+    await deliver(mock, 60)
+    assert receiver.received == []
+
+
+async def test_a2e_image2video_webhook_envelope_and_bearer_token(mock, receiver):
+    status, started = await mock.call(
+        "POST",
+        "/api/v1/userImage2Video/start",
+        json={**I2V, "webhook_url": receiver.url(), "webhook_token": "tok-1"},
+    )
+    assert status == 200
+    await deliver(mock, 60)
+    (hit,) = receiver.received
+    body = json.loads(hit.body)
+    assert hit.headers["Authorization"] == "Bearer tok-1"
+    assert body["code"] == 0 and body["trace_id"]
+    assert body["data"]["_id"] == started["data"]["_id"]
+    assert body["data"]["current_status"] == "completed" and body["data"]["result_url"]
+
+
+@pytest.mark.parametrize(("token_in", "where"), [("body", "body"), ("query", "query")])
+async def test_a2e_webhook_shape_and_token_place_are_configurable(
+    make_mock, receiver, token_in, where
+):
+    mock = await make_mock(
+        f"providers: {{a2e: {{settings: {{webhook_shape: row, webhook_token_in: {token_in}}}}}}}"
+    )
+    await mock.call(
+        "POST",
+        "/api/v1/userImage2Video/start",
+        json={**I2V, "webhook_url": receiver.url(), "webhook_token": "tok-2"},
+        headers={"X-Mock-Outcome": "failure"},
+    )
+    await deliver(mock, 60)
+    (hit,) = receiver.received
+    body = json.loads(hit.body)
+    assert body["current_status"] == "failed" and body["failed_message"]  # the bare row
+    if where == "body":
+        assert body["webhook_token"] == "tok-2"
+    else:
+        assert hit.query == "token=tok-2" and "webhook_token" not in body
+    assert "Authorization" not in hit.headers
