@@ -279,3 +279,14 @@ async def test_no_endpoint_no_delivery(mock):
     await deliver(mock, 30)
     _, journal = await mock.call("GET", "/__mock/webhooks", key=None)
     assert journal["count"] == 0
+
+
+async def test_a_tenant_notified_by_webhook_need_not_poll(make_mock, receiver):
+    mock = await make_mock(
+        youcam_hooks(receiver.url(), "    families: {ai-avatar: {states: {running: 300}}}\n")
+    )
+    task_id = await run(mock)
+    await deliver(mock, 400)  # never polled while running: no expiry for a notified tenant
+    assert len(receiver.received) == 1
+    status, body = await poll(mock, task_id)
+    assert status == 200 and body["data"]["task_status"] == "success"

@@ -24,6 +24,7 @@ from mockserver.providers.youcam.dialect import (
 )
 from mockserver.providers.youcam.files import uploaded_file
 from mockserver.providers.youcam.templates import template_ids
+from mockserver.providers.youcam.webhooks import has_webhooks
 from mockserver.submit import submit
 from mockserver.tasks import Task
 
@@ -54,6 +55,14 @@ def _charge_rule(polling_window: float | None, charge_expired: bool):
     return applies
 
 
+def polling_window(ctx: RequestContext) -> float | None:
+    """The polling window, or None for a tenant notified by webhook: the docs ask for polling
+    only "if webhooks are not supported ... or your integration cannot use webhooks"."""
+    if has_webhooks(ctx.state, ctx.key):
+        return None
+    return ctx.settings.get("polling_window")
+
+
 def lookup(ctx: RequestContext, task_id: str) -> Task:
     """The tenant's live task, or InvalidTaskId (unknown, foreign, too old, or expired)."""
     task = ctx.state.store.get("youcam", ctx.key, task_id)
@@ -63,7 +72,7 @@ def lookup(ctx: RequestContext, task_id: str) -> Task:
     if retention is not None and ctx.now - task.created_at > retention:
         ctx.state.store.remove(task)
         raise invalid_task_id()
-    window = ctx.settings.get("polling_window")
+    window = polling_window(ctx)
     if task.expired_at is None and window is not None:
         deadline = task.last_polled_at + window
         if ctx.now > deadline and task.timeline.ends_at > deadline:
@@ -105,7 +114,7 @@ async def run_ai_avatar(ctx: RequestContext) -> dict[str, Any]:
     task = submit(
         ctx, AI_AVATAR, dict(body), lambda: urlsafe_id(rng, 64), outcome=outcome, failure=failure
     )
-    window = ctx.settings.get("polling_window")
+    window = polling_window(ctx)
     charge = _charge_rule(window, bool(ctx.settings.get("charge_expired_tasks", True)))
     tenant.schedule(Settlement(task, UNITS, -cost, "ai-avatar", charge), accounts.next_seq)
     return {"status": 200, "data": {"task_id": task.id}}
