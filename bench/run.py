@@ -73,6 +73,11 @@ class Server:
                 return int(line.split()[1])
         return 0
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used (robust to other load)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
@@ -112,6 +117,7 @@ def wrk(base: str, provider: str, ids: list[str], seconds: int, connections: int
     finally:
         os.unlink(f.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -119,6 +125,7 @@ def wrk(base: str, provider: str, ids: list[str], seconds: int, connections: int
         "rps": rps,
         "p50_ms": p50,
         "p99_ms": p99,
+        "requests": total,
         "errors": int(non2xx.group(1)) if non2xx else 0,
     }
 
@@ -150,16 +157,23 @@ async def _python_load(
     latencies.sort()
     return {
         "rps": len(latencies) / seconds,
+        "requests": len(latencies),
         "p50_ms": latencies[len(latencies) // 2],
         "p99_ms": latencies[int(len(latencies) * 0.99)],
         "errors": errors,
     }
 
 
-def load(base: str, provider: str, ids: list[str], seconds: int, connections: int) -> dict:
+def load(server: Server, provider: str, seconds: int, connections: int) -> dict:
+    """Poll ``provider``'s status endpoint; add the server's CPU time per request."""
+    ids = server.info["ids"][provider]
+    before = server.cpu_seconds()
     if shutil.which("wrk"):
-        return wrk(base, provider, ids, seconds, connections)
-    return asyncio.run(_python_load(base, provider, ids, seconds, connections))
+        result = wrk(server.base, provider, ids, seconds, connections)
+    else:
+        result = asyncio.run(_python_load(server.base, provider, ids, seconds, connections))
+    result["cpu_us"] = (server.cpu_seconds() - before) / max(result["requests"], 1) * 1e6
+    return result
 
 
 def startup_ms(runs: int = 5) -> float:
@@ -309,9 +323,7 @@ def main() -> None:
                 (
                     "floor",
                     provider,
-                    load(
-                        floor.base, provider, floor.info["ids"][provider], seconds, args.connections
-                    ),
+                    load(floor, provider, seconds, args.connections),
                 )
             )
     finally:
@@ -329,9 +341,7 @@ def main() -> None:
                     (
                         f"mock {count:,}",
                         provider,
-                        load(
-                            server.base, provider, info["ids"][provider], seconds, args.connections
-                        ),
+                        load(server, provider, seconds, args.connections),
                     )
                 )
         finally:
@@ -340,13 +350,18 @@ def main() -> None:
     results["bytes_per_task"] = memory
 
     floor_rps = {p: r["rps"] for s, p, r in rows if s == "floor"}
-    print(f"status polls, {args.connections} connections, {seconds} s each:\n")
-    print("| server | provider | polls/s | x floor | p50 ms | p99 ms | errors |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    floor_cpu = {p: r["cpu_us"] for s, p, r in rows if s == "floor"}
+    print(f"status polls, {args.connections} connections, {seconds} s each. 'x floor': polls/s")
+    print("over the floor's; 'cpu x floor': the floor's server CPU per poll over this one's, the")
+    print("throughput ratio the server itself allows (steadier on a shared machine).\n")
+    print("| server | provider | polls/s | x floor | CPU us/poll | cpu x floor | p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for s, p, r in rows:
         print(
             f"| {s} | {p} | {r['rps']:,.0f} | {r['rps'] / floor_rps[p]:.2f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+            f"{r['cpu_us']:.0f} | {floor_cpu[p] / r['cpu_us']:.2f} | "
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |"
+            + (f" {r['errors']} errors" if r["errors"] else "")
         )
     print("\nresident memory per live task (typical request bodies):")
     for count, per in memory.items():

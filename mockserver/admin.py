@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from mockserver.state import MockState
 from mockserver.submit import force
 
 PREFIX = "/__mock"
+log = logging.getLogger("avatar_mock")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -41,10 +43,24 @@ def _is_loopback(host: str) -> bool:
 
 
 @web.middleware
-async def guard(request: web.Request, handler) -> web.StreamResponse:
-    if not request.path.startswith(PREFIX):
+async def json_errors(request: web.Request, handler) -> web.StreamResponse:
+    """The control API answers JSON, refusals and its own defects included."""
+    try:
         return await handler(request)
-    options = request.app[STATE_KEY].options
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _refuse(
+            exc.status, exc.text if exc.content_type == "application/json" else exc.reason
+        )
+    except Exception:
+        log.exception("control API failed on %s %s", request.method, request.path)
+        return _refuse(500, "internal error")
+
+
+@web.middleware
+async def guard(request: web.Request, handler) -> web.StreamResponse:
+    options = request.config_dict[STATE_KEY].options
     if options.admin_open or _is_loopback(options.bind_host):
         return await handler(request)
     token = options.admin_token
@@ -69,7 +85,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 def _state(request: web.Request) -> MockState:
-    return request.app[STATE_KEY]
+    return request.config_dict[STATE_KEY]
 
 
 async def health(request: web.Request) -> web.Response:
@@ -77,7 +93,7 @@ async def health(request: web.Request) -> web.Response:
     return _json(
         {
             "status": "ok",
-            "providers": [p.name for p in request.app[PROVIDERS_KEY]],
+            "providers": [p.name for p in request.config_dict[PROVIDERS_KEY]],
             "tasks": len(state.store),
             "clock": state.clock.describe(),
         }
@@ -245,7 +261,7 @@ async def clear_journal(request: web.Request) -> web.Response:
 
 async def get_openapi(request: web.Request) -> web.Response:
     name = request.match_info["provider"]
-    enabled = {p.name for p in request.app[PROVIDERS_KEY]}
+    enabled = {p.name for p in request.config_dict[PROVIDERS_KEY]}
     if name not in enabled:
         return _refuse(404, f"no provider {name!r}; serving: {', '.join(sorted(enabled))}")
     if request.query.get("format") == "json" or "json" in request.headers.get("Accept", ""):
@@ -338,7 +354,7 @@ async def flush_webhooks(request: web.Request) -> web.Response:
 
 
 async def get_routes(request: web.Request) -> web.Response:
-    return _json({"routes": request.app[ROUTES_KEY]})
+    return _json({"routes": request.config_dict[ROUTES_KEY]})
 
 
 async def get_violations(request: web.Request) -> web.Response:
@@ -346,29 +362,31 @@ async def get_violations(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.middlewares.append(guard)
-    r = app.router
-    r.add_get(f"{PREFIX}/health", health)
-    r.add_get(f"{PREFIX}/clock", get_clock)
-    r.add_put(f"{PREFIX}/clock", set_clock)
-    r.add_post(f"{PREFIX}/clock/advance", advance_clock)
-    r.add_post(f"{PREFIX}/reset", reset)
-    r.add_get(f"{PREFIX}/tasks", list_tasks)
-    r.add_get(f"{PREFIX}/tasks/{{task_id}}", get_task)
-    r.add_post(f"{PREFIX}/tasks/{{task_id}}/force", force_task)
-    r.add_get(f"{PREFIX}/tenants", list_tenants)
-    r.add_get(f"{PREFIX}/tenants/{{key}}", get_tenant)
-    r.add_put(f"{PREFIX}/tenants/{{key}}", put_tenant)
-    r.add_get(f"{PREFIX}/journal", get_journal)
-    r.add_delete(f"{PREFIX}/journal", clear_journal)
-    r.add_get(f"{PREFIX}/openapi/{{provider}}", get_openapi)
-    r.add_get(f"{PREFIX}/scenario", get_scenario)
-    r.add_put(f"{PREFIX}/scenario", put_scenario)
-    r.add_post(f"{PREFIX}/presets", add_preset)
-    r.add_get(f"{PREFIX}/presets", list_presets)
-    r.add_delete(f"{PREFIX}/presets", clear_presets)
-    r.add_get(f"{PREFIX}/routes", get_routes)
-    r.add_get(f"{PREFIX}/webhooks", list_webhooks)
-    r.add_post(f"{PREFIX}/webhooks/flush", flush_webhooks)
-    r.add_post(f"{PREFIX}/webhooks/{{delivery_id}}/redeliver", redeliver_webhook)
-    r.add_get(f"{PREFIX}/violations", get_violations)
+    """Mount the control API as a sub-application, so its guard never touches provider calls."""
+    admin = web.Application(middlewares=[json_errors, guard])
+    r = admin.router
+    r.add_get("/health", health)
+    r.add_get("/clock", get_clock)
+    r.add_put("/clock", set_clock)
+    r.add_post("/clock/advance", advance_clock)
+    r.add_post("/reset", reset)
+    r.add_get("/tasks", list_tasks)
+    r.add_get("/tasks/{task_id}", get_task)
+    r.add_post("/tasks/{task_id}/force", force_task)
+    r.add_get("/tenants", list_tenants)
+    r.add_get("/tenants/{key}", get_tenant)
+    r.add_put("/tenants/{key}", put_tenant)
+    r.add_get("/journal", get_journal)
+    r.add_delete("/journal", clear_journal)
+    r.add_get("/openapi/{provider}", get_openapi)
+    r.add_get("/scenario", get_scenario)
+    r.add_put("/scenario", put_scenario)
+    r.add_post("/presets", add_preset)
+    r.add_get("/presets", list_presets)
+    r.add_delete("/presets", clear_presets)
+    r.add_get("/routes", get_routes)
+    r.add_get("/webhooks", list_webhooks)
+    r.add_post("/webhooks/flush", flush_webhooks)
+    r.add_post("/webhooks/{delivery_id}/redeliver", redeliver_webhook)
+    r.add_get("/violations", get_violations)
+    app.add_subapp(PREFIX, admin)

@@ -1,22 +1,26 @@
-"""create_app(): the spec-driven aiohttp application and its middleware order.
+"""create_app(): the spec-driven aiohttp application.
 
-journal/errors (outermost) -> route -> [auth -> rate limit -> validate -> handler -> check]
-The bracketed part is pipeline.make_endpoint, one per spec operation.
+route -> [chaos -> auth -> rate limit -> validate -> handler -> check -> chaos -> journal]
+The bracketed part is pipeline.make_endpoint, one per spec operation. There is no root
+middleware: every request is journaled by what answers it (an operation, the fallback route
+for unknown paths, the media and upload routes), which keeps the poll path as short as the
+bare-aiohttp floor allows. The control API is a sub-application with its own guard.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
 
 from aiohttp import web
 
-from mockserver import admin, media_routes
+from mockserver import admin, journal, media_routes
 from mockserver.clock import RealClock, VirtualClock
 from mockserver.errors import ApiError
-from mockserver.keys import CTX_KEY, DROPPED_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.keys import CTX_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.pipeline import make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
@@ -52,38 +56,26 @@ def _refusal(request: web.Request, status: int, detail: str) -> web.Response:
     return web.json_response(provider.dialect.render(err, trace_id), status=err.status)
 
 
-@web.middleware
-async def journal_and_errors(request: web.Request, handler) -> web.StreamResponse:
-    """Record every request; turn anything unexpected into the provider's own error."""
-    started = time.perf_counter()
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        response = _refusal(request, exc.status, exc.reason or "error")
-    except Exception:
-        log.exception("unexpected error answering %s %s", request.method, request.path)
-        response = _refusal(request, 500, "internal error")
-    if not request.path.startswith("/__mock"):
-        state = request.app[STATE_KEY]
-        ctx = request.get(CTX_KEY)
-        state.journal.record(
-            {
-                "at": state.clock.now(),
-                "method": request.method,
-                "path": request.path,
-                "query": request.query_string,
-                "status": 0 if request.get(DROPPED_KEY) else response.status,
-                "provider": ctx.provider.name if ctx else None,
-                "operation_id": ctx.operation.operation_id if ctx else None,
-                "tenant": (ctx.key or None) if ctx else None,
-                "ip": request.remote,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                "chaos": ctx.chaos if ctx else None,
-            }
-        )
-    return response
+def _template_regex(path: str) -> re.Pattern[str]:
+    """``/a/{id}/b`` -> ``^/a/[^/]+/b$``."""
+    parts = re.split(r"\{[^}]+\}", path)
+    return re.compile("^" + "[^/]+".join(re.escape(part) for part in parts) + "$")
+
+
+def make_fallback(routes: list[dict[str, Any]]):
+    """The last route: a path no operation serves gets the provider's 404, or 405 when the
+    path exists with other methods. Journaled like any other answer."""
+    templates = [_template_regex(r["path"]) for r in routes]
+
+    async def fallback(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        allowed = any(pattern.match(request.path) for pattern in templates)
+        response = _refusal(request, 405 if allowed else 404, "no such operation")
+        if not request.path.startswith(admin.PREFIX):
+            journal.record(request, response.status, started)
+        return response
+
+    return fallback
 
 
 def create_app(
@@ -95,7 +87,7 @@ def create_app(
     scenario = scenario or load_scenario()
     options = options or ServerOptions()
     state = MockState(clock or VirtualClock(speed=1.0), scenario, options)
-    app = web.Application(middlewares=[journal_and_errors], client_max_size=scenario.max_body_bytes)
+    app = web.Application(client_max_size=scenario.max_body_bytes)
     app[STATE_KEY] = state
     registered = providers()
     names = options.providers or tuple(registered)
@@ -128,4 +120,5 @@ def create_app(
     app.on_cleanup.append(state.webhooks.stop)
     admin.setup(app)
     media_routes.setup(app)
+    app.router.add_route("*", "/{tail:.*}", make_fallback(routes))  # last: nothing else matched
     return app

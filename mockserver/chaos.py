@@ -270,6 +270,12 @@ class ChaosEngine:
         self.rng = random.Random(f"{self.seed}:chaos")
         self.started_at = now
 
+    def may_act(self, headers: Any) -> bool:
+        """False in the common case (no rules, no presets, no chaos headers): skip it all."""
+        return bool(
+            self.rules or self.presets or FAULT_HEADER in headers or DELAY_HEADER in headers
+        )
+
     @property
     def needs_body(self) -> bool:
         return any(r.match.body for r in self.rules) or any(p.match.body for p in self.presets)

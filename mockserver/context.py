@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -20,20 +21,23 @@ class RequestContext:
     """One request on its way through the pipeline.
 
     ``now`` is read from the clock once, so everything a single answer says is consistent.
+    The request and trace ids are drawn only when something uses them (the hot path of a
+    poll often needs neither).
     """
 
     __slots__ = (
+        "_request_id",
+        "_trace_id",
         "body",
         "chaos",
+        "config",
         "key",
         "now",
         "operation",
         "params",
         "provider",
         "request",
-        "request_id",
         "state",
-        "trace_id",
     )
 
     def __init__(
@@ -43,30 +47,43 @@ class RequestContext:
         provider: Provider,
         operation: Operation,
         now: float,
-        request_id: str,
-        trace_id: str,
+        request_id: str | None = None,
+        trace_id: str | None = None,
     ) -> None:
         self.request = request
         self.state = state
         self.provider = provider
         self.operation = operation
         self.now = now
-        self.request_id = request_id
-        self.trace_id = trace_id
+        self.config: ProviderConfig = state.scenario.providers[provider.name]
+        self._request_id = request_id
+        self._trace_id = trace_id
         self.key: str = ""
         self.body: dict[str, Any] = {}
         self.params: dict[str, Any] = {}
         self.chaos: list[str] | None = None  # what chose faults or outcomes, for the journal
+
+    @property
+    def request_id(self) -> str:
+        """A snowflake-like integer (milliseconds, then 22 seeded bits), as YouCam's."""
+        if self._request_id is None:
+            bits = self.state.id_rng("request").getrandbits(22)
+            self._request_id = str((int(self.now * 1000) << 22) | bits)
+        return self._request_id
+
+    @property
+    def trace_id(self) -> str:
+        """A seeded uuid4, as A2E's ``trace_id``."""
+        if self._trace_id is None:
+            bits = self.state.id_rng("trace").getrandbits(128)
+            self._trace_id = str(uuid.UUID(int=bits, version=4))
+        return self._trace_id
 
     def chose(self, source: str) -> None:
         """Note that ``source`` (a rule, a header, a magic value, a preset) shaped this answer."""
         if self.chaos is None:
             self.chaos = []
         self.chaos.append(source)
-
-    @property
-    def config(self) -> ProviderConfig:
-        return self.state.scenario.providers[self.provider.name]
 
     @property
     def settings(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import MEDIA_PREFIX, LinkError, content_type_for, s3_error
 from mockserver.resources import media_dir
@@ -23,4 +24,4 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get(MEDIA_PREFIX + "/{token}/{name}", serve_media)
+    app.router.add_get(MEDIA_PREFIX + "/{token}/{name}", journaled(serve_media))

@@ -12,12 +12,14 @@ import json
 import logging
 import socket
 import struct
-import uuid
+import time
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from aiohttp import web
 
+from mockserver import journal
 from mockserver.auth import bearer_key
 from mockserver.chaos import ChaosError, Decision, Effect, lenient_json
 from mockserver.context import RequestContext
@@ -30,8 +32,11 @@ from mockserver.validation import body_error, params_error, response_problem
 log = logging.getLogger("avatar_mock")
 
 
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+def _dumps(payload: Any) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the slower, general path
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _rate_limit(ctx: RequestContext) -> None:
@@ -131,18 +136,17 @@ def _fault_error(ctx: RequestContext, effect: Effect) -> ApiError:
 
 
 async def _deliver(
-    request: web.Request, status: int, text: str, headers: dict[str, str], effect: Effect | None
+    request: web.Request, status: int, data: bytes, headers: dict[str, str], effect: Effect | None
 ) -> web.StreamResponse:
     """Send the answer, spoiled the way ``effect`` says (truncated, malformed, dribbled)."""
     if effect is None:
         return web.Response(
-            text=text, status=status, content_type="application/json", headers=headers
+            body=data, status=status, content_type="application/json", headers=headers
         )
     kind = effect.type
     if kind in ("reset", "empty"):
         _drop_connection(request, reset=kind == "reset")
         return web.Response(status=status)
-    data = text.encode()
     if kind == "truncate":
         data = data[: int(len(data) * effect.fraction)]
     elif kind == "malformed":
@@ -169,24 +173,29 @@ def make_endpoint(provider: Provider, op: Operation, handler: Handler):
     headers_hook = provider.response_headers
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            response = await answer(request)
+        except Exception:  # a defect in the mock: the provider's 500, never a traceback
+            log.exception("unexpected error answering %s %s", request.method, request.path)
+            ctx = request.get(CTX_KEY)
+            trace_id = ctx.trace_id if ctx is not None else ""
+            err = dialect.pipeline_error("internal", "internal error")
+            response = web.json_response(dialect.render(err, trace_id), status=err.status)
+        journal.record(request, response.status, started)
+        return response
+
+    async def answer(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE_KEY]
-        rng = state.id_rng("request")
-        now = state.clock.now()
-        ctx = RequestContext(
-            request,
-            state,
-            provider,
-            op,
-            now,
-            request_id=str((int(now * 1000) << 22) | rng.getrandbits(22)),
-            trace_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        )
+        ctx = RequestContext(request, state, provider, op, state.clock.now())
         request[CTX_KEY] = ctx
         extra_headers: dict[str, str] = {}
         effect: Effect | None = None
         try:
-            ctx.key = bearer_key(request) or ""  # provisional, for chaos matching
-            decision = await _decide_faults(ctx, has_body)
+            decision = None
+            if state.chaos.may_act(request.headers):
+                ctx.key = bearer_key(request) or ""  # provisional, for chaos matching
+                decision = await _decide_faults(ctx, has_body)
             if decision is not None:
                 for source in decision.sources:
                     ctx.chose(source)
@@ -195,7 +204,7 @@ def make_endpoint(provider: Provider, op: Operation, handler: Handler):
                 effect = decision.effect
                 if effect is not None and not effect.after:
                     if effect.type in ("reset", "empty"):
-                        return await _deliver(request, 0, "", {}, effect)
+                        return await _deliver(request, 0, b"", {}, effect)
                     raise _fault_error(ctx, effect)
             ctx.key = provider.authenticate(ctx)
             _rate_limit(ctx)

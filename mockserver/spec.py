@@ -8,11 +8,13 @@ compiled once, here, at start-up.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from mockserver.resources import spec_path
@@ -45,6 +47,8 @@ class Operation:
     responses: dict[int, dict[str, Any] | None]
     body_validator: Draft202012Validator | None = None
     query_validator: Draft202012Validator | None = None
+    body_is_valid: Callable[[Any], bool] | None = None  # compiled fast path, see fast_check
+    query_is_valid: Callable[[Any], bool] | None = None
     response_validators: dict[int, Draft202012Validator] = field(default_factory=dict)
     extensions: dict[str, Any] = field(default_factory=dict)
 
@@ -137,18 +141,108 @@ def load_operations(provider: str) -> list[Operation]:
     return operations
 
 
+# Keywords that mean the same in draft-07 (what fastjsonschema implements) and in 2020-12
+# (what OpenAPI 3.1 uses). A schema with any other keyword is checked by jsonschema alone.
+_SAME_IN_BOTH = frozenset(
+    (
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "enum",
+        "const",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+        "patternProperties",
+        "propertyNames",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "format",
+        "description",
+        "title",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "items",
+    )
+)
+_SCHEMA_MAPS = ("properties", "patternProperties")
+_SCHEMA_LISTS = ("oneOf", "anyOf", "allOf")
+_SCHEMA_VALUES = ("additionalProperties", "items", "not", "if", "then", "else", "propertyNames")
+
+
+def _keywords(schema: Any) -> Iterator[str]:
+    if not isinstance(schema, dict):
+        return
+    for key, value in schema.items():
+        yield key
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            for sub in value.values():
+                yield from _keywords(sub)
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            for sub in value:
+                yield from _keywords(sub)
+        elif key in _SCHEMA_VALUES:
+            if key == "items" and isinstance(value, list):
+                yield "items[]"  # tuple form: prefixItems in 2020-12
+            yield from _keywords(value)
+
+
+def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A compiled yes/no check for ``schema`` (fastjsonschema), or None where it may differ.
+
+    Only the answer "valid" is trusted from it; a refusal is always explained by jsonschema,
+    so both agree on every message. Defaults are not filled in and formats are not checked,
+    as jsonschema does not check them either.
+    """
+    if not set(_keywords(schema)) <= _SAME_IN_BOTH:
+        return None
+    try:
+        validate = fastjsonschema.compile(schema, use_default=False, use_formats=False)
+    except fastjsonschema.JsonSchemaDefinitionException:
+        return None
+
+    def is_valid(instance: Any) -> bool:
+        try:
+            validate(instance)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
+
+    return is_valid
+
+
 def _compile(op: Operation) -> None:
     if op.body_schema is not None:
         op.body_validator = Draft202012Validator(op.body_schema)
+        op.body_is_valid = fast_check(op.body_schema)
     query = op.query_params
     if query:
-        op.query_validator = Draft202012Validator(
-            {
-                "type": "object",
-                "properties": {p.name: p.schema for p in query},
-                "required": [p.name for p in query if p.required],
-            }
-        )
+        schema = {
+            "type": "object",
+            "properties": {p.name: p.schema for p in query},
+            "required": [p.name for p in query if p.required],
+        }
+        op.query_validator = Draft202012Validator(schema)
+        op.query_is_valid = fast_check(schema)
     for status, schema in op.responses.items():
         if schema is not None:
             op.response_validators[status] = Draft202012Validator(schema)

@@ -37,6 +37,8 @@ def body_error(op: Operation, body: Any) -> tuple[str, str] | None:
     """
     if op.body_validator is None:
         return None
+    if op.body_is_valid is not None and op.body_is_valid(body):
+        return None
     errors = list(op.body_validator.iter_errors(body))
     if not errors:
         return None
@@ -49,6 +51,8 @@ def body_error(op: Operation, body: Any) -> tuple[str, str] | None:
 
 def params_error(op: Operation, params: dict[str, Any]) -> str | None:
     if op.query_validator is None:
+        return None
+    if op.query_is_valid is not None and op.query_is_valid(params):
         return None
     errors = list(op.query_validator.iter_errors(params))
     return describe(best_match(errors)) if errors else None

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from mockserver.context import RequestContext
 from mockserver.ids import opaque_b64, urlsafe_id
+from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import s3_error
 from mockserver.providers.youcam import provider
@@ -136,4 +137,4 @@ async def put_upload(request: web.Request) -> web.Response:
 
 
 def setup_upload_route(app: web.Application) -> None:
-    app.router.add_put(UPLOAD_PREFIX + "/{token}", put_upload)
+    app.router.add_put(UPLOAD_PREFIX + "/{token}", journaled(put_upload))
