@@ -25,9 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     source = serve.add_mutually_exclusive_group()
     source.add_argument("--config", metavar="FILE", help="scenario YAML laid over the default")
     source.add_argument("--scenario", metavar="NAME", help="a preset from fixtures/scenarios")
-    serve.add_argument(
-        "--watch", action="store_true", help="reload --config when the file changes"
-    )
+    serve.add_argument("--watch", action="store_true", help="reload --config when the file changes")
     serve.add_argument("--seed", type=int, help="override the scenario's seed")
     serve.add_argument(
         "--clock",
@@ -65,6 +63,25 @@ def _parser() -> argparse.ArgumentParser:
 
     routes = sub.add_parser("routes", help="list the routes the server registers")
     routes.add_argument("--provider", action="append", metavar="NAME")
+
+    contract = sub.add_parser(
+        "contract",
+        help="check a server (the mock or the real provider) against a provider's contract",
+        description="Runs the black-box contract suite (pytest) against BASE_URL. Anything "
+        "after -- goes to pytest (e.g. -- -x -k auth).",
+    )
+    contract.add_argument("--provider", required=True, help="youcam, relay or a2e")
+    contract.add_argument("--base-url", default="http://127.0.0.1:8080")
+    contract.add_argument("--api-key", default="sk-contract-suite")
+    contract.add_argument("--other-api-key", help="a second key, for tenant isolation")
+    contract.add_argument(
+        "--allow-spend", action="store_true", help="run the checks that start paid tasks"
+    )
+    contract.add_argument("--target", choices=("auto", "mock", "real"), default="auto")
+    contract.add_argument("--poll-timeout", type=float, default=1800.0, metavar="SECONDS")
+    contract.add_argument("--report-json", metavar="FILE", help="per-operation verdict as JSON")
+    contract.add_argument("--junit-xml", metavar="FILE", help="JUnit XML (pytest's --junitxml)")
+    contract.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
     return parser
 
 
@@ -163,6 +180,37 @@ def _routes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contract(args: argparse.Namespace) -> int:
+    """Run the suite in-process with pytest; its exit code is ours (0: the contract holds)."""
+    try:
+        import pytest
+    except ImportError:
+        print("avatar-mock contract needs pytest: pip install 'avatar-mock[test]'", file=sys.stderr)
+        return 2
+    from mockserver.resources import contracts_dir
+
+    suite = str(contracts_dir() / "suite")
+    argv = [suite, "--rootdir", suite, "-c", os.devnull, "-p", "no:cacheprovider"]
+    for plugin in ("aiohttp", "asyncio", "hypothesispytest"):  # the suite needs none of them
+        argv += ["-p", f"no:{plugin}"]
+    # This process imported mockserver already, so pytest cannot rewrite the asserts of the
+    # plugin's package (installed wheels only); that is expected, not worth a warning.
+    argv += ["-q", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    argv += ["--provider", args.provider, "--base-url", args.base_url]
+    argv += ["--api-key", args.api_key, "--target", args.target]
+    argv += ["--poll-timeout", str(args.poll_timeout)]
+    for flag, value in (
+        ("--other-api-key", args.other_api_key),
+        ("--report-json", args.report_json),
+        ("--junitxml", args.junit_xml),
+    ):
+        if value:
+            argv += [flag, os.path.abspath(value) if flag != "--other-api-key" else value]
+    if args.allow_spend:
+        argv.append("--allow-spend")
+    return int(pytest.main([*argv, *args.pytest_args]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {
@@ -170,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-config": _check_config,
         "openapi": _openapi,
         "routes": _routes,
+        "contract": _contract,
     }[args.command]
     return command(args)
 

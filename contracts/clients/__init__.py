@@ -1,1 +1,1 @@
-"""Data folder shipped with avatar-mock."""
+"""Reference async clients for the three providers; the contract suite drives them."""

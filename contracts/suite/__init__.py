@@ -1,1 +1,1 @@
-"""Data folder shipped with avatar-mock."""
+"""The black-box contract suite: run it with ``avatar-mock contract`` (see conftest.py)."""

@@ -1,0 +1,191 @@
+"""The bad days a client is put through, one registered :class:`Scenario` each.
+
+A scenario is a scenario overlay (YAML laid over the default, as ``use_scenario`` takes it),
+optional presets queued before the client submits, and optionally something done between its
+submit and its wait (the task is made to expire). Each runs with its own API key, so the
+journal of one run is that key's requests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mockserver.contracts.suite.catalog import Family
+
+if TYPE_CHECKING:
+    from mockserver.pytest_plugin import MockServer
+    from mockserver.reportcard.model import ScenarioRun
+
+STORM_RETRY_AFTER = 5.0  # seconds the 429 storm asks for
+STORM_SIZE = 4  # refusals in a row
+WINDOW = 10.0  # the tight polling window of the expiry scenarios
+SLOW_SECONDS = 300.0  # how long a slow task works
+UNKNOWN_ID = {"youcam": "CardUnknownTask" + "x" * 49, "relay": "0" * 32, "a2e": "0" * 24}
+
+
+@dataclass
+class Context:
+    """What a scenario knows of the client's provider and task family."""
+
+    provider: str
+    family: Family
+    server: MockServer
+    key: str
+
+    @property
+    def has_window(self) -> bool:
+        return self.family.flow.expiry_setting is not None
+
+    @property
+    def last_working_state(self) -> str | None:
+        states = self.family.flow.states
+        return states[-1] if states else None
+
+    def overlay(self, settings: dict | None = None, states: dict | None = None, chaos=None) -> str:
+        provider: dict = {}
+        if settings:
+            provider["settings"] = settings
+        if states:
+            provider["families"] = {self.family.client_name: {"states": states}}
+        doc: dict = {"providers": {self.provider: provider}} if provider else {}
+        if chaos:
+            doc["chaos"] = chaos
+        return json.dumps(doc)  # JSON is YAML
+
+    def preset(self, outcome: str) -> None:
+        preset = {
+            "match": {"tenant": self.key, "operation": self.family.submit.operation_id},
+            "outcome": outcome,
+        }
+        self.server.call(lambda s: s.chaos.add_preset(preset))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    overlay: Callable[[Context], str | None] = lambda ctx: None
+    prepare: Callable[[Context], None] | None = None
+    between: Callable[[Context, ScenarioRun], str] | None = None  # -> the id wait() is given
+    unavailable: Callable[[Context], str | None] = lambda ctx: None  # -> why it cannot run
+    # True while the mock lacks what the scenario needs: its grades say "not graded".
+    pending: bool = False
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def register(scenario: Scenario) -> Scenario:
+    if scenario.name in SCENARIOS:
+        raise ValueError(f"scenario {scenario.name!r} registered twice")
+    SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+def _storm(retry_after: float | None) -> Callable[[Context], str]:
+    def overlay(ctx: Context) -> str:
+        rule = {
+            "name": "card-429-storm",
+            "match": {"tenant": ctx.key},
+            "effect": {"type": "rate_limit", "retry_after": retry_after},
+            "times": STORM_SIZE,
+        }
+        return ctx.overlay(chaos={"rules": [rule]})
+
+    return overlay
+
+
+def _slow(seconds: float) -> Callable[[Context], str | None]:
+    def overlay(ctx: Context) -> str | None:
+        state = ctx.last_working_state
+        return ctx.overlay(states={state: seconds}) if state else None
+
+    return overlay
+
+
+def _expiry_overlay(ctx: Context) -> str:
+    state = ctx.last_working_state
+    return ctx.overlay(
+        settings={ctx.family.flow.expiry_setting: WINDOW},
+        states={state: 6 * WINDOW} if state else None,
+    )
+
+
+def _no_window(ctx: Context) -> str | None:
+    if ctx.has_window:
+        return None
+    return f"{ctx.provider}/{ctx.family.name} documents no polling window"
+
+
+def _lose_task(ctx: Context, run: ScenarioRun) -> str:
+    """Make the provider forget the task: let its polling window pass, or hand over an id it
+    never issued (providers without a window forget nothing on their own)."""
+    now = ctx.server.now()
+    if ctx.has_window:
+        ctx.server.advance(WINDOW + 1)
+        run.lost_at = now + WINDOW
+        return run.task_id or ""
+    run.lost_at = now
+    return UNKNOWN_ID.get(ctx.provider, "0" * 24)
+
+
+register(
+    Scenario(
+        "429-storm",
+        f"the first {STORM_SIZE} requests get 429 with Retry-After: {STORM_RETRY_AFTER:g}",
+        overlay=_storm(STORM_RETRY_AFTER),
+    )
+)
+register(
+    Scenario(
+        "429-storm-bare",
+        f"the first {STORM_SIZE} requests get 429 without Retry-After (as YouCam sends it)",
+        overlay=_storm(None),
+    )
+)
+register(
+    Scenario(
+        "expiry-window",
+        f"a {WINDOW:g} s polling window and a task that works {6 * WINDOW:g} s",
+        overlay=_expiry_overlay,
+        unavailable=_no_window,
+    )
+)
+register(
+    Scenario(
+        "failures",
+        "the task fails with one of the provider's failure codes",
+        prepare=lambda ctx: ctx.preset("failure"),
+    )
+)
+register(
+    Scenario(
+        "slow-task",
+        f"the task works for {SLOW_SECONDS:g} s before it succeeds",
+        overlay=_slow(SLOW_SECONDS),
+    )
+)
+register(
+    Scenario(
+        "lost-task",
+        "the provider forgets the task (InvalidTaskId, task_not_exist)",
+        overlay=lambda ctx: (
+            ctx.overlay(settings={ctx.family.flow.expiry_setting: WINDOW})
+            if ctx.has_window
+            else None
+        ),
+        prepare=lambda ctx: ctx.preset("stuck") if ctx.has_window else None,
+        between=_lose_task,
+    )
+)
+register(
+    Scenario(
+        "webhook-chaos",
+        "duplicate, late and forged webhook deliveries",
+        unavailable=lambda ctx: "webhooks not available",
+        pending=True,
+    )
+)
