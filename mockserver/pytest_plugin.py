@@ -140,6 +140,15 @@ class MockServer:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
 
+    async def deliver(self) -> None:
+        """Send the webhooks that are due and wait for them, without blocking this loop
+        (a receiver running on it must stay able to answer)."""
+        if self._loop is None or self._app is None:
+            raise RuntimeError("the mock is not running; call start() first")
+        state = self._app[STATE_KEY]
+        future = asyncio.run_coroutine_threadsafe(state.webhooks.flush(), self._loop)
+        await asyncio.wrap_future(future)
+
     def restore(self) -> None:
         """Back to a fresh start: default scenario, clock at START, every store emptied."""
 

@@ -68,13 +68,22 @@ def register_provider(provider: Provider) -> Provider:
     return provider
 
 
+_discovered = False
+
+
 def providers() -> dict[str, Provider]:
-    """Every provider package under ``mockserver.providers``, imported once."""
-    if not _PROVIDERS:
+    """Every provider package under ``mockserver.providers``, imported once.
+
+    Discovery is tracked apart from the registry: importing one provider directly (its
+    webhook signer, say) must not hide the others.
+    """
+    global _discovered
+    if not _discovered:
         import mockserver.providers as pkg
 
         for info in pkgutil.iter_modules(pkg.__path__):
             importlib.import_module(f"{pkg.__name__}.{info.name}")
+        _discovered = True
     return _PROVIDERS
 
 

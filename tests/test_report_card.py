@@ -14,7 +14,7 @@ import pytest
 
 from mockserver.registry import providers
 from mockserver.reportcard import GRADES, SCENARIOS, Harness, grade_client, reference_client
-from mockserver.reportcard.model import FAIL, NOT_GRADED, PASS
+from mockserver.reportcard.model import FAIL, NOT_APPLICABLE, PASS
 
 WEBHOOK_GRADE = "rejected a forged webhook"
 FAMILIES = [("youcam", "ai-avatar"), ("relay", "avatar"), ("a2e", "image2video"), ("a2e", "video")]
@@ -50,6 +50,11 @@ class NaiveYouCamClient:
                 return answer["data"]["results"]
             await self.h.sleep(15)
         return None
+
+    async def receive_webhook(self, body: bytes, headers: Any) -> bool:
+        """Trusts whatever arrives: parses the body, never checks the signature."""
+        json.loads(body)
+        return True
 
     async def close(self) -> None:
         await self.session.close()
@@ -87,37 +92,69 @@ async def test_naive_client_gets_the_failures_it_deserves(grade) -> None:
         "polled within the window": FAIL,  # 15 s between polls, the window is 10 s
         "survived InvalidTaskId": FAIL,  # KeyError on the error body
         "paced its polls": PASS,  # slow, but it never hammered
-        WEBHOOK_GRADE: NOT_GRADED,
+        WEBHOOK_GRADE: FAIL,  # took every forgery
     }, card.table()
     details = {g.name: g.detail for g in card.grades}
     assert "came back after 0 s, not 5 s" in details["honoured back-off"]
     assert "more time(s) after it was error" in details["stopped polling at terminal states"]
     assert "KeyError" in details["survived InvalidTaskId"]
-    assert card.score == "1/5" and not card.passed
+    assert details[WEBHOOK_GRADE] == (
+        "accepted forged deliveries: bad_signature, tampered_body, stale_timestamp"
+    )
+    assert card.score == "1/6" and not card.passed
 
 
 async def test_card_has_a_table_for_people_and_json_for_ci(grade) -> None:
     card = await grade(reference_client(), provider="youcam", client_name="reference")
     table = card.table()
-    assert table.splitlines()[0] == "report card: reference on youcam/ai-avatar: 5/5"
+    assert table.splitlines()[0] == "report card: reference on youcam/ai-avatar: 6/6"
     assert "honoured back-off" in table and "PASS" in table
     data = json.loads(card.to_json())
-    assert data["passed"] is True and data["score"] == "5/5"
+    assert data["passed"] is True and data["score"] == "6/6"
     assert [g["name"] for g in data["grades"]] == list(GRADES)
     ran = {s["scenario"] for s in data["scenarios"]}
-    assert ran == set(SCENARIOS) - {"webhook-chaos"}
+    assert ran == set(SCENARIOS)
     assert all(
         s["requests"] > 0 and s["error"] in (None, "TaskLost: 400 InvalidTaskId: Invalid task ID")
         for s in data["scenarios"]
     )
 
 
-async def test_webhook_grade_is_a_registered_slot_not_a_pass(grade) -> None:
-    assert WEBHOOK_GRADE in GRADES and "webhook-chaos" in SCENARIOS
+async def test_webhook_grade_reads_what_the_receiver_did(grade) -> None:
     card = await grade(reference_client(), provider="youcam", scenarios=["webhook-chaos"])
+    (run,) = card.runs
+    kinds = [(d["kind"], d["accepted"]) for d in run.notes["webhooks"]]
+    assert kinds == [
+        ("genuine", True),
+        ("duplicate", True),  # the mock sent it twice: acknowledged, not refused
+        ("bad_signature", False),
+        ("tampered_body", False),
+        ("stale_timestamp", False),
+    ]
     slot = next(g for g in card.grades if g.name == WEBHOOK_GRADE)
-    assert (slot.verdict, slot.detail) == (NOT_GRADED, "not graded: webhooks not available")
-    assert slot not in card.graded  # neither a pass nor a fail in the score
+    assert slot.verdict == PASS and "refused 3 forgeries" in slot.detail
+
+
+async def test_webhook_grade_needs_a_receiver_and_a_signing_provider(grade) -> None:
+    class NoReceiver:  # submits and waits, but the application has no webhook endpoint
+        def __init__(self, harness: Harness) -> None:
+            self.inner = NaiveYouCamClient(harness)
+
+        async def submit(self) -> str:
+            return await self.inner.submit()
+
+        async def wait(self, task_id: str) -> Any:
+            return await self.inner.wait(task_id)
+
+        async def close(self) -> None:
+            await self.inner.close()
+
+    card = await grade(NoReceiver, provider="youcam", scenarios=["webhook-chaos"])
+    slot = next(g for g in card.grades if g.name == WEBHOOK_GRADE)
+    assert slot.verdict == NOT_APPLICABLE and "receive_webhook" in slot.detail
+    card = await grade(reference_client(), provider="relay", scenarios=["webhook-chaos"])
+    slot = next(g for g in card.grades if g.name == WEBHOOK_GRADE)
+    assert slot.verdict == NOT_APPLICABLE and "does not sign" in slot.detail
 
 
 async def test_a_client_that_hangs_is_cut_off_and_failed(grade) -> None:

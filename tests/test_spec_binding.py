@@ -94,3 +94,16 @@ def test_routes_are_registered_from_the_spec(capsys):
     out = capsys.readouterr().out
     for op in load_operations("youcam"):
         assert f"{op.path}  ({op.operation_id})" in out
+
+
+def test_discovery_finds_every_provider_even_after_one_was_imported_directly():
+    import subprocess
+    import sys
+
+    code = (
+        "import mockserver.providers.youcam.webhooks\n"
+        "from mockserver.registry import providers\n"
+        "print(sorted(providers()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['a2e', 'relay', 'youcam']"

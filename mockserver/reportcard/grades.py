@@ -1,7 +1,8 @@
 """The grades, read from the mock's journal; one registered function each.
 
 A grade names the scenarios it reads. It is ``n/a`` when none of them could run for the
-client's provider, and ``not graded`` when what it needs does not exist yet (webhooks).
+client's provider (or the client cannot take part, e.g. it has no webhook receiver), and
+``not graded`` when what it needs does not exist in the mock.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.reportcard.model import FAIL, NOT_GRADED, PASS, ScenarioRun
+from mockserver.reportcard.model import FAIL, NOT_APPLICABLE, PASS, ScenarioRun
 from mockserver.reportcard.scenarios import STORM_RETRY_AFTER, WINDOW, Context
 
 MIN_BACKOFF = 1.0  # seconds: the least a client should wait after a bare 429
@@ -179,5 +180,19 @@ def paced_polls(runs: dict[str, ScenarioRun], ctx: Context, pace: float) -> Verd
 
 @grade("rejected a forged webhook", ("webhook-chaos",))
 def rejected_forged_webhook(runs: dict[str, ScenarioRun], ctx: Context, pace: float) -> Verdict:
-    """The slot the webhook work fills: until the mock delivers webhooks, nothing to grade."""
-    return NOT_GRADED, "not graded: webhooks not available"
+    """Accepted the genuine delivery (and its duplicate), refused every forgery."""
+    run = runs["webhook-chaos"]
+    if run.notes.get("no_receiver"):
+        return NOT_APPLICABLE, "n/a: the adapter has no receive_webhook()"
+    seen = run.notes.get("webhooks") or []
+    genuine = [d for d in seen if d["kind"] in ("genuine", "duplicate")]
+    forged = [d for d in seen if d["kind"] not in ("genuine", "duplicate")]
+    if not genuine:
+        return FAIL, _crashed(run) or "no genuine delivery reached the receiver"
+    refused = [d["kind"] for d in genuine if not d["accepted"]]
+    if refused:
+        return FAIL, f"refused a genuine delivery ({', '.join(refused)})"
+    taken = [d["kind"] for d in forged if d["accepted"]]
+    if taken:
+        return FAIL, f"accepted forged deliveries: {', '.join(taken)}"
+    return PASS, f"accepted {len(genuine)} genuine deliveries, refused {len(forged)} forgeries"

@@ -25,6 +25,7 @@ class Harness:
     base_url: str
     api_key: str
     sleep: Sleep
+    webhook_secret: str | None = None  # the whsec_ secret webhooks are signed with (YouCam)
 
 
 class ClientUnderTest(Protocol):
@@ -37,6 +38,10 @@ class ClientUnderTest(Protocol):
     async def wait(self, task_id: str) -> Any:
         """Wait for the task the way the application does (raise if it does)."""
         ...
+
+    # Optional: ``async def receive_webhook(self, body: bytes, headers) -> bool``, what the
+    # application's webhook endpoint does with a delivery (True: accepted). Without it the
+    # webhook grade is "n/a".
 
 
 ClientFactory = Callable[[Harness], ClientUnderTest]

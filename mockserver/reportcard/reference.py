@@ -11,6 +11,10 @@ from typing import Any
 from mockserver.contracts.clients.a2e import A2EClient
 from mockserver.contracts.clients.base import PollingClient
 from mockserver.contracts.clients.relay import RelayClient
+from mockserver.contracts.clients.webhook_verify import (
+    WebhookVerificationError,
+    YouCamWebhookVerifier,
+)
 from mockserver.contracts.clients.youcam import YouCamClient
 from mockserver.contracts.suite.catalog import catalog
 from mockserver.contracts.suite.payloads import flatten, instance
@@ -35,6 +39,8 @@ class ReferenceAdapter:
         self.family = next(
             f for f in catalog(harness.provider).families if f.name == harness.family
         )
+        secret = harness.webhook_secret
+        self.verifier = YouCamWebhookVerifier(secret) if secret else None
 
     async def _body(self) -> dict[str, Any]:
         if self.body is not None:
@@ -65,6 +71,16 @@ class ReferenceAdapter:
         elif isinstance(self.client, A2EClient):
             where = {"family": self.family.client_name}
         return await self.client.wait(task_id, **where)
+
+    async def receive_webhook(self, body: bytes, headers: Any) -> bool:
+        """The endpoint a careful application runs: verify, then acknowledge (once)."""
+        if self.verifier is None:
+            return False
+        try:
+            self.verifier.verify(body, headers)
+        except WebhookVerificationError:
+            return False
+        return True  # a duplicate is acknowledged too; Notification.duplicate says skip it
 
     async def close(self) -> None:
         await self.client.close()

@@ -26,6 +26,7 @@ from mockserver.reportcard.model import (
     ScenarioRun,
 )
 from mockserver.reportcard.scenarios import SCENARIOS, Context, Scenario
+from mockserver.reportcard.webhooks import SECRET, Receiver, send_forgeries
 
 PACE = {"youcam": 2.0, "relay": 5.0, "a2e": 5.0}  # documented seconds between polls
 DEFAULT_FAMILY = {"youcam": "ai-avatar", "relay": "avatar", "a2e": "image2video"}
@@ -61,6 +62,7 @@ async def play(
     *,
     wall_timeout: float,
     budget: float,
+    receiver: Receiver | None = None,
 ) -> ScenarioRun:
     server = ctx.server
     run = ScenarioRun(scenario.name)
@@ -75,8 +77,17 @@ async def play(
         server.advance(seconds)
         await asyncio.sleep(0)
 
-    harness = Harness(ctx.provider, ctx.family.name, server.base_url, ctx.key, sleep)
+    harness = Harness(
+        ctx.provider, ctx.family.name, server.base_url, ctx.key, sleep, webhook_secret=SECRET
+    )
     client = factory(harness)
+    if scenario.webhooks:
+        if not hasattr(client, "receive_webhook"):
+            run.notes["no_receiver"] = True
+            await _close(client)
+            return run
+        assert receiver is not None
+        receiver.client, receiver.deliveries = client, []
     try:
         run.task_id = await asyncio.wait_for(client.submit(), wall_timeout)
         waited_on = run.task_id
@@ -84,6 +95,13 @@ async def play(
             waited_on = scenario.between(ctx, run)
         run.notes["waited_on"] = waited_on
         run.outcome = await asyncio.wait_for(client.wait(waited_on), wall_timeout)
+        if scenario.webhooks and receiver is not None:
+            await asyncio.wait_for(server.deliver(), wall_timeout)
+            await send_forgeries(receiver)
+            run.notes["webhooks"] = [
+                {"kind": d.kind, "accepted": d.accepted, "error": d.error}
+                for d in receiver.deliveries
+            ]
     except TimeoutError:
         run.timed_out = True
     except Exception as exc:  # the client's own failure is what is graded
@@ -116,12 +134,13 @@ async def grade_client(
     own = server is None
     if server is None:
         server = await asyncio.to_thread(MockServer().start)
+    receiver = await Receiver().start()
     try:
         runs: dict[str, ScenarioRun] = {}
         why_not: dict[str, tuple[str, bool]] = {}
         for name in scenarios or list(SCENARIOS):
             scenario = SCENARIOS[name]
-            ctx = Context(provider, fam, server, f"sk-card-{name}")
+            ctx = Context(provider, fam, server, f"sk-card-{name}", receiver.url)
             reason = scenario.unavailable(ctx)
             if reason:
                 why_not[name] = (reason, scenario.pending)
@@ -133,10 +152,16 @@ async def grade_client(
             if scenario.prepare is not None:
                 scenario.prepare(ctx)
             runs[name] = await play(
-                scenario, ctx, factory, wall_timeout=wall_timeout, budget=budget
+                scenario,
+                ctx,
+                factory,
+                wall_timeout=wall_timeout,
+                budget=budget,
+                receiver=receiver,
             )
         server.restore()
     finally:
+        await receiver.stop()
         if own:
             await asyncio.to_thread(server.stop)
     ctx = Context(provider, fam, server, "")

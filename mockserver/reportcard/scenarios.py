@@ -34,6 +34,7 @@ class Context:
     family: Family
     server: MockServer
     key: str
+    webhook_url: str | None = None  # the card's loopback receiver, when it runs one
 
     @property
     def has_window(self) -> bool:
@@ -73,6 +74,7 @@ class Scenario:
     unavailable: Callable[[Context], str | None] = lambda ctx: None  # -> why it cannot run
     # True while the mock lacks what the scenario needs: its grades say "not graded".
     pending: bool = False
+    webhooks: bool = False  # the card runs a receiver and hands deliveries to the client
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -181,11 +183,23 @@ register(
         between=_lose_task,
     )
 )
+
+
+def _webhook_overlay(ctx: Context) -> str:
+    from mockserver.reportcard.webhooks import overlay
+
+    return json.dumps(overlay(ctx.webhook_url or ""))
+
+
 register(
     Scenario(
         "webhook-chaos",
-        "duplicate, late and forged webhook deliveries",
-        unavailable=lambda ctx: "webhooks not available",
-        pending=True,
+        "a duplicated genuine delivery, then forged ones (bad signature, tampered body, "
+        "stale timestamp)",
+        overlay=_webhook_overlay,
+        unavailable=lambda ctx: (
+            None if ctx.provider == "youcam" else f"{ctx.provider} does not sign its webhooks"
+        ),
+        webhooks=True,
     )
 )
