@@ -8,6 +8,8 @@ and by the other tenant, and checks after every step what a client relies on:
 - YouCam: a task not polled within the polling window is gone (InvalidTaskId) for good, and
   is not charged (``charge_expired_tasks: false``); units are charged on success only;
 - relay: quota is taken at submit and given back when the task fails;
+- A2E (image-to-video, avatar video, face swap): coins likewise; each family's own words
+  (``process`` 100 from ``copy`` on, face swap's ``error_code`` "0" and ``faild_message``);
 - a tenant never sees another tenant's task.
 
 The model knows each task's planned end (read from the control plane, as a test would) and
@@ -257,6 +259,134 @@ providers:
             assert self.balance(tenant) == self.start[tenant] - taken + refunded
 
 
+class A2EMachine(FamilyMachine):
+    """A2E: coins taken at submit and given back when the task fails; 404 for a foreign id.
+
+    Each family defines ``read(task_id, key) -> (status, row)`` for its own status endpoint
+    and ``check_row(row, state)`` for its own vocabulary.
+    """
+
+    currency = "coins"
+    submit_path = ""
+    body: dict[str, Any] = {}
+    cost = 0
+    status_key = "current_status"
+
+    @rule(target=FamilyMachine.tasks, tenant=st.sampled_from(TENANTS))
+    def submit(self, tenant: str) -> str:
+        status, answer = http(self.server, "POST", self.submit_path, tenant, self.body)
+        assert status == 200 and answer["code"] == 0, answer
+        task_id = answer["data"]["_id"]
+        ends_at, succeeds = self.plan(task_id)
+        now = self.now
+        self.model[task_id] = ModelTask(task_id, tenant, now, ends_at, succeeds, self.cost, now)
+        return task_id
+
+    @rule(task_id=FamilyMachine.tasks, by_owner=st.booleans())
+    def poll(self, task_id: str, by_owner: bool) -> None:
+        task = self.model[task_id]
+        key = task.tenant if by_owner else next(t for t in TENANTS if t != task.tenant)
+        status, row = self.read(task_id, key)
+        if not by_owner:
+            assert status == 404, row
+            return
+        assert status == 200, row
+        assert row["_id"] == task_id
+        self.observe(task, row[self.status_key])
+        self.check_row(row, row[self.status_key])
+
+    @invariant()
+    def coins_taken_at_submit_and_refunded_on_failure(self) -> None:
+        if not hasattr(self, "start"):
+            return
+        now = self.now
+        for tenant in TENANTS:
+            mine = [t for t in self.model.values() if t.tenant == tenant]
+            refunded = sum(t.cost for t in mine if not t.succeeds and t.ends_at <= now)
+            assert self.balance(tenant) == self.start[tenant] - sum(t.cost for t in mine) + refunded
+
+
+class A2EImageToVideoMachine(A2EMachine):
+    scenario = """
+providers:
+  a2e:
+    families:
+      image2video: {states: {sent: {min: 0, max: 5}, pending: {min: 5, max: 60}}, failure_rate: 0.3}
+"""
+    order = ("sent", "pending", "completed", "failed")
+    terminal = ("completed", "failed")
+    submit_path = "/api/v1/userImage2Video/start"
+    body = {"name": "m", "image_url": "https://e.x/face.png", "prompt": "speaking"}
+    cost = 100
+
+    def read(self, task_id: str, key: str) -> tuple[int, Any]:
+        status, body = http(self.server, "GET", f"/api/v1/userImage2Video/{task_id}", key)
+        return status, body.get("data") if status == 200 else body
+
+    def check_row(self, row: dict[str, Any], state: str) -> None:
+        assert bool(row["result_url"]) == (state == "completed")
+        assert bool(row["failed_message"]) == (state == "failed")
+
+
+class A2EVideoMachine(A2EMachine):
+    scenario = """
+providers:
+  a2e:
+    families:
+      video:
+        states: {init: 1, start: {min: 0, max: 3}, pending: {min: 0, max: 10},
+                 process: {min: 5, max: 40}, copy: {min: 0, max: 3}}
+        failure_rate: 0.3
+"""
+    order = ("init", "start", "pending", "process", "copy", "success", "fail")
+    terminal = ("success", "fail")
+    status_key = "status"
+    submit_path = "/api/v1/video/generate"
+    body = {
+        "anchor_id": "63de16f26c6193fa4ca7a486",
+        "anchor_type": 0,
+        "audioSrc": "https://e.x/a.mp3",
+    }
+    cost = 10
+
+    def read(self, task_id: str, key: str) -> tuple[int, Any]:
+        status, body = http(self.server, "POST", "/api/v1/video/awsResult", key, {"_id": task_id})
+        return status, body["data"][0] if status == 200 else body
+
+    def check_row(self, row: dict[str, Any], state: str) -> None:
+        assert bool(row["result"]) == (state == "success")
+        assert 0 <= row["process"] <= 100
+        assert (row["process"] == 100) == (state in ("copy", "success"))
+        if state == "fail":
+            assert row["msg"]
+
+
+class A2EFaceSwapMachine(A2EMachine):
+    scenario = """
+providers:
+  a2e:
+    families:
+      faceswap: {states: {initialized: {min: 0, max: 3}, processing: {min: 5, max: 40}},
+                 failure_rate: 0.3}
+"""
+    order = ("initialized", "processing", "completed", "failed")
+    terminal = ("completed", "failed")
+    submit_path = "/api/v1/userFaceSwapTask/add"
+    body = {"name": "m", "face_url": "https://e.x/face.png", "video_url": "https://e.x/v.mp4"}
+    cost = 10
+
+    def read(self, task_id: str, key: str) -> tuple[int, Any]:
+        status, body = http(self.server, "GET", f"/api/v1/userFaceSwapTask/{task_id}", key)
+        return status, body.get("data") if status == 200 else body
+
+    def check_row(self, row: dict[str, Any], state: str) -> None:
+        assert bool(row["result_url"]) == (state == "completed")
+        if state == "completed":
+            assert row["error_code"] == "0" and row["faild_message"] is None
+        if state == "failed":
+            assert row["faild_message"] and row["error_code"] != "0"
+
+
 def _run(machine: type[FamilyMachine], server: MockServer, provider: str) -> None:
     import pytest
 
@@ -272,3 +402,15 @@ def test_youcam_ai_avatar_against_its_model(avatar_mock_server: MockServer) -> N
 
 def test_relay_avatar_against_its_model(avatar_mock_server: MockServer) -> None:
     _run(RelayAvatarMachine, avatar_mock_server, "relay")
+
+
+def test_a2e_image_to_video_against_its_model(avatar_mock_server: MockServer) -> None:
+    _run(A2EImageToVideoMachine, avatar_mock_server, "a2e")
+
+
+def test_a2e_avatar_video_against_its_model(avatar_mock_server: MockServer) -> None:
+    _run(A2EVideoMachine, avatar_mock_server, "a2e")
+
+
+def test_a2e_face_swap_against_its_model(avatar_mock_server: MockServer) -> None:
+    _run(A2EFaceSwapMachine, avatar_mock_server, "a2e")
