@@ -120,5 +120,6 @@ def create_app(
     app.on_cleanup.append(state.webhooks.stop)
     admin.setup(app)
     media_routes.setup(app)
-    app.router.add_route("*", "/{tail:.*}", make_fallback(routes))  # last: nothing else matched
+    # last: nothing else matched ([\s\S], not ".", so a path with a decoded newline lands here too)
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", make_fallback(routes))
     return app

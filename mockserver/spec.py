@@ -98,7 +98,14 @@ def load_document(provider: str) -> dict[str, Any]:
 
 
 def load_operations(provider: str) -> list[Operation]:
-    """Every operation of the provider's document, validators compiled."""
+    """Every operation of the provider's document, validators compiled once per process
+    (the document is read once too): a contract of a few hundred operations would otherwise
+    cost every new app a second of compiling."""
+    return list(_compiled_operations(provider))
+
+
+@cache
+def _compiled_operations(provider: str) -> tuple[Operation, ...]:
     doc = load_document(provider)
     operations: list[Operation] = []
     seen: set[str] = set()
@@ -138,7 +145,7 @@ def load_operations(provider: str) -> list[Operation]:
             )
             _compile(op)
             operations.append(op)
-    return operations
+    return tuple(operations)
 
 
 # Keywords that mean the same in draft-07 (what fastjsonschema implements) and in 2020-12

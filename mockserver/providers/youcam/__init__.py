@@ -2,21 +2,52 @@
 
 Catalog: shared/research/youcam-s2s-api.md. Envelope ``{"status": 200, "data": {...}}``;
 task states ``running -> success | error``; units charged on success only; a running task not
-polled within the polling window is gone (``InvalidTaskId``).
+polled within the polling window is gone (``InvalidTaskId``). Every AI feature is a row of
+features.yaml; the handlers here are generic and bound per row.
+
+A Bearer is an API key, or an access token from v1 ``client/auth`` while it lasts. The v1
+endpoints speak of access tokens (401 InvalidAccessToken), the v2 ones of API keys (401
+InvalidApiKey); an expired access token is InvalidAccessToken everywhere.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 from mockserver.auth import bearer_key
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.providers.youcam.dialect import UNAUTHORIZED_MESSAGE, YouCamDialect
 from mockserver.registry import Provider, register_provider
+from mockserver.spec import load_document
+
+
+@cache
+def public_operations() -> frozenset[str]:
+    """Operations the spec marks ``security: []`` (v1 client/auth)."""
+    out = set()
+    for item in (load_document("youcam").get("paths") or {}).values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("security") == []:
+                out.add(op["operationId"])
+    return frozenset(out)
 
 
 def authenticate(ctx: RequestContext) -> str:
+    from mockserver.providers.youcam.clientauth import token_client
+    from mockserver.providers.youcam.tasks import ensure_families
+
+    ensure_families(ctx.config)
+    if ctx.operation.operation_id in public_operations():
+        return ""
     key = bearer_key(ctx.request)
+    if key is not None:
+        client = token_client(ctx.state, key, ctx.now)
+        if client is not None:
+            return client
     if key is None or not ctx.state.accounts.known(key):
+        if ctx.operation.path.startswith("/s2s/v1.0/"):
+            raise ApiError(401, "InvalidAccessToken", "Unauthorized")
         message = ctx.settings.get("unauthorized_message") or UNAUTHORIZED_MESSAGE
         raise ApiError(401, "InvalidApiKey", message)
     return key
@@ -37,6 +68,12 @@ provider = register_provider(
     )
 )
 
-from mockserver.providers.youcam import files, tasks, templates  # noqa: E402, F401  (register handlers)
+from mockserver.providers.youcam import (  # noqa: E402, F401  (register handlers)
+    clientauth,
+    files,
+    tasks,
+    templates,
+    units,
+)
 
 provider.extra_routes = files.setup_upload_route

@@ -3,7 +3,9 @@
 The file API only reserves a slot; nothing is uploaded until the client PUTs the bytes to the
 URL it was given, with exactly the headers it was given. Here that URL is
 ``/__upload/{token}`` on the mock itself, and a mismatched PUT is refused the way a presigned
-S3 URL refuses it.
+S3 URL refuses it. The universal endpoint takes images (10 MB) and videos (100 MB); each
+feature's own endpoint takes the content types its row lists. A task naming a file checks it
+the way the engine does: never uploaded, too large or the wrong kind ends the task in error.
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ from mockserver.keys import STATE_KEY
 from mockserver.media import s3_error
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
+from mockserver.providers.youcam.features import IMAGE_LIMIT, MB, VIDEO_LIMIT, Feature, slugs
 
 UPLOAD_PREFIX = "/__upload"
 STORE = "youcam_files"
-IMAGE_LIMIT = 10 * 1024 * 1024
-VIDEO_LIMIT = 100 * 1024 * 1024
 
 
 @dataclass
@@ -92,9 +93,13 @@ async def create_file(ctx: RequestContext) -> dict[str, Any]:
     return _create_slots(ctx)
 
 
-@provider.handles("createAiAvatarFile")
-async def create_ai_avatar_file(ctx: RequestContext) -> dict[str, Any]:
+async def create_feature_file(ctx: RequestContext) -> dict[str, Any]:
+    """``POST /s2s/v2.0/file/{feature}``: its schema lists the feature's content types."""
     return _create_slots(ctx)
+
+
+for _feature in slugs():
+    provider.handles(_feature.file_op)(create_feature_file)
 
 
 def uploaded_file(ctx: RequestContext, file_id: str) -> FileRecord | None:
@@ -106,6 +111,41 @@ def uploaded_file(ctx: RequestContext, file_id: str) -> FileRecord | None:
     if retention is not None and ctx.now - record.created_at > retention:
         return None
     return record
+
+
+def file_problem(ctx: RequestContext, feature: Feature) -> dict[str, str] | None:
+    """The engine failure the task's file ids cause, or None when every file is usable.
+
+    Never uploaded (or another tenant's, or past retention): the configured engine code, or a
+    400 at submit when ``missing_upload`` is ``reject``. Over the feature's limit:
+    ``exceed_max_filesize``. The wrong kind (a video where an image is read): the decode error.
+    """
+    for field, kind, many in feature.id_fields():
+        value = ctx.body.get(field)
+        if value is None:
+            continue
+        for file_id in value if many else [value]:
+            record = uploaded_file(ctx, file_id)
+            if record is None:
+                if ctx.settings.get("missing_upload") == "reject":
+                    raise invalid_parameters(f"{field}: no uploaded file with this id")
+                return {
+                    "error": ctx.settings.get("missing_upload_error", "unknown_internal_error"),
+                    "error_message": f"The file in {field} was never uploaded.",
+                }
+            limit = VIDEO_LIMIT if kind == "video" else IMAGE_LIMIT
+            if record.file_size > limit:
+                return {
+                    "error": "exceed_max_filesize",
+                    "error_message": f"The file in {field} is over the {limit // MB} MB limit.",
+                }
+            if record.kind != kind:
+                target = "mask" if "msk" in field else kind
+                return {
+                    "error": f"error_decode_{target}",
+                    "error_message": f"The file in {field} is {record.content_type}, not {kind}.",
+                }
+    return None
 
 
 def _s3_refusal(status: int, code: str, message: str) -> web.Response:

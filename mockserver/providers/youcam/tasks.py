@@ -1,9 +1,11 @@
-"""AI Avatar tasks: run, poll, delete; units; the polling window and retention.
+"""Every YouCam AI task: run, poll, pre-process, delete; units; the polling window and retention.
 
+One generic run handler and one status handler are bound to each row of features.yaml (and a
+pair more for rows with a ``pre-process`` detection task), so a feature is a row, not code.
 A task is ``running`` until its planned end, then ``success`` or ``error``. Engine failures
 are HTTP 200 with ``task_status: "error"``. A running task not polled within the polling
 window expires: every later GET answers 400 InvalidTaskId, even if processing finished, and
-its units are still charged when the scenario says so.
+its units are still charged when the scenario says so. Each POST makes a new task.
 """
 
 from __future__ import annotations
@@ -15,25 +17,61 @@ from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.ids import urlsafe_id
-from mockserver.lifecycle import TaskFamily
-from mockserver.providers.youcam import provider
-from mockserver.providers.youcam.dialect import (
-    credit_insufficiency,
-    invalid_parameters,
-    invalid_task_id,
-)
-from mockserver.providers.youcam.files import uploaded_file
-from mockserver.providers.youcam.templates import template_ids
+from mockserver.lifecycle import FamilyConfig, TaskFamily
+from mockserver.providers.youcam import provider, results, units
+from mockserver.providers.youcam.checks import CHECKS
+from mockserver.providers.youcam.dialect import credit_insufficiency, invalid_task_id
+from mockserver.providers.youcam.features import Feature, by_key, features, template_ids, units_for
+from mockserver.providers.youcam.files import file_problem
 from mockserver.providers.youcam.webhooks import has_webhooks
+from mockserver.scenario import ProviderConfig
 from mockserver.submit import submit
 from mockserver.tasks import Task
 
-AI_AVATAR = provider.family(
-    TaskFamily(
-        provider="youcam", name="ai-avatar", states=("running",), success="success", failure="error"
-    )
-)
 UNITS = "units"
+DEFAULT_FAMILY = "default"
+
+FAMILIES: dict[str, TaskFamily] = {}
+for _feature in features():
+    FAMILIES[_feature.key] = provider.family(_feature.family())
+    if _feature.pre_process:
+        FAMILIES[_feature.pre_key] = provider.family(_feature.pre_family())
+AI_AVATAR = FAMILIES["ai-avatar"]
+_filled: ProviderConfig | None = None
+
+
+def ensure_families(config: ProviderConfig) -> None:
+    """Give every feature a family config: the scenario's own, else ``families.default``.
+
+    A feature the scenario does not name runs with the default durations and failure rate and
+    fails, when it fails, with one of its own documented engine errors.
+    """
+    global _filled
+    if config is _filled:  # the scenario in force was filled already (hot path: one check)
+        return
+    families = config.families
+    default = families.get(DEFAULT_FAMILY) or FamilyConfig.parse({"states": {"running": 3}})
+    for name in FAMILIES:
+        if name in families:
+            continue
+        feature = by_key().get(name.removesuffix("/pre-process"))
+        errors = feature.errors if feature is not None else ()
+        failures = tuple({"error": e, "error_message": _describe(e)} for e in errors)
+        families[name] = FamilyConfig(
+            durations=default.durations,
+            failure_rate=default.failure_rate,
+            failures=failures or default.failures,
+            stuck_state=default.stuck_state,
+            stuck_rate=default.stuck_rate,
+            pressure_state=default.pressure_state,
+            pressure_seconds=default.pressure_seconds,
+            max_running_per_tenant=default.max_running_per_tenant,
+        )
+    _filled = config
+
+
+def _describe(code: str) -> str:
+    return code.replace("_", " ").strip().capitalize() + "."
 
 
 def _expired(task: Task, polling_window: float | None) -> bool:
@@ -55,24 +93,35 @@ def _charge_rule(polling_window: float | None, charge_expired: bool):
     return applies
 
 
-def polling_window(ctx: RequestContext) -> float | None:
+def polling_window(ctx: RequestContext, feature: Feature | None = None) -> float | None:
     """The polling window, or None for a tenant notified by webhook: the docs ask for polling
-    only "if webhooks are not supported ... or your integration cannot use webhooks"."""
+    only "if webhooks are not supported ... or your integration cannot use webhooks". Skin
+    analysis keeps its results 24 hours with no short-interval polling (its page says so)."""
     if has_webhooks(ctx.state, ctx.key):
+        return None
+    if feature is not None and not feature.polling_window:
         return None
     return ctx.settings.get("polling_window")
 
 
-def lookup(ctx: RequestContext, task_id: str) -> Task:
-    """The tenant's live task, or InvalidTaskId (unknown, foreign, too old, or expired)."""
+def lookup(
+    ctx: RequestContext,
+    task_id: str,
+    family: str | None = None,
+    feature: Feature | None = None,
+) -> Task:
+    """The tenant's live task, or InvalidTaskId (unknown, foreign, too old, expired, or a task
+    of another feature read through this feature's status path)."""
     task = ctx.state.store.get("youcam", ctx.key, task_id)
-    if task is None:
+    if task is None or (family is not None and task.family.name != family):
         raise invalid_task_id()
     retention = ctx.settings.get("task_retention")
     if retention is not None and ctx.now - task.created_at > retention:
         ctx.state.store.remove(task)
         raise invalid_task_id()
-    window = polling_window(ctx)
+    if feature is None:
+        feature = by_key().get(task.family.name.removesuffix("/pre-process"))
+    window = polling_window(ctx, feature)
     if task.expired_at is None and window is not None:
         deadline = task.last_polled_at + window
         if ctx.now > deadline and task.timeline.ends_at > deadline:
@@ -86,62 +135,84 @@ def cost_units(output_count: int, outputs_per_unit: float) -> int:
     return math.ceil(output_count / outputs_per_unit)
 
 
-@provider.handles("runAiAvatarTask")
-async def run_ai_avatar(ctx: RequestContext) -> dict[str, Any]:
-    body = ctx.body
-    if body["template_id"] not in template_ids("ai-avatar"):
+def task_cost(ctx: RequestContext, feature: Feature, body: dict[str, Any]) -> float:
+    """Units the task costs on success; ``costs.<slug>`` in the scenario overrides proc_unit."""
+    override = ctx.config.costs.get(feature.key)
+    return units_for(feature, body, float(override) if override else None)
+
+
+def _check_template(ctx: RequestContext, feature: Feature) -> None:
+    template_id = ctx.body.get("template_id")
+    if template_id is None or not feature.templates:
+        return
+    if template_id not in template_ids(feature.key):
         raise ApiError(
             400,
             ctx.settings.get("unknown_template_code", "InvalidTemplate"),
-            f"Invalid template id: {body['template_id']}",
+            f"Invalid template id: {template_id}",
         )
-    cost = cost_units(body["output_count"], ctx.config.costs.get("ai-avatar", 4))
+
+
+def _submit(ctx: RequestContext, feature: Feature, family: TaskFamily, cost: float) -> Task:
     tenant = ctx.tenant
     accounts = ctx.state.accounts
-    available = tenant.available(UNITS, ctx.now, accounts.next_seq)
-    if available < cost:
-        raise credit_insufficiency(cost, available)
-    outcome = failure = None
-    if "src_file_id" in body and uploaded_file(ctx, body["src_file_id"]) is None:
-        if ctx.settings.get("missing_upload") == "reject":
-            raise invalid_parameters("src_file_id: no uploaded file with this id")
-        outcome = "failure"
-        failure = {
-            "error": ctx.settings.get("missing_upload_error", "unknown_internal_error"),
-            "error_message": "The source file was never uploaded.",
-        }
+    if cost:
+        units.sync(ctx)  # lots that expired are gone before we count what is available
+        available = tenant.available(UNITS, ctx.now, accounts.next_seq)
+        if available < cost:
+            raise credit_insufficiency(cost, available)
+    failure = file_problem(ctx, feature)
     rng = ctx.state.id_rng("youcam")
     task = submit(
-        ctx, AI_AVATAR, dict(body), lambda: urlsafe_id(rng, 64), outcome=outcome, failure=failure
+        ctx,
+        family,
+        dict(ctx.body),
+        lambda: urlsafe_id(rng, 64),
+        outcome="failure" if failure else None,
+        failure=failure,
     )
-    window = polling_window(ctx)
-    charge = _charge_rule(window, bool(ctx.settings.get("charge_expired_tasks", True)))
-    tenant.schedule(Settlement(task, UNITS, -cost, "ai-avatar", charge), accounts.next_seq)
-    return {"status": 200, "data": {"task_id": task.id}}
+    if cost:
+        window = polling_window(ctx, feature)
+        charge = _charge_rule(window, bool(ctx.settings.get("charge_expired_tasks", True)))
+        tenant.schedule(Settlement(task, UNITS, -cost, feature.action, charge), accounts.next_seq)
+    return task
 
 
-def _results(ctx: RequestContext, task: Task) -> dict[str, Any]:
-    ttl = ctx.settings.get("result_url_ttl")
-    expires = None if ttl is None else ctx.now + ttl
-    links = ctx.state.links
-    return {
-        "output": [
-            {"url": links.url(ctx.origin, "result.jpg", f"{task.id[:16]}_{i}.jpg", expires)}
-            for i in range(task.params["output_count"])
-        ]
-    }
+def run_handler(feature: Feature):
+    family = FAMILIES[feature.key]
+    checks = [CHECKS[name] for name in feature.checks]
+
+    async def run_task(ctx: RequestContext) -> dict[str, Any]:
+        for check in checks:
+            check(ctx.body)
+        _check_template(ctx, feature)
+        task = _submit(ctx, feature, family, task_cost(ctx, feature, ctx.body))
+        return {"status": 200, "data": {"task_id": task.id}}
+
+    run_task.__name__ = f"run_{feature.key}"
+    return run_task
 
 
-@provider.handles("getAiAvatarTask")
-async def get_ai_avatar(ctx: RequestContext) -> dict[str, Any]:
-    task = lookup(ctx, ctx.params["task_id"])
+def pre_run_handler(feature: Feature):
+    """Detection tasks cost nothing [GUESS: no unit line for them in any unit table]."""
+    family = FAMILIES[feature.pre_key]
+
+    async def run_pre_process(ctx: RequestContext) -> dict[str, Any]:
+        task = _submit(ctx, feature, family, 0)
+        return {"status": 200, "data": {"task_id": task.id}}
+
+    run_pre_process.__name__ = f"run_{feature.key}_pre_process"
+    return run_pre_process
+
+
+def _status(ctx: RequestContext, task: Task, build) -> dict[str, Any]:
     now = ctx.now
     if now < task.timeline.ends_at:
         task.last_polled_at = now
     status = task.state(now)
     data: dict[str, Any] = {"task_status": status, "error": None, "results": None}
     if status == "success":
-        data["results"] = _results(ctx, task)
+        data["results"] = build()
     elif status == "error":
         failure = task.timeline.failure or {}
         data["error"] = failure.get("error", "unknown_internal_error")
@@ -152,9 +223,43 @@ async def get_ai_avatar(ctx: RequestContext) -> dict[str, Any]:
     return {"status": 200, "data": data}
 
 
+def status_handler(feature: Feature):
+    key = feature.key
+
+    async def get_task(ctx: RequestContext) -> dict[str, Any]:
+        task = lookup(ctx, ctx.params["task_id"], key, feature)
+        return _status(ctx, task, lambda: results.build(ctx, feature, task))
+
+    get_task.__name__ = f"get_{key}"
+    return get_task
+
+
+def pre_status_handler(feature: Feature):
+    key = feature.pre_key
+    kind = feature.pre_process or "boxes"
+
+    async def get_pre_process(ctx: RequestContext) -> dict[str, Any]:
+        task = lookup(ctx, ctx.params["task_id"], key, feature)
+        return _status(ctx, task, lambda: results.pre_process(ctx, kind, task))
+
+    get_pre_process.__name__ = f"get_{feature.key}_pre_process"
+    return get_pre_process
+
+
+for _feature in features():
+    provider.handles(_feature.run_op)(run_handler(_feature))
+    provider.handles(_feature.status_op)(status_handler(_feature))
+    if _feature.pre_process:
+        provider.handles(_feature.pre_run_op)(pre_run_handler(_feature))
+        provider.handles(_feature.pre_status_op)(pre_status_handler(_feature))
+
+
 @provider.handles("deleteTask")
 async def delete_task(ctx: RequestContext) -> dict[str, Any]:
     task = lookup(ctx, ctx.body["task_id"])
+    if task.family.name.endswith("/pre-process"):
+        # [GUESS] a detection task id is not a run-endpoint id
+        raise ApiError(400, "OperationNotSupport", "Only tasks of a run endpoint can be deleted")
     if not task.is_done(ctx.now):
         raise ApiError(400, "OperationInvalid", "The task is not finished and cannot be deleted")
     ctx.state.store.remove(task)

@@ -1,7 +1,8 @@
-"""``GET /s2s/v2.0/task/template/ai-avatar``: a realistic template catalog, paged.
+"""``GET /s2s/{version}/task/template/{feature}``: each feature's template catalog, paged.
 
-The live catalog held 71 templates with ``male_`` / ``female_`` ids, not every style in both
-genders (``male_manga_mood`` is refused as InvalidTemplate). Paging uses ``page_size`` (1..20,
+The AI Avatar catalog is the one observed live (71 templates with ``male_`` / ``female_`` ids,
+not every style in both genders, so ``male_manga_mood`` is refused as InvalidTemplate); the
+others are generated from their row in features.yaml. Paging uses ``page_size`` (1..20,
 default 20), ``starting_token`` and ``next_token`` (null on the last page); tokens are base64
 of the offset, like the ``"MjA"`` in the feature-cost example.
 """
@@ -10,27 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
+from mockserver.providers.youcam.features import Feature, catalog, features, template_ids
 
-DATA = Path(__file__).parent / "data"
-
-
-@cache
-def catalog(feature: str) -> tuple[dict[str, str], ...]:
-    path = DATA / f"{feature.replace('-', '_')}_templates.json"
-    return tuple(json.loads(path.read_text(encoding="utf-8")))
-
-
-@cache
-def template_ids(feature: str) -> frozenset[str]:
-    return frozenset(t["id"] for t in catalog(feature))
+__all__ = ["catalog", "decode_token", "encode_token", "page", "template_ids"]
 
 
 def encode_token(offset: int) -> str:
@@ -50,7 +38,7 @@ def decode_token(token: str | None) -> int:
 
 
 def page(
-    items: tuple[Any, ...], ctx: RequestContext, default_size: int = 20
+    items: tuple[Any, ...] | list[Any], ctx: RequestContext, default_size: int = 20
 ) -> tuple[list, str | None]:
     size = ctx.params.get("page_size", default_size)
     offset = decode_token(ctx.params.get("starting_token"))
@@ -59,17 +47,27 @@ def page(
     return chunk, (encode_token(following) if following < len(items) else None)
 
 
-@provider.handles("listAiAvatarTemplates")
-async def list_ai_avatar_templates(ctx: RequestContext) -> dict[str, Any]:
-    chunk, next_token = page(catalog("ai-avatar"), ctx)
-    links = ctx.state.links
-    templates = [
-        {
-            "id": t["id"],
-            "thumb": links.url(ctx.origin, "result.jpg", f"{t['id']}.jpg", None),
-            "title": t["title"],
-            "category_name": t["category_name"],
-        }
-        for t in chunk
-    ]
-    return {"status": 200, "data": {"templates": templates, "next_token": next_token}}
+def list_handler(feature: Feature):
+    key = feature.key
+
+    async def list_templates(ctx: RequestContext) -> dict[str, Any]:
+        chunk, next_token = page(catalog(key), ctx)
+        links = ctx.state.links
+        templates = [
+            {
+                "id": t["id"],
+                "thumb": links.url(ctx.origin, "result.jpg", f"{t['id']}.jpg", None),
+                "title": t["title"],
+                "category_name": t["category_name"],
+            }
+            for t in chunk
+        ]
+        return {"status": 200, "data": {"templates": templates, "next_token": next_token}}
+
+    list_templates.__name__ = f"list_{key}_templates"
+    return list_templates
+
+
+for _feature in features():
+    if _feature.templates:
+        provider.handles(_feature.templates_op)(list_handler(_feature))

@@ -1,0 +1,131 @@
+"""YouCam's legacy v1 token exchange, ``POST /s2s/v1.0/client/auth``, and the tokens it issues.
+
+The client encrypts ``client_id=<id>&timestamp=<epoch ms>`` with its console "secret key" (a
+1024-bit RSA public key) using PKCS#1 v1.5, base64-encodes it and sends it as ``id_token``
+with its ``client_id`` [CODE C1, C2]. The mock holds the private half of a test pair from
+fixtures/keys, named per client by ``settings.v1_auth``. The answer uses ``result``, not
+``data``: ``{"status": 200, "result": {"access_token": ...}}``. The token is a Bearer for the
+v1 credit endpoints and for every v2 endpoint [CODE C1] for ``token_ttl`` seconds on the mock
+clock (two hours, as clients report), then answers 401 InvalidAccessToken.
+
+Refusals [GUESS: the catalog records only InvalidAccessToken for v1]: an unknown client is
+401 InvalidApiKey; an id_token that does not decrypt with the client's key, names another
+client, or carries a timestamp outside ``timestamp_tolerance`` seconds is 401
+InvalidAccessToken; a body without both fields is 400 InvalidParameters (schema).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from mockserver.context import RequestContext
+from mockserver.errors import ApiError
+from mockserver.ids import urlsafe_id
+from mockserver.providers.youcam import provider
+from mockserver.providers.youcam.dialect import UNAUTHORIZED_MESSAGE
+from mockserver.resources import fixtures_dir
+from mockserver.state import MockState
+
+TOKENS = "youcam_tokens"
+DEFAULTS: dict[str, Any] = {
+    "default_key": "youcam_test",
+    "clients": {},
+    "token_ttl": 7200,
+    "timestamp_tolerance": 300,
+}
+MAX_TOKENS = 10_000  # expired tokens beyond this are forgotten (they answer like unknown keys)
+
+
+@dataclass
+class AccessToken:
+    client_id: str
+    issued_at: float
+    expires_at: float
+
+
+def settings(state: MockState) -> dict[str, Any]:
+    raw = state.scenario.providers["youcam"].settings.get("v1_auth") or {}
+    return {**DEFAULTS, **raw}
+
+
+def key_path(name: str) -> Path:
+    """A key pair name from fixtures/keys, or a path to a private key PEM."""
+    if name.endswith(".pem"):
+        return Path(name)
+    return fixtures_dir() / "keys" / f"{name}_private.pem"
+
+
+@cache
+def private_key(name: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(key_path(name).read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):  # pragma: no cover - we ship RSA keys only
+        raise ValueError(f"{name} is not an RSA private key")
+    return key
+
+
+def _refuse_token(detail: str) -> ApiError:
+    return ApiError(401, "InvalidAccessToken", f"Invalid id_token: {detail}")
+
+
+def _key_for(ctx: RequestContext, client_id: str) -> str:
+    cfg = settings(ctx.state)
+    name = (cfg.get("clients") or {}).get(client_id) or cfg.get("default_key")
+    if not name or not ctx.state.accounts.known(client_id):
+        raise ApiError(401, "InvalidApiKey", UNAUTHORIZED_MESSAGE)
+    return name
+
+
+def _decrypt(key_name: str, id_token: str) -> dict[str, str]:
+    try:
+        cipher = base64.b64decode(id_token, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _refuse_token("not base64") from exc
+    try:
+        plain = private_key(key_name).decrypt(cipher, padding.PKCS1v15())
+        fields = dict(parse_qsl(plain.decode("utf-8"), strict_parsing=True))
+    except (ValueError, UnicodeDecodeError) as exc:
+        # a wrong key either fails or (implicit rejection) yields bytes that do not parse
+        raise _refuse_token("it does not decrypt with this client's key") from exc
+    return fields
+
+
+@provider.handles("authenticateClient")
+async def client_auth(ctx: RequestContext) -> dict[str, Any]:
+    client_id = ctx.body["client_id"]
+    key_name = _key_for(ctx, client_id)
+    fields = _decrypt(key_name, ctx.body["id_token"])
+    if fields.get("client_id") != client_id:
+        raise _refuse_token("it names another client_id")
+    try:
+        stamp_ms = int(fields.get("timestamp", ""))
+    except ValueError as exc:
+        raise _refuse_token("timestamp is not epoch milliseconds") from exc
+    cfg = settings(ctx.state)
+    if abs(ctx.now * 1000 - stamp_ms) > float(cfg["timestamp_tolerance"]) * 1000:
+        raise _refuse_token("timestamp is too far from now (epoch milliseconds expected)")
+    token = urlsafe_id(ctx.state.id_rng("youcam-tokens"), 64)
+    tokens = ctx.state.stores[TOKENS]
+    if len(tokens) >= MAX_TOKENS:
+        for stale in [t for t, rec in tokens.items() if rec.expires_at <= ctx.now]:
+            del tokens[stale]
+    tokens[token] = AccessToken(client_id, ctx.now, ctx.now + float(cfg["token_ttl"]))
+    return {"status": 200, "result": {"access_token": token}}
+
+
+def token_client(state: MockState, token: str, now: float) -> str | None:
+    """The client an issued token belongs to; ApiError when it has expired; None if unknown."""
+    record: AccessToken | None = state.stores[TOKENS].get(token)
+    if record is None:
+        return None
+    if now >= record.expires_at:
+        raise ApiError(401, "InvalidAccessToken", "Unauthorized")
+    return record.client_id

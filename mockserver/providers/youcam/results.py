@@ -1,0 +1,124 @@
+"""What a successful YouCam task answers in ``data.results``, by the row's result kind.
+
+``url`` (one file, optionally a ``dst_id`` to chain without re-uploading), ``output`` (a list of
+files), ``json`` (the documented analysis sample) and ``skin_analysis`` (a ZIP, or per-concern
+scores with mask URLs when ``format`` is ``json``). URLs are presigned-looking links to real
+fixture files on the mock, valid for ``result_url_ttl`` and re-issued on every read.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import random
+from typing import Any
+
+from mockserver.context import RequestContext
+from mockserver.media import fixture_bytes
+from mockserver.providers.youcam.features import Feature
+from mockserver.providers.youcam.files import STORE, FileRecord
+from mockserver.tasks import Task
+
+MEDIA = {"jpg": "result.jpg", "png": "result.png", "mp4": "result.mp4", "zip": "result.zip"}
+
+
+class Links:
+    """Signed links for one answer, all with the same expiry."""
+
+    def __init__(self, ctx: RequestContext, task: Task) -> None:
+        ttl = ctx.settings.get("result_url_ttl")
+        self.expires = None if ttl is None else ctx.now + ttl
+        self.ctx = ctx
+        self.stem = task.id[:16]
+
+    def url(self, media: str, name: str) -> str:
+        fixture = MEDIA[media]
+        ext = fixture.rsplit(".", 1)[1]
+        return self.ctx.state.links.url(
+            self.ctx.origin, fixture, f"{self.stem}_{name}.{ext}", self.expires
+        )
+
+
+def _sample(field: dict[str, Any], index: int = 0) -> Any:
+    value = field["sample"]
+    return value[index % len(value)] if isinstance(value, list) else value
+
+
+def dst_id(ctx: RequestContext, task: Task, media: str) -> str:
+    """A file id for the result, usable as ``src_file_id`` by a later task of the tenant."""
+    file_id = base64.b64encode(hashlib.sha256(f"dst:{task.id}".encode()).digest()).decode()
+    files = ctx.state.stores[STORE]
+    if file_id not in files:
+        data = fixture_bytes(MEDIA[media])
+        files[file_id] = FileRecord(
+            file_id=file_id,
+            tenant=task.tenant,
+            content_type="image/png" if media == "png" else "image/jpeg",
+            file_name=f"{task.id[:16]}.{media}",
+            file_size=len(data),
+            created_at=ctx.now,
+            token="",
+            data=data,
+        )
+    return file_id
+
+
+def _skin_analysis(links: Links, task: Task) -> dict[str, Any]:
+    if task.params.get("format", "zip") != "json":
+        return {"url": links.url("zip", "skinanalysisResult")}
+    rng = random.Random(f"skin:{task.id}")
+    output = []
+    for action in task.params.get("dst_actions") or []:
+        raw = round(rng.uniform(40, 98), 2)
+        output.append(
+            {
+                "type": action,
+                "ui_score": min(100, int(raw) + rng.randint(0, 12)),
+                "raw_score": raw,
+                "mask_urls": [links.url("png", f"{action}_output")],
+            }
+        )
+    return {"output": output}
+
+
+def build(ctx: RequestContext, feature: Feature, task: Task) -> dict[str, Any]:
+    result = feature.result
+    kind = result["kind"]
+    links = Links(ctx, task)
+    media = result.get("media", "jpg")
+    if kind == "json":
+        return copy.deepcopy(result["sample"])
+    if kind == "skin_analysis":
+        return _skin_analysis(links, task)
+    extras = {name: _sample(field) for name, field in (result.get("extra") or {}).items()}
+    if kind == "url":
+        out: dict[str, Any] = {"url": links.url(media, "result")}
+        if result.get("dst_id"):
+            out["dst_id"] = dst_id(ctx, task, media)
+        return {**out, **extras}
+    count_param = result.get("count_param")
+    count = int(task.params.get(count_param, 1)) if count_param else int(result.get("count", 1))
+    item = result.get("item") or {}
+    output = [
+        {"url": links.url(media, str(i)), **{k: _sample(f, i) for k, f in item.items()}}
+        for i in range(count)
+    ]
+    return {"output": output, **extras}
+
+
+def pre_process(ctx: RequestContext, kind: str, task: Task) -> dict[str, Any]:
+    """The detection task's answer: candidate boxes (``boxes``) or faces with a preview."""
+    rng = random.Random(f"pre:{task.id}")
+    left, top = rng.randint(40, 200), rng.randint(40, 200)
+    width, height = rng.randint(180, 320), rng.randint(220, 380)
+    if kind == "faces":
+        links = Links(ctx, task)
+        return {
+            "url": links.url("jpg", "faces"),
+            "faces": [{"bbox": [left, top, left + width, top + height]}],
+        }
+    return {
+        "timed": round(rng.uniform(0.2, 0.9), 3),
+        "result": [{"left": left, "top": top, "width": width, "height": height}],
+    }

@@ -1,0 +1,71 @@
+"""The YouCam contract is generated from the feature table: no drift, and every row's
+operations, names, examples and result samples are where the table says."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from contracts.youcam.build_spec import build, main
+from mockserver.providers.youcam.features import (
+    example_body,
+    features,
+    request_schema,
+    results_schema,
+    slugs,
+)
+from mockserver.spec import load_document, load_operations
+
+OPS = {op.operation_id: op for op in load_operations("youcam")}
+
+
+def test_committed_spec_is_what_build_spec_produces():
+    """The drift check: the committed document is exactly what the script writes."""
+    assert main(["--check"]) == 0, "run: python -m contracts.youcam.build_spec"
+    assert load_document("youcam") == build()
+
+
+def test_the_table_and_the_contract_agree_on_every_operation():
+    expected = {"createFile", "deleteTask", "authenticateClient", "getCredit"}
+    expected |= {"getCreditHistory", "getFeatureCost"}
+    for f in features():
+        expected |= {f.run_op, f.status_op}
+        assert (OPS[f.run_op].method, OPS[f.run_op].path) == ("POST", f.run_path)
+        assert (OPS[f.status_op].method, OPS[f.status_op].path) == ("GET", f.status_path)
+        if f.templates:
+            expected.add(f.templates_op)
+            assert OPS[f.templates_op].path == f"/s2s/{f.version}/task/template/{f.slug}"
+        if f.pre_process:
+            expected |= {f.pre_run_op, f.pre_status_op}
+            assert OPS[f.pre_run_op].path == f.run_path + "/pre-process"
+    expected |= {f.file_op for f in slugs()}
+    assert set(OPS) == expected
+    assert len(features()) == 71 and len(OPS) == 246
+
+
+def test_operation_ids_follow_the_naming():
+    assert {
+        "runAiAvatarTask",
+        "getAiAvatarTask",
+        "listAiAvatarTemplates",
+        "createAiAvatarFile",
+    } <= set(OPS)
+    assert {"run2dVtoRingTask", "getTextToImageYoucamTask", "runHairTransferV21Task"} <= set(OPS)
+    assert {
+        "listHairTransferV21Templates",
+        "runSkinAnalysisV21Task",
+        "createColorizeColorCorrectFile",
+    } <= set(OPS)
+    assert "runFaceSwapPreProcessTask" in OPS and "getBodyReshapePreProcessTask" in OPS
+
+
+@pytest.mark.parametrize("feature", features(), ids=lambda f: f.key)
+def test_examples_and_samples_fit_their_schemas(feature):
+    Draft202012Validator(request_schema(feature)).validate(example_body(feature))
+    sample = feature.result.get("sample")
+    if sample is not None:
+        Draft202012Validator(results_schema(feature)).validate(sample)
+    assert feature.errors and feature.evidence in ("DOC", "DOC-3P")
+    assert feature.strict == (request_schema(feature).get("additionalProperties") is False)
+    if feature.evidence == "DOC-3P":
+        assert feature.guess, f"{feature.key}: say what is guessed"
