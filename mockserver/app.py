@@ -65,10 +65,12 @@ def _template_regex(path: str) -> re.Pattern[str]:
 def make_fallback(routes: list[dict[str, Any]]):
     """The last route: a path no operation serves gets the provider's 404, or 405 when the
     path exists with other methods. Journaled like any other answer."""
-    templates = [_template_regex(r["path"]) for r in routes]
+    templates: list[re.Pattern[str]] = []  # compiled on the first miss, not at start-up
 
     async def fallback(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
+        if not templates:
+            templates.extend(_template_regex(r["path"]) for r in routes)
         allowed = any(pattern.match(request.path) for pattern in templates)
         response = _refusal(request, 405 if allowed else 404, "no such operation")
         if not request.path.startswith(admin.PREFIX):

@@ -208,7 +208,7 @@ def make_endpoint(provider: Provider, op: Operation, handler: Handler):
                     raise _fault_error(ctx, effect)
             ctx.key = provider.authenticate(ctx)
             _rate_limit(ctx)
-            if op.query_validator is not None:
+            if op.query_schema is not None:
                 raw = {**request.query, **request.match_info}
                 ctx.params = coerce_params(op, raw)
                 reason = params_error(op, ctx.params)

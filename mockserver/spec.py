@@ -8,9 +8,11 @@ compiled once, here, at start-up.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +43,89 @@ class Operation:
     operation_id: str
     method: str  # upper case
     path: str  # OpenAPI template, e.g. /s2s/v2.0/task/ai-avatar/{task_id}
-    params: list[Param]
-    body_schema: dict[str, Any] | None
-    body_required: bool
-    responses: dict[int, dict[str, Any] | None]
-    body_validator: Draft202012Validator | None = None
-    query_validator: Draft202012Validator | None = None
-    body_is_valid: Callable[[Any], bool] | None = None  # compiled fast path, see fast_check
-    query_is_valid: Callable[[Any], bool] | None = None
-    response_validators: dict[int, Draft202012Validator] = field(default_factory=dict)
-    extensions: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(repr=False)  # the operation as written, $refs unresolved
+    shared_params: list[Any] = field(repr=False)  # the path item's own parameters
+    document: dict[str, Any] = field(repr=False)
+
+    # What follows is resolved ($refs inlined) and compiled on first use, not at start-up:
+    # a contract of a few hundred operations would otherwise cost seconds before the first
+    # answer, for operations a session may never call.
+
+    def _resolved(self, node: Any) -> Any:
+        return _resolve(node, self.document)
+
+    @cached_property
+    def params(self) -> list[Param]:
+        return [
+            Param(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}))
+            for p in self._resolved([*self.shared_params, *self.raw.get("parameters", [])])
+        ]
+
+    @cached_property
+    def _body(self) -> dict[str, Any]:
+        return self._resolved(self.raw.get("requestBody") or {})
+
+    @cached_property
+    def body_schema(self) -> dict[str, Any] | None:
+        return _json_schema(self._body.get("content"))
+
+    @cached_property
+    def body_required(self) -> bool:
+        return bool(self._body.get("required"))
+
+    @cached_property
+    def responses(self) -> dict[int, dict[str, Any] | None]:
+        return {
+            int(code): _json_schema(resp.get("content"))
+            for code, resp in self._resolved(self.raw.get("responses") or {}).items()
+            if str(code).isdigit()
+        }
+
+    @cached_property
+    def extensions(self) -> dict[str, Any]:
+        return {k: self._resolved(v) for k, v in self.raw.items() if k.startswith("x-")}
 
     @property
     def query_params(self) -> list[Param]:
         return [p for p in self.params if p.location in ("query", "path")]
+
+    @cached_property
+    def query_schema(self) -> dict[str, Any] | None:
+        query = self.query_params
+        if not query:
+            return None
+        return {
+            "type": "object",
+            "properties": {p.name: p.schema for p in query},
+            "required": [p.name for p in query if p.required],
+        }
+
+    @cached_property
+    def body_validator(self) -> Draft202012Validator | None:
+        return None if self.body_schema is None else Draft202012Validator(self.body_schema)
+
+    @cached_property
+    def query_validator(self) -> Draft202012Validator | None:
+        schema = self.query_schema
+        return None if schema is None else Draft202012Validator(schema)
+
+    @cached_property
+    def body_is_valid(self) -> Callable[[Any], bool] | None:
+        """The compiled fast path (see fast_check), or None."""
+        return None if self.body_schema is None else fast_check(self.body_schema)
+
+    @cached_property
+    def query_is_valid(self) -> Callable[[Any], bool] | None:
+        schema = self.query_schema
+        return None if schema is None else fast_check(schema)
+
+    @cached_property
+    def response_validators(self) -> dict[int, Draft202012Validator]:
+        return {
+            status: Draft202012Validator(schema)
+            for status, schema in self.responses.items()
+            if schema is not None
+        }
 
 
 def _resolve(node: Any, root: dict[str, Any], trail: tuple[str, ...] = ()) -> Any:
@@ -89,18 +160,43 @@ def _json_schema(content: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
+SOURCE_HASH = "x-avatar-mock-source-sha256"
+
+
+def rendering_path(provider: str) -> Path:
+    """The JSON rendering of a provider's YAML document (see render_json)."""
+    return spec_path(provider).with_suffix(".json")
+
+
+def render_json(provider: str) -> str:
+    """The YAML document as JSON, stamped with the hash of the YAML it came from.
+
+    JSON loads fifty times faster than YAML, which keeps start-up short; the stamp makes
+    sure a stale rendering is never used (load_document falls back to the YAML).
+    """
+    text = spec_path(provider).read_text(encoding="utf-8")
+    doc = load_yaml(text)
+    doc[SOURCE_HASH] = hashlib.sha256(text.encode()).hexdigest()
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 @cache
 def load_document(provider: str) -> dict[str, Any]:
     path: Path = spec_path(provider)
     if not path.exists():
         raise SpecError(f"no OpenAPI document for provider {provider!r} at {path}")
-    return load_yaml(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    rendered = rendering_path(provider)
+    if rendered.exists():
+        doc = json.loads(rendered.read_text(encoding="utf-8"))
+        if doc.pop(SOURCE_HASH, None) == hashlib.sha256(text.encode()).hexdigest():
+            return doc
+    return load_yaml(text)
 
 
 def load_operations(provider: str) -> list[Operation]:
-    """Every operation of the provider's document, validators compiled once per process
-    (the document is read once too): a contract of a few hundred operations would otherwise
-    cost every new app a second of compiling."""
+    """Every operation of the provider's document, read once per process; each operation
+    compiles its validators on first use."""
     return list(_compiled_operations(provider))
 
 
@@ -110,7 +206,8 @@ def _compiled_operations(provider: str) -> tuple[Operation, ...]:
     operations: list[Operation] = []
     seen: set[str] = set()
     for path, item in (doc.get("paths") or {}).items():
-        item = _resolve(item, doc)
+        if "$ref" in item:
+            item = _resolve(item, doc)
         shared = item.get("parameters", [])
         for method in HTTP_METHODS:
             raw = item.get(method)
@@ -122,29 +219,7 @@ def _compiled_operations(provider: str) -> tuple[Operation, ...]:
             if op_id in seen:
                 raise SpecError(f"{provider}: operationId {op_id!r} is used twice")
             seen.add(op_id)
-            params = [
-                Param(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}))
-                for p in [*shared, *raw.get("parameters", [])]
-            ]
-            body = raw.get("requestBody") or {}
-            responses = {
-                int(code): _json_schema(resp.get("content"))
-                for code, resp in (raw.get("responses") or {}).items()
-                if str(code).isdigit()
-            }
-            op = Operation(
-                provider=provider,
-                operation_id=op_id,
-                method=method.upper(),
-                path=path,
-                params=params,
-                body_schema=_json_schema(body.get("content")),
-                body_required=bool(body.get("required")),
-                responses=responses,
-                extensions={k: v for k, v in raw.items() if k.startswith("x-")},
-            )
-            _compile(op)
-            operations.append(op)
+            operations.append(Operation(provider, op_id, method.upper(), path, raw, shared, doc))
     return tuple(operations)
 
 
@@ -235,24 +310,6 @@ def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
         return True
 
     return is_valid
-
-
-def _compile(op: Operation) -> None:
-    if op.body_schema is not None:
-        op.body_validator = Draft202012Validator(op.body_schema)
-        op.body_is_valid = fast_check(op.body_schema)
-    query = op.query_params
-    if query:
-        schema = {
-            "type": "object",
-            "properties": {p.name: p.schema for p in query},
-            "required": [p.name for p in query if p.required],
-        }
-        op.query_validator = Draft202012Validator(schema)
-        op.query_is_valid = fast_check(schema)
-    for status, schema in op.responses.items():
-        if schema is not None:
-            op.response_validators[status] = Draft202012Validator(schema)
 
 
 def coerce_params(op: Operation, raw: dict[str, str]) -> dict[str, Any]:

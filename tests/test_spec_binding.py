@@ -107,3 +107,30 @@ def test_discovery_finds_every_provider_even_after_one_was_imported_directly():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['a2e', 'relay', 'youcam']"
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_json_rendering_is_in_step_with_the_yaml(name):
+    from mockserver.spec import render_json, rendering_path
+
+    path = rendering_path(name)
+    assert path.exists() and path.read_text(encoding="utf-8") == render_json(name), (
+        f"{path.name} is stale: run python contracts/render_json.py"
+    )
+
+
+def test_a_stale_rendering_is_never_used(tmp_path, monkeypatch):
+    import shutil
+
+    from mockserver import spec
+
+    for name in ("openapi.yaml", "openapi.json"):
+        shutil.copy(spec.spec_path("relay").parent / name, tmp_path / name)
+    monkeypatch.setattr(spec, "spec_path", lambda provider: tmp_path / "openapi.yaml")
+    spec.load_document.cache_clear()
+    try:
+        text = (tmp_path / "openapi.yaml").read_text()
+        (tmp_path / "openapi.yaml").write_text(text.replace("openapi: 3.1.0", "openapi: 3.1.1"))
+        assert spec.load_document("relay")["openapi"] == "3.1.1"  # the YAML, not the JSON
+    finally:
+        spec.load_document.cache_clear()

@@ -21,11 +21,8 @@ import binascii
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
@@ -34,6 +31,9 @@ from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import UNAUTHORIZED_MESSAGE
 from mockserver.resources import fixtures_dir
 from mockserver.state import MockState
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 TOKENS = "youcam_tokens"
 DEFAULTS: dict[str, Any] = {
@@ -66,6 +66,10 @@ def key_path(name: str) -> Path:
 
 @cache
 def private_key(name: str) -> rsa.RSAPrivateKey:
+    # imported here: cryptography costs ~70 ms of start-up, and only v1 auth needs it
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = serialization.load_pem_private_key(key_path(name).read_bytes(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):  # pragma: no cover - we ship RSA keys only
         raise ValueError(f"{name} is not an RSA private key")
@@ -89,6 +93,8 @@ def _decrypt(key_name: str, id_token: str) -> dict[str, str]:
         cipher = base64.b64decode(id_token, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise _refuse_token("not base64") from exc
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     try:
         plain = private_key(key_name).decrypt(cipher, padding.PKCS1v15())
         fields = dict(parse_qsl(plain.decode("utf-8"), strict_parsing=True))
