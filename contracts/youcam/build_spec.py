@@ -330,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     OUT.write_text(text, encoding="utf-8")
     print(f"wrote {OUT} ({len(text.splitlines())} lines)")
+    from mockserver.spec import render_json, rendering_path
+
+    rendering_path("youcam").write_text(render_json("youcam"), encoding="utf-8")
+    print(f"wrote {rendering_path('youcam')} (the fast-loading rendering)")
     return 0
 
 
