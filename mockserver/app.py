@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
 from aiohttp import web
 
 from mockserver import admin, journal, media_routes
 from mockserver.clock import RealClock, VirtualClock
+from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.keys import CTX_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.pipeline import make_endpoint
@@ -47,13 +47,14 @@ def _refusal(request: web.Request, status: int, detail: str) -> web.Response:
     if provider is None:
         return web.json_response({"error": detail, "status": status}, status=status)
     err: ApiError = provider.dialect.pipeline_error(_HTTP_KIND.get(status, "internal"), detail)
-    ctx = request.get(CTX_KEY)
-    if ctx is not None:
-        trace_id = ctx.trace_id
-    else:
-        bits = request.app[STATE_KEY].id_rng("request").getrandbits(128)
-        trace_id = str(uuid.UUID(int=bits, version=4))
-    return web.json_response(provider.dialect.render(err, trace_id), status=err.status)
+    state = request.app[STATE_KEY]
+    # No operation matched, but the provider's conventions hold all the same: its trace id,
+    # its headers (YouCam's x-request-id on every answer).
+    ctx = request.get(CTX_KEY) or RequestContext(request, state, provider, None, state.clock.now())
+    headers = provider.response_headers(ctx) if provider.response_headers else None
+    return web.json_response(
+        provider.dialect.render(err, ctx.trace_id), status=err.status, headers=headers
+    )
 
 
 def _template_regex(path: str) -> re.Pattern[str]:

@@ -397,6 +397,12 @@ async def test_every_answer_has_a_request_id(mock):
     assert ok.headers["x-request-id"] != refused.headers["x-request-id"]
 
 
+async def test_route_level_refusals_carry_a_request_id_too(mock):
+    for method, path in (("GET", "/s2s/v2.0/nowhere"), ("DELETE", RUN)):
+        resp = await mock.client.request(method, path, headers=mock.auth())
+        assert resp.status in (404, 405) and resp.headers["x-request-id"].isdigit()
+
+
 async def test_unknown_path_under_s2s_answers_in_youcam_shape(mock):
     status, body = await mock.call("GET", "/s2s/v2.0/task/unknown-feature/x")
     assert status == 404 and body["status"] == 404 and "error" in body
