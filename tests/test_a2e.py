@@ -874,7 +874,7 @@ async def test_keys_outside_a_listed_scenario_are_refused(make_mock):
 
 
 async def test_unknown_paths_and_methods_answer_in_a2e_shape(api):
-    status, body = await api.call("GET", "/api/v1/video/nothingHere")
+    status, body = await api.call("GET", "/api/v1/video/nothing/here")  # video/{_id} is DELETE
     assert status == 404 and body["code"] == 404 and body["data"] is None and body["msg"]
     status, body = await api.call("GET", AWS_RESULT)
     assert status == 405 and body["code"] == 405 and body["data"] is None

@@ -1,9 +1,14 @@
 """A2E ("AI Avatar API", https://video.a2e.ai): the ``/api/v1/...`` endpoints.
 
-Catalog: shared/research/a2e-api.md; contract: contracts/a2e/openapi.yaml. One module per
-endpoint family (``video``, ``image2video``, ``faceswap``, ``user``); the envelope, ids,
-timestamps, lists and links live in ``common``, coins in ``billing``, refusals in ``dialect``
-(whose docstring lists every choice made where the catalog is silent).
+Catalog: shared/research/a2e-api.md; contract: contracts/a2e/openapi.yaml; what is served of
+the catalog: contracts/a2e/COVERAGE.md (``python contracts/a2e/coverage.py``). One module per
+endpoint family: ``tokens`` (§2), ``voice`` (§3), ``video`` (§4), ``avatar`` (§4.3, §4.5,
+§5), ``background`` (§6), ``faceswap``/``faceimage``/``facepreview`` (§7), ``dubbing`` (§8),
+``image2video`` (§9), ``caption`` (§10), ``streaming`` (§11), ``user``/``storage`` (§12),
+``talking``/``r2``/``accounting`` (§13). The envelope, ids, timestamps, lists, records and
+links live in ``common``, coins, diamonds and prices in ``billing``, fixed lists in
+``catalog``, refusals in ``dialect``; each module's docstring lists the choices it makes where
+the catalog is silent, tagged [guess] or [inf].
 """
 
 from __future__ import annotations
@@ -17,10 +22,22 @@ DEFAULT_AUTH_ERROR_STATUS = 401
 
 
 def authenticate(ctx: RequestContext) -> str:
-    """Read ``Authorization: Bearer <token>``; refuse with the scenario's auth_error_status."""
+    """Read ``Authorization: Bearer <token>``; refuse with the scenario's auth_error_status.
+
+    A token the mock issued (``login/account``, ``token/generate``) acts for its tenant until
+    it is deleted; a deleted one is refused. Logging in needs no bearer.
+    """
+    if ctx.operation.operation_id in tokens.PUBLIC_OPERATIONS:
+        return ""
     key = bearer_key(ctx.request)
-    if key is None or not ctx.state.accounts.known(key):
-        raise unauthorized(int(ctx.settings.get("auth_error_status", DEFAULT_AUTH_ERROR_STATUS)))
+    refuse = unauthorized(int(ctx.settings.get("auth_error_status", DEFAULT_AUTH_ERROR_STATUS)))
+    if key is None or tokens.was_deleted(ctx.state, key):
+        raise refuse
+    tenant = tokens.tenant_of(ctx.state, key)
+    if tenant is not None:
+        return tenant
+    if not ctx.state.accounts.known(key):
+        raise refuse
     return key
 
 
@@ -33,4 +50,24 @@ provider = register_provider(
     )
 )
 
-from mockserver.providers.a2e import faceswap, image2video, user, video  # noqa: E402, F401  (register handlers)
+from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
+    accounting,
+    avatar,
+    background,
+    caption,
+    dubbing,
+    faceimage,
+    facepreview,
+    faceswap,
+    image2video,
+    r2,
+    storage,
+    streaming,
+    talking,
+    tokens,
+    user,
+    video,
+    voice,
+)
+
+provider.extra_routes = r2.setup_bucket_routes

@@ -8,6 +8,9 @@ ended in failure (and the record was not deleted first). Balances settle lazily 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
 from mockserver.providers.a2e.dialect import insufficient_coins
@@ -15,6 +18,22 @@ from mockserver.tasks import Task
 
 COINS = "coins"
 DIAMONDS = "diamonds"
+
+# What a request to an endpoint would cost, for ``generation/quote``: each family module
+# registers its own pricing next to its handler, so the quote and the charge share one rule.
+Price = dict[str, float]  # {"coins": .., "diamonds": ..}
+Pricer = Callable[[RequestContext, dict[str, Any]], Price]
+PRICERS: dict[str, Pricer] = {}
+
+
+def prices(endpoint: str) -> Callable[[Pricer], Pricer]:
+    """Register how ``endpoint`` (``video/generate``, relative to ``/api/v1/``) is priced."""
+
+    def register(fn: Pricer) -> Pricer:
+        PRICERS[endpoint] = fn
+        return fn
+
+    return register
 
 
 def cost_of(ctx: RequestContext, name: str, default: float = 0) -> float:
@@ -27,7 +46,7 @@ def require(ctx: RequestContext, amount: float, currency: str = COINS) -> None:
     accounts = ctx.state.accounts
     available = ctx.tenant.available(currency, ctx.now, accounts.next_seq)
     if available < amount:
-        raise insufficient_coins(amount, available)
+        raise insufficient_coins(amount, available, currency)
 
 
 def refund_on_failure(task: Task, ended_at: float) -> bool:
@@ -51,3 +70,11 @@ def charge(
         Settlement(task, currency, amount, f"{reason} refund", refund_on_failure),
         accounts.next_seq,
     )
+
+
+def pay(ctx: RequestContext, amount: float, reason: str, currency: str = COINS) -> None:
+    """Check and take ``amount`` at once, for a call with no task to refund against."""
+    if amount <= 0:
+        return
+    require(ctx, amount, currency)
+    ctx.tenant.apply(currency, -amount, ctx.now, reason)

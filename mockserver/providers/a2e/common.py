@@ -8,6 +8,7 @@ milliseconds and ``Z``; newest first; the two pagination styles (``pageNum``/``p
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import islice
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 from mockserver.context import RequestContext
 from mockserver.ids import hex_id
-from mockserver.lifecycle import TaskFamily
+from mockserver.lifecycle import TaskFamily, Timeline
 from mockserver.providers.a2e.dialect import not_found
 from mockserver.tasks import Task
 
@@ -46,6 +47,16 @@ def new_id(ctx: RequestContext) -> Callable[[], str]:
     """A Mongo-style 24-hex ``_id`` drawn from the seeded A2E id stream."""
     rng = ctx.state.id_rng(PROVIDER)
     return lambda: hex_id(rng, 24)
+
+
+def hex24(ctx: RequestContext) -> str:
+    """One fresh 24-hex id (for names and ids that are not a task's)."""
+    return new_id(ctx)()
+
+
+def user_id(key: str) -> str:
+    """The caller's A2E user id, as records show it: 24-hex, fixed for the key. [guess]"""
+    return hashlib.sha256(f"a2e-user:{key}".encode()).hexdigest()[:24]
 
 
 def iso_ms(t: float) -> str:
@@ -110,6 +121,32 @@ def current_page(ctx: RequestContext, family: TaskFamily, render: Render) -> dic
     return {"current": page, "total": count(ctx, family), "success": True, "data": rows}
 
 
+def record_family(name: str) -> TaskFamily:
+    """A family of plain records (backgrounds, face images, tokens): no lifecycle, no chaos.
+
+    Kept in the task store for its tenant scoping, newest-first lists and deletes; not
+    registered with the provider, so the control API does not offer to force one.
+    """
+    return TaskFamily(provider=PROVIDER, name=name, states=(), success="ready", failure="gone")
+
+
+def store_record(ctx: RequestContext, family: TaskFamily, params: dict[str, Any]) -> Task:
+    """Keep a plain record for the caller, ready at once."""
+    state = ctx.state
+    task = Task(
+        id=new_id(ctx)(),
+        provider=PROVIDER,
+        family=family,
+        tenant=ctx.key,
+        seq=state.next_seq(PROVIDER),
+        created_at=ctx.now,
+        timeline=Timeline((family.success,), (ctx.now,), None),
+        params=params,
+    )
+    state.store.add(task)
+    return task
+
+
 def mark_deleted(ctx: RequestContext, task: Task) -> None:
     """Forget a record; a refund still pending for it lapses (see billing.refund_on_failure)."""
     task.extra = {**(task.extra or {}), "deleted_at": ctx.now}
@@ -141,6 +178,30 @@ def result_link(
     expires = None if ttl is None else ended + ttl
     shown = name or f"{task.id}{PurePosixPath(fixture).suffix}"
     return ctx.state.links.url(ctx.origin, fixture, shown, expires)
+
+
+def outcome_fields(
+    ctx: RequestContext, task: Task, default_message: str, fixture: str = "result.mp4"
+) -> Row:
+    """``current_status``, ``result_url``, ``failed_message``, ``failed_code``: the newer
+    families' vocabulary (§1): ``result_url`` only on success, failure texts only on failure,
+    ``""`` otherwise (D11, D17)."""
+    status = task.state(ctx.now)
+    failure = (task.timeline.failure or {}) if status == task.family.failure else None
+    return {
+        "current_status": status,
+        "result_url": result_link(ctx, task, fixture) if status == task.family.success else "",
+        "failed_message": (
+            str(failure.get("failed_message") or default_message) if failure is not None else ""
+        ),
+        "failed_code": str(failure.get("failed_code") or "") if failure is not None else "",
+    }
+
+
+def unfinished(ctx: RequestContext, family: TaskFamily) -> list[Task]:
+    """The caller's tasks of ``family`` not yet ended, newest first (``processingRecord``)."""
+    now = ctx.now
+    return [t for t in newest_first(ctx, family) if not t.is_done(now)]
 
 
 def image_fixture(url: str) -> str:

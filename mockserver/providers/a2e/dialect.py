@@ -114,9 +114,11 @@ def not_found() -> ApiError:
     return ApiError(404, NOT_FOUND, NOT_FOUND_MESSAGE)
 
 
-def insufficient_coins(needed: float, available: float) -> ApiError:
+def insufficient_coins(needed: float, available: float, currency: str = "coins") -> ApiError:
+    """Too few coins, or diamonds (the same code; the text names the currency). [guess]"""
     return ApiError(
         200,
         INSUFFICIENT_COINS,
-        f"Insufficient coins: this task needs {needed:g} coins, {max(available, 0):g} available",
+        f"Insufficient {currency}: this task needs {needed:g} {currency}, "
+        f"{max(available, 0):g} available",
     )

@@ -1,4 +1,5 @@
-"""Face swap tasks: ``userFaceSwapTask/add``, ``/status``, ``/records``, ``/{_id}`` (GET, DELETE).
+"""Face swap tasks: ``userFaceSwapTask/add``, ``/status``, ``/records``, ``/{_id}`` (GET, DELETE)
+and ``/detail?_id=`` (the same record; catalog §7.9 says to serve both forms).
 
 Catalog §7.6-7.10 and seed 004. A task goes ``initialized -> processing -> completed``, or ends
 ``failed``. Face swap keeps its own failure vocabulary: ``error_code`` (a string, ``"0"`` on
@@ -115,9 +116,14 @@ def record(ctx: RequestContext, task: Task) -> dict[str, Any]:
     }
 
 
+@billing.prices("userFaceSwapTask/add")
+def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+    return {billing.COINS: billing.cost_of(ctx, "faceswap")}
+
+
 @provider.handles("addFaceSwapTask")
 async def add_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
-    cost = billing.cost_of(ctx, "faceswap")
+    cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
     task = submit(ctx, FACESWAP, dict(ctx.body), new_id(ctx))
     billing.charge(ctx, task, cost, "faceswap")
@@ -142,6 +148,11 @@ async def list_face_swap_tasks(ctx: RequestContext) -> dict[str, Any]:
 
 @provider.handles("getFaceSwapTask")
 async def get_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, record(ctx, lookup(ctx, FACESWAP, ctx.params["_id"])))
+
+
+@provider.handles("getFaceSwapTaskDetail")
+async def get_face_swap_task_detail(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, record(ctx, lookup(ctx, FACESWAP, ctx.params["_id"])))
 
 

@@ -24,6 +24,7 @@ from mockserver.providers.a2e.common import (
     result_link,
     rows_page,
 )
+from mockserver.providers.a2e.dialect import bad_request
 from mockserver.submit import submit
 from mockserver.tasks import Task
 
@@ -37,6 +38,7 @@ IMAGE2VIDEO = provider.family(
     )
 )
 DEFAULT_VIDEO_TIME = 5
+VIDEO_TIMES = (5, 10, 15, 20)
 DEFAULT_FAILED_MESSAGE = "Video generation failed"
 
 
@@ -70,10 +72,18 @@ def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
     }
 
 
+@billing.prices("userImage2Video/start")
+def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+    video_time = body.get("video_time", DEFAULT_VIDEO_TIME)
+    if video_time not in VIDEO_TIMES:
+        raise bad_request(f"video_time must be one of {', '.join(map(str, VIDEO_TIMES))}")
+    return {billing.COINS: coins_for(ctx, video_time)}
+
+
 @provider.handles("startImage2Video")
 async def start_image2video(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
-    coins = coins_for(ctx, body.get("video_time", DEFAULT_VIDEO_TIME))
+    coins = price(ctx, body)[billing.COINS]
     billing.require(ctx, coins)
     task = submit(ctx, IMAGE2VIDEO, dict(body), new_id(ctx))
     task.extra = {"coins": coins}

@@ -1,4 +1,7 @@
-"""Avatar videos: ``video/generate``, ``video/awsResult`` (POST, answers an array), ``awsList``.
+"""Avatar videos: ``video/generate``, ``video/awsResult`` (POST, answers an array), ``awsList``,
+``video/{_id}`` (DELETE), ``awsList`` by POST too (the older docs' form, paging in the body), and
+the two helpers ``video/lang_classify`` and
+``video/auto-public-pool``.
 
 Catalog §4.1, §4.2, §4.4 and seed 002. A video walks ``init -> start -> pending -> process ->
 copy -> success``; a failing one fails while rendering (``process -> fail``) with the reason
@@ -6,6 +9,18 @@ in ``msg``. ``process`` is 0 until rendering starts, climbs 0..99 through ``proc
 100 at ``copy`` and ``success``; a failed row keeps the value it reached (99). [guess]
 ``result`` is ``""`` until ``success``, then an mp4 on the mock. ``diff_s`` is the whole seconds
 since ``createdAt`` and ``current_date`` the server's clock (UTC+8), as the D2 example shows. [inf]
+
+``custom_back_id`` must name one of the caller's ``custom_back`` backgrounds (else a 400)
+and shows in the row as ``custom_backs_id`` (``null`` without one). [inf §6; the 400 is a guess]
+
+Choices where the catalog is silent, each [guess]:
+
+- ``DELETE video/{_id}`` works in any state; a running video is cancelled (gone from every
+  view at once) and, like every record deleted before it ended, keeps its coins charged.
+- ``lang_classify`` answers a language code by the script of ``msg``: kana ``ja-JP``, hangul
+  ``ko-KR``, other CJK ``zh-CN``, Arabic ``ar-SA``, Cyrillic ``ru-RU``, anything else ``en-US``.
+- ``auto-public-pool`` answers the switch back (C3's shape); the mock has no dedicated lines,
+  so nothing else depends on it.
 """
 
 from __future__ import annotations
@@ -15,10 +30,13 @@ from typing import Any
 from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e.background import require_background
 from mockserver.providers.a2e.common import (
     current_page,
+    deleted,
     iso_ms,
     lookup,
+    mark_deleted,
     new_id,
     ok,
     result_link,
@@ -76,16 +94,24 @@ def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
         ),
         "anchor_id": params["anchor_id"],
         "replace_bg_id": params.get("back_id", ""),
-        "custom_backs_id": None,
+        "custom_backs_id": params.get("custom_back_id") or None,
         "createdAt": iso_ms(task.created_at),
         "diff_s": max(int(now - task.created_at), 0),
         "current_date": server_date(now),
     }
 
 
+@billing.prices("video/generate")
+def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+    return {billing.COINS: billing.cost_of(ctx, "video")}
+
+
 @provider.handles("generateVideo")
 async def generate_video(ctx: RequestContext) -> dict[str, Any]:
-    cost = billing.cost_of(ctx, "video")
+    custom_back_id = ctx.body.get("custom_back_id")
+    if custom_back_id:
+        require_background(ctx, custom_back_id)
+    cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
     task = submit(ctx, VIDEO, dict(ctx.body), new_id(ctx))
     billing.charge(ctx, task, cost, "video")
@@ -101,3 +127,41 @@ async def get_video_result(ctx: RequestContext) -> dict[str, Any]:
 @provider.handles("listVideos")
 async def list_videos(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, current_page(ctx, VIDEO, row))
+
+
+@provider.handles("listVideosByPost")
+async def list_videos_by_post(ctx: RequestContext) -> dict[str, Any]:
+    ctx.params = {k: ctx.body[k] for k in ("current", "pageSize") if k in ctx.body}
+    return ok(ctx, current_page(ctx, VIDEO, row))
+
+
+@provider.handles("deleteVideo")
+async def delete_video(ctx: RequestContext) -> dict[str, Any]:
+    mark_deleted(ctx, lookup(ctx, VIDEO, ctx.params["_id"]))
+    return deleted(ctx)
+
+
+_SCRIPTS = (  # (first code point, last code point, language), checked in order
+    (0x3040, 0x30FF, "ja-JP"),
+    (0xAC00, 0xD7AF, "ko-KR"),
+    (0x4E00, 0x9FFF, "zh-CN"),
+    (0x0600, 0x06FF, "ar-SA"),
+    (0x0400, 0x04FF, "ru-RU"),
+)
+
+
+def classify(text: str) -> str:
+    for low, high, language in _SCRIPTS:
+        if any(low <= ord(ch) <= high for ch in text):
+            return language
+    return "en-US"
+
+
+@provider.handles("classifyLanguage")
+async def classify_language(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, classify(ctx.body["msg"]))
+
+
+@provider.handles("setAutoPublicPool")
+async def set_auto_public_pool(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, {"isAutoToPublicPool": ctx.body["isAutoToPublicPool"]})

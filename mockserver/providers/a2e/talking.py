@@ -1,0 +1,142 @@
+"""Talking video and talking photo: ``talkingVideo/*`` and ``talkingPhoto/*`` (catalog §13):
+start, ``allRecords``, ``{_id}`` (GET, DELETE) for each.
+
+Both walk ``initialized -> processing -> completed`` (or ``failed`` with ``failed_message``/
+``failed_code``) (D17: a new task is ``initialized``; §14); ``result_url`` is an mp4 on the
+mock once completed. A talking video costs ``costs.talking_video`` coins (13, D17's example),
+a talking photo ``costs.talking_photo`` (0 by default: no price seen); charged at submit and
+refunded on failure. The task shows ``coins`` and a ``cover_url`` (D17).
+
+Choices where the catalog is silent, each [guess]: ``cover_url`` is a jpg on the mock from the
+start (the first frame of the input); a row echoes the start fields (``duration`` 0 and
+prompts ``""`` when not sent); ``duration`` of a talking photo is 1-10 s (C1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.context import RequestContext
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e.common import (
+    deleted,
+    iso_ms,
+    lookup,
+    mark_deleted,
+    new_id,
+    ok,
+    outcome_fields,
+    rows_page,
+    updated_at,
+)
+from mockserver.submit import submit
+from mockserver.tasks import Task
+
+TALKING_VIDEO = provider.family(
+    TaskFamily(
+        provider="a2e",
+        name="talking_video",
+        states=("initialized", "processing"),
+        success="completed",
+        failure="failed",
+    )
+)
+TALKING_PHOTO = provider.family(
+    TaskFamily(
+        provider="a2e",
+        name="talking_photo",
+        states=("initialized", "processing"),
+        success="completed",
+        failure="failed",
+    )
+)
+DEFAULT_FAILED_MESSAGE = "generation failed"
+
+
+def _row(ctx: RequestContext, task: Task, source: str) -> dict[str, Any]:
+    params = task.params
+    return {
+        "_id": task.id,
+        "name": params["name"],
+        source: params[source],
+        "audio_url": params["audio_url"],
+        "duration": params.get("duration", 0),
+        "prompt": params.get("prompt", ""),
+        "negative_prompt": params.get("negative_prompt", ""),
+        **outcome_fields(ctx, task, DEFAULT_FAILED_MESSAGE),
+        "cover_url": ctx.state.links.url(ctx.origin, "result.jpg", f"{task.id}_cover.jpg", None),
+        "coins": (task.extra or {}).get("coins", 0),
+        "createdAt": iso_ms(task.created_at),
+        "updatedAt": iso_ms(updated_at(task, ctx.now)),
+    }
+
+
+def video_row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+    return _row(ctx, task, "video_url")
+
+
+def photo_row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+    return _row(ctx, task, "image_url")
+
+
+@billing.prices("talkingVideo/start")
+def video_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+    return {billing.COINS: billing.cost_of(ctx, "talking_video", 13)}
+
+
+@billing.prices("talkingPhoto/start")
+def photo_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+    return {billing.COINS: billing.cost_of(ctx, "talking_photo")}
+
+
+def _start(ctx: RequestContext, family: TaskFamily, coins: float) -> Task:
+    billing.require(ctx, coins)
+    task = submit(ctx, family, dict(ctx.body), new_id(ctx))
+    task.extra = {"coins": coins}
+    billing.charge(ctx, task, coins, family.name)
+    return task
+
+
+@provider.handles("startTalkingVideo")
+async def start_talking_video(ctx: RequestContext) -> dict[str, Any]:
+    task = _start(ctx, TALKING_VIDEO, video_price(ctx, ctx.body)[billing.COINS])
+    return ok(ctx, video_row(ctx, task))
+
+
+@provider.handles("listTalkingVideos")
+async def list_talking_videos(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, rows_page(ctx, TALKING_VIDEO, video_row))
+
+
+@provider.handles("getTalkingVideo")
+async def get_talking_video(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, video_row(ctx, lookup(ctx, TALKING_VIDEO, ctx.params["_id"])))
+
+
+@provider.handles("deleteTalkingVideo")
+async def delete_talking_video(ctx: RequestContext) -> dict[str, Any]:
+    mark_deleted(ctx, lookup(ctx, TALKING_VIDEO, ctx.params["_id"]))
+    return deleted(ctx)
+
+
+@provider.handles("startTalkingPhoto")
+async def start_talking_photo(ctx: RequestContext) -> dict[str, Any]:
+    task = _start(ctx, TALKING_PHOTO, photo_price(ctx, ctx.body)[billing.COINS])
+    return ok(ctx, photo_row(ctx, task))
+
+
+@provider.handles("listTalkingPhotos")
+async def list_talking_photos(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, rows_page(ctx, TALKING_PHOTO, photo_row))
+
+
+@provider.handles("getTalkingPhoto")
+async def get_talking_photo(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, photo_row(ctx, lookup(ctx, TALKING_PHOTO, ctx.params["_id"])))
+
+
+@provider.handles("deleteTalkingPhoto")
+async def delete_talking_photo(ctx: RequestContext) -> dict[str, Any]:
+    mark_deleted(ctx, lookup(ctx, TALKING_PHOTO, ctx.params["_id"]))
+    return deleted(ctx)

@@ -1,0 +1,218 @@
+"""TTS and voice clone: ``anchor/voice_list``, ``anchor/language_list``, ``userVoice/*``,
+``video/send_tts`` (catalog §3, §12.4).
+
+A cloned voice walks ``sent -> processing -> completed`` (or ``failed``) in about a minute
+(D5). ``completedRecord`` lists the completed ones and ``processingRecord`` the unfinished
+ones, both as bare arrays, newest first; a failed voice is in neither list and is read by id
+only. [guess] A completed voice works as ``user_voice_id`` in ``send_tts`` by its ``_id`` (what
+clients use) or its ``speaker_id`` (what D4 says); ``country`` and ``region`` are then
+required (D4). ``send_tts`` answers ``data`` = the URL of an mp3 on the mock, kept 7 days
+(the ``7days-tos`` host of D17). [inf]
+
+Choices where the catalog is silent, each [guess]:
+
+- a voice record has D4's eight fields plus ``failed_message`` (``""`` unless failed);
+  ``speaker_id`` is a 24-hex id of its own, fixed at submit.
+- ``send_tts``: neither or both of ``tts_id`` / ``user_voice_id`` is a 400 (K1: missing both is
+  a 400); more than 1,000 characters of ``msg`` is a 400 (K1: API users max 1,000); an unknown
+  ``tts_id`` is a 400; an unknown, foreign or deleted ``user_voice_id`` is the 404 of any
+  unknown record; a voice not yet completed is a 400.
+- costs: ``costs.voice_clone`` coins per clone (charged at submit, refunded on failure) and
+  ``costs.tts`` coins per ``send_tts`` call; both 0 by default, as A2E publishes no price.
+- ``voice_list`` groups voices by gender (``{label, value, children: [{label, value, ttsRate}]}``)
+  and leaves out an empty group; ``country``, ``region`` and ``voice_map_type`` filter.
+  ``language_list`` ignores its ``lang`` (the language of the labels).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.context import RequestContext
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e.catalog import (
+    GENDER_LABELS,
+    LANGUAGES,
+    PUBLIC_VOICE_IDS,
+    PUBLIC_VOICES,
+)
+from mockserver.providers.a2e.common import (
+    PROVIDER,
+    deleted,
+    hex24,
+    iso_ms,
+    lookup,
+    mark_deleted,
+    new_id,
+    newest_first,
+    ok,
+    updated_at,
+)
+from mockserver.providers.a2e.dialect import bad_request, not_found
+from mockserver.submit import submit
+from mockserver.tasks import Task
+
+VOICE = provider.family(
+    TaskFamily(
+        provider="a2e",
+        name="voice",
+        states=("sent", "processing"),
+        success="completed",
+        failure="failed",
+    )
+)
+DEFAULT_TRAIN_MODE = "best"
+DEFAULT_FAILED_MESSAGE = "voice clone failed"
+TTS_MAX_CHARS = 1000  # K1: the schema allows 3000, API users get 1000
+TTS_URL_TTL = 7 * 24 * 3600  # [inf] D17's 7days-tos host
+
+
+def record(ctx: RequestContext, task: Task) -> dict[str, Any]:
+    """One voice as every voice endpoint shows it (D4's fields plus ``failed_message``)."""
+    status = task.state(ctx.now)
+    params = task.params
+    failure = (task.timeline.failure or {}) if status == "failed" else None
+    urls = params.get("voice_urls") or [params["audio_url"]]
+    return {
+        "_id": task.id,
+        "name": params["name"],
+        "voice_urls": list(urls),
+        "current_status": status,
+        "train_mode": params.get("train_mode", DEFAULT_TRAIN_MODE),
+        "speaker_id": (task.extra or {})["speaker_id"],
+        "failed_message": (
+            str(failure.get("failed_message") or DEFAULT_FAILED_MESSAGE)
+            if failure is not None
+            else ""
+        ),
+        "createdAt": iso_ms(task.created_at),
+        "updatedAt": iso_ms(updated_at(task, ctx.now)),
+    }
+
+
+def completed_voice(ctx: RequestContext, voice_id: str) -> Task:
+    """The caller's voice by ``_id`` or ``speaker_id``, refused unless it is completed."""
+    task = ctx.state.store.get(PROVIDER, ctx.key, voice_id)
+    if task is None or task.family is not VOICE:
+        task = next(
+            (t for t in newest_first(ctx, VOICE) if (t.extra or {}).get("speaker_id") == voice_id),
+            None,
+        )
+    if task is None:
+        raise not_found()
+    status = task.state(ctx.now)
+    if status != VOICE.success:
+        raise bad_request(f"user_voice_id {voice_id} is {status}, not a completed voice")
+    return task
+
+
+@billing.prices("userVoice/training")
+@billing.prices("userVideoTwin/addVoiceClone")
+@billing.prices("userVideoTwin/cloneVoice")
+def clone_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+    return {billing.COINS: billing.cost_of(ctx, "voice_clone")}
+
+
+@billing.prices("video/send_tts")
+def tts_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+    return {billing.COINS: billing.cost_of(ctx, "tts")}
+
+
+def start_voice_clone(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Charge, plan and answer a voice clone (also the avatar family's voice-from-video)."""
+    cost = clone_price(ctx, params)[billing.COINS]
+    billing.require(ctx, cost)
+    make_id = new_id(ctx)
+    task = submit(ctx, VOICE, params, make_id)
+    task.extra = {"speaker_id": make_id()}
+    billing.charge(ctx, task, cost, "voice_clone")
+    return ok(ctx, record(ctx, task))
+
+
+@provider.handles("trainUserVoice")
+async def train_user_voice(ctx: RequestContext) -> dict[str, Any]:
+    return start_voice_clone(ctx, dict(ctx.body))
+
+
+@provider.handles("listCompletedVoices")
+async def list_completed_voices(ctx: RequestContext) -> dict[str, Any]:
+    now = ctx.now
+    rows = [record(ctx, t) for t in newest_first(ctx, VOICE) if t.state(now) == VOICE.success]
+    return ok(ctx, rows)
+
+
+@provider.handles("listProcessingVoices")
+async def list_processing_voices(ctx: RequestContext) -> dict[str, Any]:
+    now = ctx.now
+    return ok(ctx, [record(ctx, t) for t in newest_first(ctx, VOICE) if not t.is_done(now)])
+
+
+@provider.handles("getUserVoice")
+async def get_user_voice(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, record(ctx, lookup(ctx, VOICE, ctx.params["_id"])))
+
+
+@provider.handles("deleteUserVoice")
+async def delete_user_voice(ctx: RequestContext) -> dict[str, Any]:
+    mark_deleted(ctx, lookup(ctx, VOICE, ctx.params["_id"]))
+    return deleted(ctx)
+
+
+@provider.handles("sendTts")
+async def send_tts(ctx: RequestContext) -> dict[str, Any]:
+    body = ctx.body
+    tts_id, user_voice_id = body.get("tts_id"), body.get("user_voice_id")
+    if bool(tts_id) == bool(user_voice_id):
+        raise bad_request("send exactly one of tts_id and user_voice_id")
+    if len(body["msg"]) > TTS_MAX_CHARS:
+        raise bad_request(f"msg is over {TTS_MAX_CHARS} characters")
+    if tts_id:
+        if tts_id not in PUBLIC_VOICE_IDS:
+            raise bad_request(f"unknown tts_id {tts_id}")
+    else:
+        missing = [f for f in ("country", "region") if not body.get(f)]
+        if missing:
+            raise bad_request(f"{' and '.join(missing)} required with user_voice_id")
+        completed_voice(ctx, user_voice_id)
+    billing.pay(ctx, tts_price(ctx, body)[billing.COINS], "tts")
+    name = f"{hex24(ctx)}.mp3"
+    return ok(ctx, ctx.state.links.url(ctx.origin, "result.mp3", name, ctx.now + TTS_URL_TTL))
+
+
+def _public_voices(filters: dict[str, Any]) -> list[dict[str, Any]]:
+    country, region = filters.get("country"), filters.get("region")
+    map_type = filters.get("voice_map_type")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for voice in PUBLIC_VOICES:
+        lang_country, _, lang_region = voice["language"].partition("-")
+        if (country and country != lang_country) or (region and region != lang_region):
+            continue
+        if map_type and map_type != voice["language"]:
+            continue
+        child = {"label": voice["name"], "value": voice["tts_id"], "ttsRate": voice["ttsRate"]}
+        groups.setdefault(voice["gender"], []).append(child)
+    return [
+        {"label": GENDER_LABELS[gender], "value": gender, "children": children}
+        for gender, children in groups.items()
+    ]
+
+
+@provider.handles("listPublicVoices")
+async def list_public_voices(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, _public_voices(ctx.params))
+
+
+@provider.handles("listPublicVoicesByPost")
+async def list_public_voices_by_post(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, _public_voices(ctx.body))
+
+
+@provider.handles("listLanguages")
+async def list_languages(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, [dict(lang) for lang in LANGUAGES])
+
+
+@provider.handles("listLanguagesByPost")
+async def list_languages_by_post(ctx: RequestContext) -> dict[str, Any]:
+    return ok(ctx, [dict(lang) for lang in LANGUAGES])
