@@ -42,7 +42,16 @@ def body_id_field(op: Operation) -> str | None:
 
 
 def takes_id(op: Operation) -> bool:
-    return bool(path_params(op)) or body_id_field(op) is not None
+    """The operation names a resource: in its path, its body, or a required query parameter
+    (A2E's ``detail?_id=`` forms and streaming ``?channel=``)."""
+    return (
+        bool(path_params(op))
+        or body_id_field(op) is not None
+        or any(
+            p.location == "query" and p.required and p.name in (*ID_FIELDS, "channel")
+            for p in op.params
+        )
+    )
 
 
 def _template_hint(target: Target, contract: Catalog, op: Operation) -> dict[str, Any]:
