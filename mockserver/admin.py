@@ -187,6 +187,8 @@ async def force_task(request: web.Request) -> web.Response:
     if failure is not None and not isinstance(failure, dict):
         return _refuse(400, "failure must be an object of the provider's failure fields")
     now = state.clock.now()
+    if task.family.name not in state.scenario.providers[task.provider].families:
+        return _refuse(409, f"{task.family.name} records have no lifecycle to force")
     if task.is_done(now):
         return _refuse(
             409, f"the task already ended in {task.state(now)}; terminal states are final"

@@ -172,3 +172,15 @@ async def test_control_api_can_be_opened_explicitly(make_mock):
 async def test_unknown_control_path_is_json(mock):
     status, body = await mock.call("GET", "/__mock/nothing", key=None)
     assert status == 404 and body["status"] == 404
+
+
+async def test_a_record_without_a_lifecycle_cannot_be_forced(mock):
+    status, added = await mock.call(
+        "POST", "/api/v1/custom_back/add", json={"img_url": "https://e.x/bg.png"}
+    )
+    assert status == 200, added
+    back_id = added["data"]["_id"]
+    status, body = await mock.call(
+        "POST", f"/__mock/tasks/{back_id}/force", key=None, json={"outcome": "failure"}
+    )
+    assert status == 409 and "no lifecycle" in body["error"]
