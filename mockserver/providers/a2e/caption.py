@@ -19,18 +19,11 @@ from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
-    deleted,
     iso_ms,
-    lookup,
-    mark_deleted,
-    new_id,
-    ok,
     outcome_fields,
-    rows_page,
-    unfinished,
     updated_at,
 )
-from mockserver.submit import submit
+from mockserver.providers.a2e.task_endpoints import register
 from mockserver.tasks import Task
 
 CAPTION = provider.family(
@@ -63,37 +56,13 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "caption_removal")}
 
 
-@provider.handles("startCaptionRemoval")
-async def start_caption_removal(ctx: RequestContext) -> dict[str, Any]:
-    coins = price(ctx, ctx.body)[billing.COINS]
-    billing.require(ctx, coins)
-    task = submit(ctx, CAPTION, dict(ctx.body), new_id(ctx))
-    task.extra = {"coins": coins}
-    billing.charge(ctx, task, coins, "caption_removal")
-    return ok(ctx, row(ctx, task))
-
-
-@provider.handles("listCaptionRemoval")
-async def list_caption_removal(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, CAPTION, row))
-
-
-@provider.handles("listProcessingCaptionRemoval")
-async def list_processing_caption_removal(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [row(ctx, t) for t in unfinished(ctx, CAPTION)])
-
-
-@provider.handles("getCaptionRemoval")
-async def get_caption_removal(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, row(ctx, lookup(ctx, CAPTION, ctx.params["_id"])))
-
-
-@provider.handles("getCaptionRemovalDetail")
-async def get_caption_removal_detail(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, row(ctx, lookup(ctx, CAPTION, ctx.params["_id"])))
-
-
-@provider.handles("deleteCaptionRemoval")
-async def delete_caption_removal(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, CAPTION, ctx.params["_id"]))
-    return deleted(ctx)
+register(
+    CAPTION,
+    row,
+    price,
+    start="startCaptionRemoval",
+    list_all="listCaptionRemoval",
+    processing="listProcessingCaptionRemoval",
+    get=("getCaptionRemoval", "getCaptionRemovalDetail"),
+    delete="deleteCaptionRemoval",
+)

@@ -22,18 +22,11 @@ from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
-    deleted,
     iso_ms,
-    lookup,
-    mark_deleted,
-    new_id,
-    ok,
     outcome_fields,
-    rows_page,
-    unfinished,
     updated_at,
 )
-from mockserver.submit import submit
+from mockserver.providers.a2e.task_endpoints import register
 from mockserver.tasks import Task
 
 DUBBING = provider.family(
@@ -73,37 +66,13 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "dubbing")}
 
 
-@provider.handles("startDubbing")
-async def start_dubbing(ctx: RequestContext) -> dict[str, Any]:
-    coins = price(ctx, ctx.body)[billing.COINS]
-    billing.require(ctx, coins)
-    task = submit(ctx, DUBBING, dict(ctx.body), new_id(ctx))
-    task.extra = {"coins": coins}
-    billing.charge(ctx, task, coins, "dubbing")
-    return ok(ctx, row(ctx, task))
-
-
-@provider.handles("listDubbing")
-async def list_dubbing(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, DUBBING, row))
-
-
-@provider.handles("listProcessingDubbing")
-async def list_processing_dubbing(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [row(ctx, t) for t in unfinished(ctx, DUBBING)])
-
-
-@provider.handles("getDubbing")
-async def get_dubbing(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, row(ctx, lookup(ctx, DUBBING, ctx.params["_id"])))
-
-
-@provider.handles("getDubbingDetail")
-async def get_dubbing_detail(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, row(ctx, lookup(ctx, DUBBING, ctx.params["_id"])))
-
-
-@provider.handles("deleteDubbing")
-async def delete_dubbing(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, DUBBING, ctx.params["_id"]))
-    return deleted(ctx)
+register(
+    DUBBING,
+    row,
+    price,
+    start="startDubbing",
+    list_all="listDubbing",
+    processing="listProcessingDubbing",
+    get=("getDubbing", "getDubbingDetail"),
+    delete="deleteDubbing",
+)

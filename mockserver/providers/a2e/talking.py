@@ -20,17 +20,11 @@ from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
-    deleted,
     iso_ms,
-    lookup,
-    mark_deleted,
-    new_id,
-    ok,
     outcome_fields,
-    rows_page,
     updated_at,
 )
-from mockserver.submit import submit
+from mockserver.providers.a2e.task_endpoints import register
 from mockserver.tasks import Task
 
 TALKING_VIDEO = provider.family(
@@ -90,53 +84,21 @@ def photo_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "talking_photo")}
 
 
-def _start(ctx: RequestContext, family: TaskFamily, coins: float) -> Task:
-    billing.require(ctx, coins)
-    task = submit(ctx, family, dict(ctx.body), new_id(ctx))
-    task.extra = {"coins": coins}
-    billing.charge(ctx, task, coins, family.name)
-    return task
-
-
-@provider.handles("startTalkingVideo")
-async def start_talking_video(ctx: RequestContext) -> dict[str, Any]:
-    task = _start(ctx, TALKING_VIDEO, video_price(ctx, ctx.body)[billing.COINS])
-    return ok(ctx, video_row(ctx, task))
-
-
-@provider.handles("listTalkingVideos")
-async def list_talking_videos(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, TALKING_VIDEO, video_row))
-
-
-@provider.handles("getTalkingVideo")
-async def get_talking_video(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, video_row(ctx, lookup(ctx, TALKING_VIDEO, ctx.params["_id"])))
-
-
-@provider.handles("deleteTalkingVideo")
-async def delete_talking_video(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, TALKING_VIDEO, ctx.params["_id"]))
-    return deleted(ctx)
-
-
-@provider.handles("startTalkingPhoto")
-async def start_talking_photo(ctx: RequestContext) -> dict[str, Any]:
-    task = _start(ctx, TALKING_PHOTO, photo_price(ctx, ctx.body)[billing.COINS])
-    return ok(ctx, photo_row(ctx, task))
-
-
-@provider.handles("listTalkingPhotos")
-async def list_talking_photos(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, TALKING_PHOTO, photo_row))
-
-
-@provider.handles("getTalkingPhoto")
-async def get_talking_photo(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, photo_row(ctx, lookup(ctx, TALKING_PHOTO, ctx.params["_id"])))
-
-
-@provider.handles("deleteTalkingPhoto")
-async def delete_talking_photo(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, TALKING_PHOTO, ctx.params["_id"]))
-    return deleted(ctx)
+register(
+    TALKING_VIDEO,
+    video_row,
+    video_price,
+    start="startTalkingVideo",
+    list_all="listTalkingVideos",
+    get=("getTalkingVideo",),
+    delete="deleteTalkingVideo",
+)
+register(
+    TALKING_PHOTO,
+    photo_row,
+    photo_price,
+    start="startTalkingPhoto",
+    list_all="listTalkingPhotos",
+    get=("getTalkingPhoto",),
+    delete="deleteTalkingPhoto",
+)
