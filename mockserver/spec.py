@@ -7,6 +7,7 @@ compiled once, here, at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -323,14 +324,12 @@ def coerce_params(op: Operation, raw: dict[str, str]) -> dict[str, Any]:
             continue
         value: Any = raw[p.name]
         kind = p.schema.get("type")
-        try:
+        with contextlib.suppress(ValueError):  # unconvertible: validation names the type
             if kind == "integer":
                 value = int(value)
             elif kind == "number":
                 value = float(value)
             elif kind == "boolean" and value.lower() in ("true", "false"):
                 value = value.lower() == "true"
-        except ValueError:
-            pass
         out[p.name] = value
     return out

@@ -12,6 +12,7 @@ wall time and the client's pacing is still visible in the mock's journal.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
@@ -84,7 +85,7 @@ def retry_after(headers: dict[str, str]) -> float | None:
         return None
 
 
-class PollingClient:
+class PollingClient(abc.ABC):
     """HTTP with back-off plus the submit-then-poll loop; subclasses speak one provider.
 
     ``pace`` is the provider's documented seconds between polls; ``max_wait`` bounds the total
@@ -182,9 +183,9 @@ class PollingClient:
 
     # --- the polling loop -------------------------------------------------------------------
 
+    @abc.abstractmethod
     async def read(self, task_id: str, **where: Any) -> Status:
         """One reading of the task (provider-specific); raises TaskLost when it is gone."""
-        raise NotImplementedError
 
     async def wait(self, task_id: str, **where: Any) -> TaskResult:
         """Poll at the provider's pace until the task ends; never poll a finished task again."""
