@@ -212,3 +212,16 @@ def image_fixture(url: str) -> str:
 def updated_at(task: Task, now: float) -> float:
     """When the record last changed: the moment it entered the state it is in."""
     return task.timeline.times[task.timeline.index_at(now)]
+
+
+STATUS_LIMIT = 100  # [guess] a bare /status shows the newest 100, not an unbounded list
+
+
+def status_tasks(ctx: RequestContext, family: TaskFamily) -> list[Task]:
+    """What a face-swap style ``/status`` lists: the ``?_id=`` task alone (``[]`` when unknown
+    or foreign), else the tenant's newest tasks of the family."""
+    wanted = ctx.params.get("_id")
+    if wanted is not None:
+        task = ctx.state.store.get(PROVIDER, ctx.key, wanted)
+        return [task] if task is not None and task.family is family else []
+    return list(islice(newest_first(ctx, family), STATUS_LIMIT))

@@ -19,20 +19,18 @@ Choices where the catalog is silent, each [guess]:
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
-    PROVIDER,
     image_fixture,
     looks_like_image,
     new_id,
-    newest_first,
     ok,
     result_link,
+    status_tasks,
     user_id,
 )
 from mockserver.submit import submit
@@ -48,7 +46,6 @@ PREVIEW = provider.family(
     )
 )
 DEFAULT_FAILED_MESSAGE = "face swap preview failed"
-STATUS_LIMIT = 100  # [guess] as userFaceSwapTask/status
 
 
 def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
@@ -92,10 +89,5 @@ async def add_face_swap_preview(ctx: RequestContext) -> dict[str, Any]:
 
 @provider.handles("getFaceSwapPreviewStatus")
 async def get_face_swap_preview_status(ctx: RequestContext) -> dict[str, Any]:
-    wanted = ctx.params.get("_id")
-    if wanted is not None:
-        task = ctx.state.store.get(PROVIDER, ctx.key, wanted)
-        tasks = [task] if task is not None and task.family is PREVIEW else []
-    else:
-        tasks = list(islice(newest_first(ctx, PREVIEW), STATUS_LIMIT))
+    tasks = status_tasks(ctx, PREVIEW)
     return ok(ctx, [row(ctx, task) for task in tasks])

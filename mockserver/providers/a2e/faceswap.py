@@ -18,14 +18,12 @@ it to that task, or to ``[]`` when the id is unknown or another key's. [guess]
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
-    PROVIDER,
     deleted,
     image_fixture,
     iso_ms,
@@ -34,10 +32,10 @@ from mockserver.providers.a2e.common import (
     lookup,
     mark_deleted,
     new_id,
-    newest_first,
     ok,
     result_link,
     rows_page,
+    status_tasks,
     updated_at,
 )
 from mockserver.submit import submit
@@ -54,7 +52,6 @@ FACESWAP = provider.family(
 )
 SERVED_CLIP_SECONDS = 1  # fixtures/media/result.mp4 lasts 1.000 s
 DEFAULT_FAILED_MESSAGE = "face swap failed"
-STATUS_LIMIT = 100  # [guess] /status without ?_id= shows the newest 100, not an unbounded list
 
 
 def _status_fields(ctx: RequestContext, task: Task) -> dict[str, Any]:
@@ -132,12 +129,7 @@ async def add_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
 
 @provider.handles("getFaceSwapTaskStatus")
 async def get_face_swap_task_status(ctx: RequestContext) -> dict[str, Any]:
-    wanted = ctx.params.get("_id")
-    if wanted is not None:
-        task = ctx.state.store.get(PROVIDER, ctx.key, wanted)
-        tasks = [task] if task is not None and task.family is FACESWAP else []
-    else:
-        tasks = list(islice(newest_first(ctx, FACESWAP), STATUS_LIMIT))
+    tasks = status_tasks(ctx, FACESWAP)
     return ok(ctx, [_status_fields(ctx, task) for task in tasks])
 
 

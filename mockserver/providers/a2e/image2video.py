@@ -15,17 +15,11 @@ from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
-    deleted,
     iso_ms,
-    lookup,
-    mark_deleted,
-    new_id,
-    ok,
     result_link,
-    rows_page,
 )
 from mockserver.providers.a2e.dialect import bad_request
-from mockserver.submit import submit
+from mockserver.providers.a2e.task_endpoints import register
 from mockserver.tasks import Task
 
 IMAGE2VIDEO = provider.family(
@@ -80,28 +74,12 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: coins_for(ctx, video_time)}
 
 
-@provider.handles("startImage2Video")
-async def start_image2video(ctx: RequestContext) -> dict[str, Any]:
-    body = ctx.body
-    coins = price(ctx, body)[billing.COINS]
-    billing.require(ctx, coins)
-    task = submit(ctx, IMAGE2VIDEO, dict(body), new_id(ctx))
-    task.extra = {"coins": coins}
-    billing.charge(ctx, task, coins, "image2video")
-    return ok(ctx, row(ctx, task))
-
-
-@provider.handles("getImage2Video")
-async def get_image2video(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, row(ctx, lookup(ctx, IMAGE2VIDEO, ctx.params["_id"])))
-
-
-@provider.handles("listImage2Video")
-async def list_image2video(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, IMAGE2VIDEO, row))
-
-
-@provider.handles("deleteImage2Video")
-async def delete_image2video(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, IMAGE2VIDEO, ctx.params["_id"]))
-    return deleted(ctx)
+register(
+    IMAGE2VIDEO,
+    row,
+    price,
+    start="startImage2Video",
+    list_all="listImage2Video",
+    get=("getImage2Video",),
+    delete="deleteImage2Video",
+)
