@@ -176,11 +176,18 @@ def load(server: Server, provider: str, seconds: int, connections: int) -> dict:
     return result
 
 
-def startup_ms(runs: int = 5) -> float:
+def startup_ms(runs: int = 5) -> tuple[float, float]:
+    """Median ms to the first answered request: the mock's, and the bare-aiohttp floor's
+    (runs alternate, see bench/startup.py)."""
     sys.path.insert(0, str(HERE))
-    from startup import one_run  # bench/startup.py
+    from startup import floor_run, one_run  # bench/startup.py
 
-    return statistics.median(one_run() for _ in range(runs)) * 1000
+    mock: list[float] = []
+    floor: list[float] = []
+    for _ in range(runs):
+        mock.append(one_run())
+        floor.append(floor_run())
+    return statistics.median(mock) * 1000, statistics.median(floor) * 1000
 
 
 async def _count_receiver(port: int, expected: int, done: asyncio.Event, stamps: list[float]):
@@ -313,8 +320,11 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
     print(f"# avatar-mock benchmark\n\nmachine: {results['machine']}\n")
 
-    results["startup_ms"] = startup_ms()
-    print(f"start-up to first answered request: {results['startup_ms']:.0f} ms (median of 5)\n")
+    results["startup_ms"], results["startup_floor_ms"] = startup_ms()
+    print(
+        f"start-up to first answered request: {results['startup_ms']:.0f} ms, bare-aiohttp "
+        f"floor {results['startup_floor_ms']:.0f} ms (medians of 5)\n"
+    )
 
     rows: list[tuple[str, str, dict]] = []
     floor = Server("--mode", "floor")
