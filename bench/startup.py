@@ -6,19 +6,24 @@ Prints each run and the median, for the mock and for the floor measured in the s
 bare aiohttp app that imports ``aiohttp.web`` and serves one route. Their difference is the
 mock's own start-up cost. Real processes on real ports: interpreter start, imports, spec
 loading, validator compilation and binding all count. Mock and floor runs alternate, so a
-change of load on a shared machine touches both alike.
+change of load on a shared machine touches both alike; the CPU time each server had used by
+its first answer (Linux) is printed too, as it moves less with other load than wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
 
 PATH = "/s2s/v2.0/task/template/ai-avatar"
 
@@ -42,8 +47,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _first_answer(argv: Sequence[str], port: int) -> float:
-    """Seconds from starting ``argv`` to the first answer it gives on ``port``."""
+class Run(NamedTuple):
+    wall: float  # seconds from process start to the first answer
+    cpu: float | None  # CPU seconds (user + system) the server had used by then; Linux only
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by ``pid``: steadier than wall time on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _first_answer(argv: Sequence[str], port: int) -> Run:
+    """Start ``argv`` and time it to the first answer it gives on ``port``."""
     url = f"http://127.0.0.1:{port}{PATH}?page_size=1"
     request = urllib.request.Request(url, headers={"Authorization": "Bearer bench"})
     started = time.perf_counter()
@@ -53,8 +72,10 @@ def _first_answer(argv: Sequence[str], port: int) -> float:
             try:
                 with urllib.request.urlopen(request, timeout=1) as resp:
                     resp.read()
-                return time.perf_counter() - started
-            except OSError:
+                return Run(time.perf_counter() - started, _cpu_seconds(proc.pid))
+            except urllib.error.HTTPError as exc:  # an answer, but not the one asked for
+                raise SystemExit(f"{' '.join(argv)} answered {exc.code} {exc.reason}") from None
+            except OSError:  # not listening yet
                 if proc.poll() is not None:
                     raise SystemExit(f"server exited: {' '.join(argv)}") from None
                 time.sleep(0.005)
@@ -63,37 +84,64 @@ def _first_answer(argv: Sequence[str], port: int) -> float:
         proc.wait()
 
 
-def one_run() -> float:
-    """Seconds from starting ``avatar-mock serve`` to its first answered request."""
+def time_mock() -> Run:
+    """``avatar-mock serve`` to its first answered request."""
     port = _free_port()
     return _first_answer([sys.executable, "-m", "mockserver", "serve", "--port", str(port)], port)
 
 
-def floor_run() -> float:
-    """Seconds from starting a bare aiohttp app (see FLOOR) to its first answered request."""
+def time_floor() -> Run:
+    """A bare aiohttp app (see FLOOR) to its first answered request."""
     port = _free_port()
     return _first_answer([sys.executable, "-c", FLOOR, str(port)], port)
+
+
+def one_run() -> float:
+    """Seconds from starting ``avatar-mock serve`` to its first answered request."""
+    return time_mock().wall
+
+
+def floor_run() -> float:
+    """Seconds from starting the bare aiohttp floor to its first answered request."""
+    return time_floor().wall
+
+
+def _median_ms(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) * 1000 if known else None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    mock: list[float] = []
-    floor: list[float] = []
+    mock: list[Run] = []
+    floor: list[Run] = []
     for i in range(args.runs):
-        mock.append(one_run())
-        floor.append(floor_run())
+        mock.append(time_mock())
+        floor.append(time_floor())
+        cpu = (
+            f"; CPU {mock[-1].cpu * 1000:.0f} ms, floor {floor[-1].cpu * 1000:.0f} ms"
+            if mock[-1].cpu is not None and floor[-1].cpu is not None
+            else ""
+        )
         print(
-            f"run {i + 1}: {mock[-1] * 1000:.0f} ms to the first answered request "
-            f"(floor {floor[-1] * 1000:.0f} ms)",
+            f"run {i + 1}: {mock[-1].wall * 1000:.0f} ms to the first answered request "
+            f"(floor {floor[-1].wall * 1000:.0f} ms{cpu})",
             flush=True,
         )
-    mock_ms = statistics.median(mock) * 1000
-    floor_ms = statistics.median(floor) * 1000
+    mock_ms = statistics.median(r.wall for r in mock) * 1000
+    floor_ms = statistics.median(r.wall for r in floor) * 1000
     print(f"median: {mock_ms:.0f} ms over {args.runs} runs")
     print(f"floor (bare aiohttp app, same runs): {floor_ms:.0f} ms median")
     print(f"the mock's own start-up: {mock_ms - floor_ms:.0f} ms (median minus floor)")
+    mock_cpu = _median_ms([r.cpu for r in mock])
+    floor_cpu = _median_ms([r.cpu for r in floor])
+    if mock_cpu is not None and floor_cpu is not None:
+        print(
+            f"CPU to the first answer (steadier under load): {mock_cpu:.0f} ms, floor "
+            f"{floor_cpu:.0f} ms, the mock's own {mock_cpu - floor_cpu:.0f} ms (medians)"
+        )
 
 
 if __name__ == "__main__":
