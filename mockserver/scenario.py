@@ -2,6 +2,10 @@
 
 A user's file is laid over the built-in default (fixtures/scenarios/default.yaml), so it only
 names what it changes. A bad file is refused with messages that name the key and its line.
+
+The built-in default is trusted as shipped (tests validate it) and read from its JSON
+rendering, so a plain start imports neither PyYAML nor jsonschema: both are imported here
+only for a user's file or preset, or a preset queued through the control API.
 """
 
 from __future__ import annotations
@@ -10,15 +14,16 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from mockserver.lifecycle import FamilyConfig
 from mockserver.ratelimit import Limit
 from mockserver.resources import contracts_dir, scenario_preset
-from mockserver.yamlio import compose_yaml, load_yaml
+from mockserver.yamlio import compose_yaml, load_yaml, load_yaml_file
+
+if TYPE_CHECKING:
+    import yaml
+    from jsonschema import Draft202012Validator
 
 
 class ScenarioError(Exception):
@@ -66,18 +71,24 @@ def _schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # lazy: only a user's scenario is validated
+
     return Draft202012Validator(_schema())
 
 
 @cache
 def preset_validator() -> Draft202012Validator:
     """Validates a preset queued through the control API (its schema is in scenario.schema)."""
+    from jsonschema import Draft202012Validator  # lazy: see _validator
+
     schema = _schema()
     return Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/preset"})
 
 
 def _line_of(root: yaml.Node | None, path: list[Any]) -> int | None:
     """1-based line of the node at ``path`` (or its nearest existing parent)."""
+    import yaml  # lazy: only a refused file is pointed into
+
     node = root
     line = None if node is None else node.start_mark.line + 1
     for part in path:
@@ -130,10 +141,12 @@ def _merge(base: Any, over: Any) -> Any:
 
 @cache
 def _default_raw() -> dict[str, Any]:
-    return load_yaml(scenario_preset("default").read_text(encoding="utf-8"))
+    return load_yaml_file(scenario_preset("default"))
 
 
 def parse_text(text: str, source: str = "<scenario>") -> Scenario:
+    import yaml  # lazy: a plain start reads no scenario text (see the module docstring)
+
     try:
         data = load_yaml(text) or {}
     except yaml.YAMLError as exc:

@@ -2,26 +2,30 @@
 
 The document is the single source of truth: every ``paths`` entry becomes an
 :class:`Operation` with its request and response schemas dereferenced and its validators
-compiled once, here, at start-up.
+compiled on first use (see Operation).
+
+jsonschema is imported only when a validator is first built: the hot path answers "valid"
+from compiled fastjsonschema checks (fast_check), and importing jsonschema with its
+referencing and format machinery costs ~50 ms of start-up.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
 
+from mockserver import yamlio
 from mockserver.resources import spec_path
-from mockserver.yamlio import load_yaml
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -103,12 +107,12 @@ class Operation:
 
     @cached_property
     def body_validator(self) -> Draft202012Validator | None:
-        return None if self.body_schema is None else Draft202012Validator(self.body_schema)
+        return None if self.body_schema is None else _validator(self.body_schema)
 
     @cached_property
     def query_validator(self) -> Draft202012Validator | None:
         schema = self.query_schema
-        return None if schema is None else Draft202012Validator(schema)
+        return None if schema is None else _validator(schema)
 
     @cached_property
     def body_is_valid(self) -> Callable[[Any], bool] | None:
@@ -123,10 +127,17 @@ class Operation:
     @cached_property
     def response_validators(self) -> dict[int, Draft202012Validator]:
         return {
-            status: Draft202012Validator(schema)
+            status: _validator(schema)
             for status, schema in self.responses.items()
             if schema is not None
         }
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A jsonschema validator, which explains refusals; imported here, on first need only."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema)
 
 
 def _resolve(node: Any, root: dict[str, Any], trail: tuple[str, ...] = ()) -> Any:
@@ -161,12 +172,12 @@ def _json_schema(content: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-SOURCE_HASH = "x-avatar-mock-source-sha256"
+SOURCE_HASH = yamlio.SOURCE_HASH
 
 
 def rendering_path(provider: str) -> Path:
     """The JSON rendering of a provider's YAML document (see render_json)."""
-    return spec_path(provider).with_suffix(".json")
+    return yamlio.rendering_path(spec_path(provider))
 
 
 def render_json(provider: str) -> str:
@@ -175,10 +186,7 @@ def render_json(provider: str) -> str:
     JSON loads fifty times faster than YAML, which keeps start-up short; the stamp makes
     sure a stale rendering is never used (load_document falls back to the YAML).
     """
-    text = spec_path(provider).read_text(encoding="utf-8")
-    doc = load_yaml(text)
-    doc[SOURCE_HASH] = hashlib.sha256(text.encode()).hexdigest()
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return yamlio.render_json(spec_path(provider))
 
 
 @cache
@@ -186,13 +194,7 @@ def load_document(provider: str) -> dict[str, Any]:
     path: Path = spec_path(provider)
     if not path.exists():
         raise SpecError(f"no OpenAPI document for provider {provider!r} at {path}")
-    text = path.read_text(encoding="utf-8")
-    rendered = rendering_path(provider)
-    if rendered.exists():
-        doc = json.loads(rendered.read_text(encoding="utf-8"))
-        if doc.pop(SOURCE_HASH, None) == hashlib.sha256(text.encode()).hexdigest():
-            return doc
-    return load_yaml(text)
+    return yamlio.load_yaml_file(path)
 
 
 def load_operations(provider: str) -> list[Operation]:

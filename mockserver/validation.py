@@ -1,13 +1,24 @@
-"""Request and response checks against the operation's JSON Schemas (compiled at start-up)."""
+"""Request and response checks against the operation's JSON Schemas (compiled on first use).
+
+A request the compiled fast check accepts never touches jsonschema; jsonschema (~50 ms to
+import) is loaded only to explain a refusal, or where no fast check exists for a schema.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING, Any
 
 from mockserver.spec import Operation
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+
+def _best_match(errors: list[ValidationError]) -> ValidationError:
+    """jsonschema's choice of the most relevant error; imported with jsonschema, lazily."""
+    from jsonschema.exceptions import best_match
+
+    return best_match(errors)
 
 
 def describe(error: ValidationError) -> str:
@@ -35,27 +46,31 @@ def body_error(op: Operation, body: Any) -> tuple[str, str] | None:
     An unexpected field wins over other problems, since providers such as YouCam name that
     case with its own code.
     """
-    if op.body_validator is None:
+    if op.body_schema is None:  # checked before body_validator, which builds a jsonschema one
         return None
     if op.body_is_valid is not None and op.body_is_valid(body):
         return None
-    errors = list(op.body_validator.iter_errors(body))
+    validator = op.body_validator
+    assert validator is not None  # there is a body schema
+    errors = list(validator.iter_errors(body))
     if not errors:
         return None
     extras = [e for e in errors if e.validator == "additionalProperties" and not e.path]
     if extras:
         allowed = set(extras[0].schema.get("properties", {}))
         return "unexpected_param", ", ".join(sorted(set(body) - allowed))
-    return "invalid_params", describe(best_match(errors))
+    return "invalid_params", describe(_best_match(errors))
 
 
 def params_error(op: Operation, params: dict[str, Any]) -> str | None:
-    if op.query_validator is None:
+    if op.query_schema is None:  # as in body_error: no jsonschema validator built yet
         return None
     if op.query_is_valid is not None and op.query_is_valid(params):
         return None
-    errors = list(op.query_validator.iter_errors(params))
-    return describe(best_match(errors)) if errors else None
+    validator = op.query_validator
+    assert validator is not None  # there is a query schema
+    errors = list(validator.iter_errors(params))
+    return describe(_best_match(errors)) if errors else None
 
 
 def response_problem(op: Operation, status: int, body: Any) -> str | None:
@@ -66,4 +81,4 @@ def response_problem(op: Operation, status: int, body: Any) -> str | None:
     if validator is None:
         return None
     errors = list(validator.iter_errors(body))
-    return describe(best_match(errors)) if errors else None
+    return describe(_best_match(errors)) if errors else None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.lifecycle import TaskFamily
-from mockserver.yamlio import load_yaml
+from mockserver.yamlio import load_yaml_file
 
 HERE = Path(__file__).parent
 TABLE = HERE / "features.yaml"
@@ -281,8 +281,12 @@ def _row(raw: dict[str, Any], defaults: dict[str, Any]) -> Feature:
 
 @cache
 def features() -> tuple[Feature, ...]:
-    """Every row of the table, in table order."""
-    doc = load_yaml(TABLE.read_text(encoding="utf-8"))
+    """Every row of the table, in table order.
+
+    Read at import by the handler modules, so at every start: from features.json, the
+    table's JSON rendering, while that is in step with features.yaml (see yamlio).
+    """
+    doc = load_yaml_file(TABLE)
     rows = tuple(_row(raw, doc["defaults"]) for raw in doc["features"])
     keys = [f.key for f in rows]
     if len(set(keys)) != len(keys):  # pragma: no cover - guarded by the table test

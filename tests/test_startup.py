@@ -1,0 +1,79 @@
+"""Start-up (issue #8): a plain start reads JSON renderings, never YAML, and imports neither
+PyYAML nor jsonschema until a refusal must be explained or a user's scenario validated."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mockserver import yamlio
+from mockserver.providers.youcam.features import TABLE
+from mockserver.resources import scenario_preset
+
+# The YAML files besides the contracts (see test_spec_binding) that every start reads.
+RENDERED = {"features": TABLE, "default scenario": scenario_preset("default")}
+
+
+@pytest.mark.parametrize("source", RENDERED.values(), ids=RENDERED.keys())
+def test_rendering_is_in_step_with_the_yaml(source: Path):
+    path = yamlio.rendering_path(source)
+    assert path.exists() and path.read_text(encoding="utf-8") == yamlio.render_json(source), (
+        f"{path.name} is stale: run python contracts/render_json.py"
+    )
+    text = source.read_text(encoding="utf-8")
+    assert yamlio.load_yaml_file(source) == yamlio.load_yaml(text)
+
+
+def test_a_stale_rendering_is_never_used(tmp_path: Path):
+    source = tmp_path / "default.yaml"
+    shutil.copy(RENDERED["default scenario"], source)
+    yamlio.rendering_path(source).write_text(yamlio.render_json(source), encoding="utf-8")
+    assert yamlio.load_yaml_file(source)["seed"] == 1
+    source.write_text(source.read_text(encoding="utf-8").replace("seed: 1", "seed: 2"))
+    assert yamlio.load_yaml_file(source)["seed"] == 2  # the YAML, not the JSON
+
+
+def test_a_document_json_would_change_is_not_rendered(tmp_path: Path):
+    source = tmp_path / "table.yaml"
+    source.write_text("codes:\n  200: ok\n")  # an integer key: JSON would make it "200"
+    with pytest.raises(ValueError, match="unchanged"):
+        yamlio.render_json(source)
+
+
+def test_a_plain_start_and_valid_requests_import_neither_yaml_nor_jsonschema():
+    code = """
+import asyncio, json, sys
+from aiohttp.test_utils import TestClient, TestServer
+from mockserver.app import create_app
+
+async def main():
+    auth = {"Authorization": "Bearer sk-startup"}
+    async with TestClient(TestServer(create_app())) as client:
+        resp = await client.get("/s2s/v2.0/task/template/ai-avatar?page_size=1", headers=auth)
+        assert resp.status == 200, await resp.text()
+        body = {"template_id": "female_manga_mood", "output_count": 4,
+                "src_file_url": "https://example.com/me.jpg"}
+        resp = await client.post("/s2s/v2.0/task/ai-avatar", json=body, headers=auth)
+        assert resp.status == 200, await resp.text()
+        before = sorted(m for m in ("yaml", "jsonschema") if m in sys.modules)
+        resp = await client.post("/s2s/v2.0/task/ai-avatar", json={**body, "output_count": 0},
+                                 headers=auth)
+        refusal = await resp.json()
+    print(json.dumps({"before": before, "refusal": refusal["error"],
+                      "after": "jsonschema" in sys.modules}))
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seen = json.loads(out.stdout)
+    assert seen["before"] == []
+    # a refusal is still explained by jsonschema, in the same words
+    assert seen["after"] is True
+    assert seen["refusal"] == (
+        "Invalid parameter value: output_count: 0 is less than the minimum of 1"
+    )
