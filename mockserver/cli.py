@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 ADMIN_TOKEN_ENV = "AVATAR_MOCK_ADMIN_TOKEN"
 
@@ -85,9 +91,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the server is built; what was built is then frozen.
+
+    Start-up allocates the long-lived part of the process (modules, parsed contracts, routes)
+    and next to no garbage, so collections during it are passes that find next to nothing,
+    ~50-90 ms of them before the first answer. Frozen afterwards (gc.freeze), those objects
+    are also left out of later full collections; the price is that the few cycles start-up
+    leaves behind (~1,700 objects, a few hundred KB, mostly classes attrs rebuilds at import)
+    are never reclaimed.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def _serve(args: argparse.Namespace) -> int:
+    with _collection_paused():
+        built = _build(args)
+    if isinstance(built, int):
+        return built
     from aiohttp import web
 
+    web.run_app(built, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def _build(args: argparse.Namespace) -> web.Application | int:
+    """The application ``serve`` runs, or the exit code when it cannot start."""
     from mockserver.app import create_app
     from mockserver.clock import make_clock
     from mockserver.keys import PROVIDERS_KEY
@@ -130,8 +165,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"(clock {args.clock}, seed {scenario.seed}); control API at /__mock/",
         flush=True,
     )
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
-    return 0
+    return app
 
 
 def _check_config(args: argparse.Namespace) -> int:
