@@ -281,6 +281,12 @@ def build() -> dict[str, Any]:
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """Block style, with short all-scalar mappings and lists kept on one line."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        """Every value written out in full, never as an &anchor: the document then reads the
+        same whether the feature table was parsed from YAML (where its anchors make rows share
+        objects) or from its JSON rendering (where they do not)."""
+        return True
+
 
 def _small(value: Any) -> bool:
     items = value.values() if isinstance(value, dict) else value
@@ -334,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
 
     rendering_path("youcam").write_text(render_json("youcam"), encoding="utf-8")
     print(f"wrote {rendering_path('youcam')} (the fast-loading rendering)")
+    from mockserver import yamlio
+    from mockserver.providers.youcam.features import TABLE
+
+    yamlio.rendering_path(TABLE).write_text(yamlio.render_json(TABLE), encoding="utf-8")
+    print(f"wrote {yamlio.rendering_path(TABLE)} (the feature table's fast-loading rendering)")
     return 0
 
 
