@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -18,10 +19,11 @@ from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.resources import spec_path
 from mockserver.scenario import ScenarioError, parse_text, preset_validator
 from mockserver.spec import load_document
-from mockserver.state import MockState
+from mockserver.state import MockState, ServerOptions
 from mockserver.submit import force
 
 PREFIX = "/__mock"
+AdminHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger("avatar_mock")
 
 
@@ -42,32 +44,51 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@web.middleware
-async def json_errors(request: web.Request, handler) -> web.StreamResponse:
-    """The control API answers JSON, refusals and its own defects included."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return _refuse(
-            exc.status, exc.text if exc.content_type == "application/json" else exc.reason
-        )
-    except Exception:
-        log.exception("control API failed on %s %s", request.method, request.path)
-        return _refuse(500, "internal error")
-
-
-@web.middleware
-async def guard(request: web.Request, handler) -> web.StreamResponse:
-    options = request.config_dict[STATE_KEY].options
+def _allowed(options: ServerOptions, request: web.Request) -> bool:
     if options.admin_open or _is_loopback(options.bind_host):
-        return await handler(request)
+        return True
     token = options.admin_token
-    sent = request.headers.get("Authorization", "")
-    if token and sent == f"Bearer {token}":
-        return await handler(request)
-    return _refuse(401, "the control API needs Authorization: Bearer <admin token> off loopback")
+    return bool(token) and request.headers.get("Authorization", "") == f"Bearer {token}"
+
+
+def control(handler: AdminHandler) -> AdminHandler:
+    """Guard a control-API handler and make it answer JSON, refusals and defects included.
+
+    A handler wrapper, not sub-application middleware: aiohttp runs the root application's
+    request path through its middleware machinery as soon as any sub-application has one,
+    and every provider poll would pay for it.
+    """
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if not _allowed(request.config_dict[STATE_KEY].options, request):
+            return _refuse(
+                401, "the control API needs Authorization: Bearer <admin token> off loopback"
+            )
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _refuse(
+                exc.status, exc.text if exc.content_type == "application/json" else exc.reason
+            )
+        except Exception:
+            log.exception("control API failed on %s %s", request.method, request.path)
+            return _refuse(500, "internal error")
+
+    guarded.__name__ = handler.__name__
+    return guarded
+
+
+async def no_such_call(request: web.Request) -> web.Response:
+    """The sub-application's last route: 405 when the path has other methods, else 404."""
+    allowed: set[str] = set()
+    for resource in request.match_info.current_app.router.resources():
+        if resource is not request.match_info.route.resource:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        return _refuse(405, "Method Not Allowed")
+    return _refuse(404, "Not Found")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -365,30 +386,37 @@ async def get_violations(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     """Mount the control API as a sub-application, so its guard never touches provider calls."""
-    admin = web.Application(middlewares=[json_errors, guard])
-    r = admin.router
-    r.add_get("/health", health)
-    r.add_get("/clock", get_clock)
-    r.add_put("/clock", set_clock)
-    r.add_post("/clock/advance", advance_clock)
-    r.add_post("/reset", reset)
-    r.add_get("/tasks", list_tasks)
-    r.add_get("/tasks/{task_id}", get_task)
-    r.add_post("/tasks/{task_id}/force", force_task)
-    r.add_get("/tenants", list_tenants)
-    r.add_get("/tenants/{key}", get_tenant)
-    r.add_put("/tenants/{key}", put_tenant)
-    r.add_get("/journal", get_journal)
-    r.add_delete("/journal", clear_journal)
-    r.add_get("/openapi/{provider}", get_openapi)
-    r.add_get("/scenario", get_scenario)
-    r.add_put("/scenario", put_scenario)
-    r.add_post("/presets", add_preset)
-    r.add_get("/presets", list_presets)
-    r.add_delete("/presets", clear_presets)
-    r.add_get("/routes", get_routes)
-    r.add_get("/webhooks", list_webhooks)
-    r.add_post("/webhooks/flush", flush_webhooks)
-    r.add_post("/webhooks/{delivery_id}/redeliver", redeliver_webhook)
-    r.add_get("/violations", get_violations)
+    admin = web.Application()
+    routes = [
+        ("GET", "/health", health),
+        ("GET", "/clock", get_clock),
+        ("PUT", "/clock", set_clock),
+        ("POST", "/clock/advance", advance_clock),
+        ("POST", "/reset", reset),
+        ("GET", "/tasks", list_tasks),
+        ("GET", "/tasks/{task_id}", get_task),
+        ("POST", "/tasks/{task_id}/force", force_task),
+        ("GET", "/tenants", list_tenants),
+        ("GET", "/tenants/{key}", get_tenant),
+        ("PUT", "/tenants/{key}", put_tenant),
+        ("GET", "/journal", get_journal),
+        ("DELETE", "/journal", clear_journal),
+        ("GET", "/openapi/{provider}", get_openapi),
+        ("GET", "/scenario", get_scenario),
+        ("PUT", "/scenario", put_scenario),
+        ("POST", "/presets", add_preset),
+        ("GET", "/presets", list_presets),
+        ("DELETE", "/presets", clear_presets),
+        ("GET", "/routes", get_routes),
+        ("GET", "/webhooks", list_webhooks),
+        ("POST", "/webhooks/flush", flush_webhooks),
+        ("POST", "/webhooks/{delivery_id}/redeliver", redeliver_webhook),
+        ("GET", "/violations", get_violations),
+    ]
+    for method, path, handler in routes:
+        if method == "GET":
+            admin.router.add_get(path, control(handler))  # HEAD too, as aiohttp does
+        else:
+            admin.router.add_route(method, path, control(handler))
+    admin.router.add_route("*", "/{tail:.*}", control(no_such_call))
     app.add_subapp(PREFIX, admin)

@@ -1,10 +1,11 @@
 """create_app(): the spec-driven aiohttp application.
 
 route -> [chaos -> auth -> rate limit -> validate -> handler -> check -> chaos -> journal]
-The bracketed part is pipeline.make_endpoint, one per spec operation. There is no root
-middleware: every request is journaled by what answers it (an operation, the fallback route
-for unknown paths, the media and upload routes), which keeps the poll path as short as the
-bare-aiohttp floor allows. The control API is a sub-application with its own guard.
+The bracketed part is pipeline.make_endpoint, one per spec operation. There is no middleware
+anywhere, not even in the control API's sub-application (a single one would make aiohttp wrap
+every request of the root app too): every request is journaled by what answers it (an
+operation, the fallback route for unknown paths, the media and upload routes), which keeps
+the poll path as short as the bare-aiohttp floor allows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mockserver import admin, journal, media_routes
 from mockserver.clock import RealClock, VirtualClock
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.keys import CTX_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.pipeline import make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
@@ -50,7 +51,7 @@ def _refusal(request: web.Request, status: int, detail: str) -> web.Response:
     state = request.app[STATE_KEY]
     # No operation matched, but the provider's conventions hold all the same: its trace id,
     # its headers (YouCam's x-request-id on every answer).
-    ctx = request.get(CTX_KEY) or RequestContext(request, state, provider, None, state.clock.now())
+    ctx = RequestContext(request, state, provider, None, state.clock.now())
     headers = provider.response_headers(ctx) if provider.response_headers else None
     return web.json_response(
         provider.dialect.render(err, ctx.trace_id), status=err.status, headers=headers
@@ -75,7 +76,7 @@ def make_fallback(routes: list[dict[str, Any]]):
         allowed = any(pattern.match(request.path) for pattern in templates)
         response = _refusal(request, 405 if allowed else 404, "no such operation")
         if not request.path.startswith(admin.PREFIX):
-            journal.record(request, response.status, started)
+            journal.record_unmatched(request, response.status, started)
         return response
 
     return fallback
@@ -107,7 +108,7 @@ def create_app(
         # Static paths first, so /allRecords is never taken for an {_id}.
         bound.sort(key=lambda pair: "{" in pair[0].path)
         for op, handler in bound:
-            app.router.add_route(op.method, op.path, make_endpoint(provider, op, handler))
+            app.router.add_route(op.method, op.path, make_endpoint(state, provider, op, handler))
             routes.append(
                 {
                     "provider": provider.name,

@@ -1,6 +1,8 @@
 """A bounded ring of the requests the mock answered, for tests and the control API.
 
 Bounded by design: unbounded journals are how WireMock and aimock ran out of memory.
+Recording is on every request's path, so an entry is stored raw (the request target as
+sent, the duration in seconds) and turned into the readable form only when it is read.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
-from mockserver.keys import CTX_KEY, DROPPED_KEY, STATE_KEY
+from mockserver.keys import STATE_KEY
 
 FIELDS = (
     "seq",
@@ -30,6 +33,27 @@ FIELDS = (
 )
 
 
+def _readable(entry: tuple[Any, ...]) -> dict[str, Any]:
+    """``(seq, at, method, target, status, provider, op, tenant, ip, seconds, chaos)`` as
+    FIELDS: the target split into the decoded path and query, the duration in ms."""
+    seq, at, method, target, status, provider, op_id, tenant, ip, seconds, chaos = entry
+    url = URL(target, encoded=True)
+    return {
+        "seq": seq,
+        "at": at,
+        "method": method,
+        "path": url.path,
+        "query": url.query_string,
+        "status": status,
+        "provider": provider,
+        "operation_id": op_id,
+        "tenant": tenant,
+        "ip": ip,
+        "duration_ms": round(seconds * 1000, 3),
+        "chaos": chaos,
+    }
+
+
 class Journal:
     """Entries are kept as tuples (cheap to record, small in memory) and read as dicts."""
 
@@ -37,13 +61,39 @@ class Journal:
         self._entries: deque[tuple[Any, ...]] = deque(maxlen=size)
         self._seq = 0
 
-    def add(self, *values: Any) -> None:
-        """Record one request: the values of FIELDS after ``seq``, in order."""
+    def add(
+        self,
+        at: float,
+        method: str,
+        target: str,
+        status: int,
+        provider: str | None,
+        operation_id: str | None,
+        tenant: str | None,
+        ip: str | None,
+        seconds: float,
+        chaos: list[str] | None,
+    ) -> None:
+        """Record one request; ``target`` is the raw request target (path and query)."""
         self._seq += 1
-        self._entries.append((self._seq, *values))
+        self._entries.append(
+            (
+                self._seq,
+                at,
+                method,
+                target,
+                status,
+                provider,
+                operation_id,
+                tenant,
+                ip,
+                seconds,
+                chaos,
+            )
+        )
 
     def entries(self) -> list[dict[str, Any]]:
-        return [dict(zip(FIELDS, e, strict=True)) for e in self._entries]
+        return [_readable(e) for e in self._entries]
 
     def query(
         self,
@@ -83,39 +133,21 @@ def _path_matches(path: str, wanted: str) -> bool:
     return path == wanted or (wanted.endswith("*") and path.startswith(wanted[:-1]))
 
 
-def record(request: web.Request, status: int, started: float) -> None:
-    """Journal one answered request (the control API's own calls are not journaled)."""
+def record_unmatched(request: web.Request, status: int, started: float) -> None:
+    """Journal an answer no operation gave (fallback, media, uploads): no provider, no
+    tenant. Operations journal themselves (pipeline.make_endpoint)."""
     state = request.app[STATE_KEY]
-    ctx = request.get(CTX_KEY)
-    duration_ms = round((time.perf_counter() - started) * 1000, 3)
-    status = 0 if request.get(DROPPED_KEY) else status
-    if ctx is None:
-        state.journal.add(
-            state.clock.now(),
-            request.method,
-            request.path,
-            request.query_string,
-            status,
-            None,
-            None,
-            None,
-            request.remote,
-            duration_ms,
-            None,
-        )
-        return
     state.journal.add(
-        ctx.now,
+        state.clock.now(),
         request.method,
-        request.path,
-        request.query_string,
+        request.raw_path,
         status,
-        ctx.provider.name,
-        ctx.operation.operation_id,
-        ctx.key or None,
+        None,
+        None,
+        None,
         request.remote,
-        duration_ms,
-        ctx.chaos,
+        time.perf_counter() - started,
+        None,
     )
 
 
@@ -128,7 +160,7 @@ def journaled(handler: Handler) -> Handler:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         response = await handler(request)
-        record(request, response.status, started)
+        record_unmatched(request, response.status, started)
         return response
 
     wrapper.__name__ = handler.__name__

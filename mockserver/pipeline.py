@@ -1,8 +1,9 @@
-"""One operation's way through the mock: auth -> rate limit -> validate -> handler -> check.
+"""One operation's way through the mock: chaos -> auth -> rate limit -> validate -> handler
+-> check -> chaos -> journal.
 
-The outer journal/error middleware (app.py) wraps this. Every refusal is raised as an
-:class:`ApiError` and rendered by the provider's dialect, so a client only ever sees the
-provider's own envelope.
+Every refusal is raised as an :class:`ApiError` and rendered by the provider's dialect, so a
+client only ever sees the provider's own envelope; a defect in the mock becomes the
+provider's 500, never a traceback.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from mockserver import journal
 from mockserver.auth import bearer_key
-from mockserver.chaos import ChaosError, Decision, Effect, lenient_json
+from mockserver.chaos import ChaosError, Effect, lenient_json
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.keys import CTX_KEY, DROPPED_KEY, STATE_KEY
+from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
-from mockserver.spec import Operation, coerce_params
-from mockserver.validation import body_error, params_error, response_problem
+from mockserver.spec import Operation
+from mockserver.state import MockState
+from mockserver.validation import body_error, response_problem
 
 log = logging.getLogger("avatar_mock")
+JSON = "application/json"
 
 
 def _dumps(payload: Any) -> bytes:
@@ -93,8 +95,8 @@ def _check_response(ctx: RequestContext, status: int, payload: Any) -> tuple[int
 
 
 def _drop_connection(request: web.Request, reset: bool) -> None:
-    """End the connection with no answer: RST for a reset, FIN for an empty reply."""
-    request[DROPPED_KEY] = True
+    """End the connection with no answer: RST for a reset, FIN for an empty reply (the
+    journal shows status 0)."""
     transport = request.transport
     if transport is None:
         return
@@ -107,15 +109,24 @@ def _drop_connection(request: web.Request, reset: bool) -> None:
         transport.close()
 
 
-async def _decide_faults(ctx: RequestContext, has_body: bool) -> Decision | None:
+async def _chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
+    """Apply the delay chaos decided and return its effect on the answer, if any."""
     chaos = ctx.state.chaos
+    ctx.key = bearer_key(ctx.request) or ""  # provisional, for chaos matching
     body = None
     if has_body and chaos.needs_body:
         try:
             body = lenient_json(await ctx.request.read())
         except web.HTTPRequestEntityTooLarge:
             body = None
-    return chaos.decide(ctx, body)
+    decision = chaos.decide(ctx, body)
+    if decision is None:
+        return None
+    for source in decision.sources:
+        ctx.chose(source)
+    if decision.delay:
+        await asyncio.sleep(decision.delay)
+    return decision.effect
 
 
 def _fault_error(ctx: RequestContext, effect: Effect) -> ApiError:
@@ -166,77 +177,98 @@ async def _deliver(
     return response
 
 
-def make_endpoint(provider: Provider, op: Operation, handler: Handler):
-    """The aiohttp handler for one spec operation."""
+DROPS = ("reset", "empty")  # effects that end the connection without an answer
+
+
+def _journaled(
+    ctx: RequestContext, response: web.StreamResponse, started: float, effect: Effect | None
+) -> web.StreamResponse:
+    """Record the answer in the journal (status 0 when chaos dropped the connection)."""
+    request = ctx.request
+    dropped = effect is not None and effect.type in DROPS
+    ctx.state.journal.add(
+        ctx.now,
+        request.method,
+        request.raw_path,
+        0 if dropped else response.status,
+        ctx.provider.name,
+        ctx.operation.operation_id,
+        ctx.key or None,
+        request.remote,
+        time.perf_counter() - started,
+        ctx.chaos,
+    )
+    return response
+
+
+def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: Handler):
+    """The aiohttp handler for one spec operation.
+
+    Every poll a client makes comes through here, so the common case stays short: what an
+    operation needs is decided once (its params reader on the first call, which keeps
+    start-up lazy), chaos is consulted only when something may act, and the journal entry
+    is a tuple of values already at hand.
+    """
     dialect = provider.dialect
-    has_body = op.body_schema is not None
+    authenticate = provider.authenticate
     headers_hook = provider.response_headers
+    has_body = op.body_schema is not None
+    read_params: ParamsReader | None = None
+    params_ready = False
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
+        nonlocal read_params, params_ready
         started = time.perf_counter()
-        try:
-            response = await answer(request)
-        except Exception:  # a defect in the mock: the provider's 500, never a traceback
-            log.exception("unexpected error answering %s %s", request.method, request.path)
-            ctx = request.get(CTX_KEY)
-            trace_id = ctx.trace_id if ctx is not None else ""
-            err = dialect.pipeline_error("internal", "internal error")
-            response = web.json_response(dialect.render(err, trace_id), status=err.status)
-        journal.record(request, response.status, started)
-        return response
-
-    async def answer(request: web.Request) -> web.StreamResponse:
-        state = request.app[STATE_KEY]
         ctx = RequestContext(request, state, provider, op, state.clock.now())
-        request[CTX_KEY] = ctx
-        extra_headers: dict[str, str] = {}
         effect: Effect | None = None
         try:
-            decision = None
-            if state.chaos.may_act(request.headers):
-                ctx.key = bearer_key(request) or ""  # provisional, for chaos matching
-                decision = await _decide_faults(ctx, has_body)
-            if decision is not None:
-                for source in decision.sources:
-                    ctx.chose(source)
-                if decision.delay:
-                    await asyncio.sleep(decision.delay)
-                effect = decision.effect
-                if effect is not None and not effect.after:
-                    if effect.type in ("reset", "empty"):
-                        return await _deliver(request, 0, b"", {}, effect)
-                    raise _fault_error(ctx, effect)
-            ctx.key = provider.authenticate(ctx)
-            _rate_limit(ctx)
-            if op.query_schema is not None:
-                raw = {**request.query, **request.match_info}
-                ctx.params = coerce_params(op, raw)
-                reason = params_error(op, ctx.params)
-                if reason:
-                    raise ctx.error("invalid_params", reason)
-            if has_body:
-                ctx.body = await _read_body(ctx)
-                problem = body_error(op, ctx.body)
-                if problem:
-                    raise ctx.error(*problem)
-            payload = await handler(ctx)
-            status = 200
-            if effect is not None and effect.type in ("status", "rate_limit"):
-                raise _fault_error(ctx, effect)  # the work is done, the answer is lost
-        except ChaosError as err:
-            fault = ctx.error("invalid_params", str(err))
-            status, payload = fault.status, dialect.render(fault, ctx.trace_id)
-        except ApiError as err:
-            status, payload = err.status, dialect.render(err, ctx.trace_id)
-            extra_headers = err.headers
-        if state.options.strict and effect is None:
-            status, payload = _check_response(ctx, status, payload)
-        if headers_hook is not None:
-            extra_headers = {**headers_hook(ctx), **extra_headers}
-        spoil = (
-            effect if effect is not None and effect.type not in ("status", "rate_limit") else None
-        )
-        return await _deliver(request, status, _dumps(payload), extra_headers, spoil)
+            headers: dict[str, str] | None = None
+            try:
+                if state.chaos.may_act(request.headers):
+                    effect = await _chaos_before(ctx, has_body)
+                    if effect is not None and not effect.after:
+                        if effect.type in DROPS:
+                            response = await _deliver(request, 0, b"", {}, effect)
+                            return _journaled(ctx, response, started, effect)
+                        raise _fault_error(ctx, effect)
+                ctx.key = authenticate(ctx)
+                if ctx.config.rate_limits:
+                    _rate_limit(ctx)
+                if not params_ready:
+                    read_params, params_ready = params_reader(op), True
+                if read_params is not None:
+                    ctx.params = read_params(request)
+                if has_body:
+                    ctx.body = await _read_body(ctx)
+                    problem = body_error(op, ctx.body)
+                    if problem:
+                        raise ctx.error(*problem)
+                payload = await handler(ctx)
+                status = 200
+                if effect is not None and effect.type in ("status", "rate_limit"):
+                    raise _fault_error(ctx, effect)  # the work is done, the answer is lost
+            except (ParamsError, ChaosError) as err:
+                fault = ctx.error("invalid_params", str(err))
+                status, payload = fault.status, dialect.render(fault, ctx.trace_id)
+            except ApiError as err:
+                status, payload = err.status, dialect.render(err, ctx.trace_id)
+                headers = err.headers or None
+            if state.options.strict and effect is None:
+                status, payload = _check_response(ctx, status, payload)
+            if headers_hook is not None:
+                hooked = headers_hook(ctx)
+                headers = hooked if headers is None else {**hooked, **headers}
+            if effect is None or effect.type in ("status", "rate_limit"):
+                response = web.Response(
+                    body=_dumps(payload), status=status, content_type=JSON, headers=headers
+                )
+            else:
+                response = await _deliver(request, status, _dumps(payload), headers or {}, effect)
+        except Exception:  # a defect in the mock: the provider's 500, never a traceback
+            log.exception("unexpected error answering %s %s", request.method, request.path)
+            err = dialect.pipeline_error("internal", "internal error")
+            response = web.json_response(dialect.render(err, ctx.trace_id), status=err.status)
+        return _journaled(ctx, response, started, effect)
 
     endpoint.__name__ = f"{provider.name}_{op.operation_id}"
     return endpoint

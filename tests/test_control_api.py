@@ -184,3 +184,10 @@ async def test_a_record_without_a_lifecycle_cannot_be_forced(mock):
         "POST", f"/__mock/tasks/{back_id}/force", key=None, json={"outcome": "failure"}
     )
     assert status == 409 and "no lifecycle" in body["error"]
+
+
+async def test_an_unknown_control_call_answers_json_404_and_a_wrong_method_405(mock):
+    status, body = await mock.call("GET", "/__mock/no-such-call")
+    assert status == 404 and body == {"error": "Not Found", "status": 404}
+    status, body = await mock.call("DELETE", "/__mock/clock")
+    assert status == 405 and body == {"error": "Method Not Allowed", "status": 405}
