@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from mockserver.errors import ApiError
+from mockserver.ids import uuid4
 
 if TYPE_CHECKING:
     from mockserver.accounts import Tenant
@@ -75,8 +75,7 @@ class RequestContext:
     def trace_id(self) -> str:
         """A seeded uuid4, as A2E's ``trace_id``."""
         if self._trace_id is None:
-            bits = self.state.id_rng("trace").getrandbits(128)
-            self._trace_id = str(uuid.UUID(int=bits, version=4))
+            self._trace_id = uuid4(self.state.id_rng("trace").getrandbits(128))
         return self._trace_id
 
     def chose(self, source: str) -> None:

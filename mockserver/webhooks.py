@@ -21,13 +21,14 @@ import json
 import logging
 import random
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
+
+from mockserver.ids import uuid4
 
 if TYPE_CHECKING:
     from mockserver.state import MockState
@@ -374,7 +375,7 @@ class WebhookEngine:
 
     def trace_id(self) -> str:
         """A seeded uuid4 for bodies that carry one (A2E's envelope)."""
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        return uuid4(self._rng.getrandbits(128))
 
     def _retry(self, delivery: Delivery) -> None:
         schedule = self.settings.retry_schedule

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from mockserver.auth import bearer_key
 from mockserver.context import RequestContext
+from mockserver.errors import ApiError
 from mockserver.providers.a2e.dialect import A2EDialect, unauthorized
 from mockserver.registry import Provider, register_provider
 
@@ -30,15 +31,18 @@ def authenticate(ctx: RequestContext) -> str:
     if ctx.operation.operation_id in tokens.PUBLIC_OPERATIONS:
         return ""
     key = bearer_key(ctx.request)
-    refuse = unauthorized(int(ctx.settings.get("auth_error_status", DEFAULT_AUTH_ERROR_STATUS)))
     if key is None or tokens.was_deleted(ctx.state, key):
-        raise refuse
+        raise _refusal(ctx)
     tenant = tokens.tenant_of(ctx.state, key)
     if tenant is not None:
         return tenant
     if not ctx.state.accounts.known(key):
-        raise refuse
+        raise _refusal(ctx)
     return key
+
+
+def _refusal(ctx: RequestContext) -> ApiError:
+    return unauthorized(int(ctx.settings.get("auth_error_status", DEFAULT_AUTH_ERROR_STATUS)))
 
 
 provider = register_provider(

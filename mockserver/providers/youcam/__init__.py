@@ -34,15 +34,14 @@ def public_operations() -> frozenset[str]:
 
 
 def authenticate(ctx: RequestContext) -> str:
-    from mockserver.providers.youcam.clientauth import token_client
-    from mockserver.providers.youcam.tasks import ensure_families
-
-    ensure_families(ctx.config)
+    # clientauth and tasks are this package's submodules, imported at the bottom of this file
+    # (they need ``provider``); a function-level import here would cost every request.
+    tasks.ensure_families(ctx.config)
     if ctx.operation.operation_id in public_operations():
         return ""
     key = bearer_key(ctx.request)
     if key is not None:
-        client = token_client(ctx.state, key, ctx.now)
+        client = clientauth.token_client(ctx.state, key, ctx.now)
         if client is not None:
             return client
     if key is None or not ctx.state.accounts.known(key):

@@ -55,8 +55,11 @@ def _endpoints(state: MockState, tenant: str) -> list[dict[str, Any]]:
 
 
 def has_webhooks(state: MockState, tenant: str) -> bool:
-    """A tenant with an endpoint is notified, so it need not poll (no polling-window expiry)."""
-    return bool(_endpoints(state, tenant))
+    """A tenant with an endpoint is notified, so it need not poll (no polling-window expiry).
+
+    Asked on every poll, so it builds no list."""
+    endpoints = state.scenario.providers["youcam"].settings.get("webhooks")
+    return bool(endpoints) and any(e.get("tenant") in (None, tenant) for e in endpoints)
 
 
 class YouCamWebhooks:
