@@ -176,6 +176,33 @@ def load(server: Server, provider: str, seconds: int, connections: int) -> dict:
     return result
 
 
+def combined(slices: list[dict]) -> dict:
+    """One figure from several slices of load: totals for throughput and CPU, the median
+    slice for the latency percentiles."""
+    requests = sum(r["requests"] for r in slices)
+    return {
+        "rps": sum(r["rps"] for r in slices) / len(slices),
+        "requests": requests,
+        "cpu_us": sum(r["cpu_us"] * r["requests"] for r in slices) / max(requests, 1),
+        "p50_ms": statistics.median(r["p50_ms"] for r in slices),
+        "p99_ms": statistics.median(r["p99_ms"] for r in slices),
+        "errors": sum(r["errors"] for r in slices),
+    }
+
+
+def interleaved(
+    floor: Server, mock: Server, provider: str, seconds: int, slices: int, connections: int
+) -> tuple[dict, dict]:
+    """The floor and the mock loaded in alternating slices, so that what else the shared
+    machine does in the meantime weighs on both alike."""
+    low: list[dict] = []
+    high: list[dict] = []
+    for _ in range(slices):
+        low.append(load(floor, provider, seconds, connections))
+        high.append(load(mock, provider, seconds, connections))
+    return combined(low), combined(high)
+
+
 def startup_ms(runs: int = 5) -> tuple[float, float]:
     """Median ms to the first answered request: the mock's, and the bare-aiohttp floor's
     (runs alternate, see bench/startup.py)."""
@@ -309,14 +336,21 @@ def main() -> None:
         default="1000,100000,1000000",
         help="live task counts, comma separated (split over the 3 providers)",
     )
-    parser.add_argument("--seconds", type=int, default=10, help="load per measurement")
+    parser.add_argument("--seconds", type=int, default=3, help="load per slice")
+    parser.add_argument(
+        "--slices", type=int, default=4, help="alternating floor/mock slices per figure"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--webhook-tasks", type=int, default=2000, help="per provider")
-    parser.add_argument("--quick", action="store_true", help="3 s loads; no suite, no webhooks")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 s slices, 2 of them; no suite, no webhooks"
+    )
     parser.add_argument("--skip-suite", action="store_true", help="do not time the test suite")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
-    seconds = 3 if args.quick else args.seconds
+    seconds = 2 if args.quick else args.seconds
+    if args.quick:
+        args.slices = 2
     results: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
     print(f"# avatar-mock benchmark\n\nmachine: {results['machine']}\n")
 
@@ -327,53 +361,46 @@ def main() -> None:
     )
 
     rows: list[tuple[str, str, dict]] = []
+    memory: dict[int, float] = {}
     floor = Server("--mode", "floor")
     try:
-        for provider in STATUS_PATHS:
-            rows.append(
-                (
-                    "floor",
-                    provider,
-                    load(floor, provider, seconds, args.connections),
+        for count in (int(c) for c in args.tasks.split(",")):
+            server = Server("--mode", "mock", "--tasks", str(count))
+            try:
+                info = server.info
+                memory[count] = (
+                    (info["rss_after_kib"] - info["rss_before_kib"]) * 1024 / max(info["tasks"], 1)
                 )
-            )
+                for provider in STATUS_PATHS:
+                    low, high = interleaved(
+                        floor, server, provider, seconds, args.slices, args.connections
+                    )
+                    rows.append(("floor", provider, low))
+                    rows.append((f"mock {count:,}", provider, high))
+            finally:
+                server.stop()
     finally:
         floor.stop()
-    memory: dict[int, float] = {}
-    for count in (int(c) for c in args.tasks.split(",")):
-        server = Server("--mode", "mock", "--tasks", str(count))
-        try:
-            info = server.info
-            memory[count] = (
-                (info["rss_after_kib"] - info["rss_before_kib"]) * 1024 / max(info["tasks"], 1)
-            )
-            for provider in STATUS_PATHS:
-                rows.append(
-                    (
-                        f"mock {count:,}",
-                        provider,
-                        load(server, provider, seconds, args.connections),
-                    )
-                )
-        finally:
-            server.stop()
     results["polls"] = [{"server": s, "provider": p, **r} for s, p, r in rows]
     results["bytes_per_task"] = memory
 
-    floor_rps = {p: r["rps"] for s, p, r in rows if s == "floor"}
-    floor_cpu = {p: r["cpu_us"] for s, p, r in rows if s == "floor"}
-    print(f"status polls, {args.connections} connections, {seconds} s each. 'x floor': polls/s")
-    print("over the floor's; 'cpu x floor': the floor's server CPU per poll over this one's, the")
-    print("throughput ratio the server itself allows (steadier on a shared machine).\n")
+    print(
+        f"status polls, {args.connections} connections, {args.slices} alternating slices of "
+        f"{seconds} s per server. Each mock row is compared with the floor row above it,\n"
+        "measured in the slices between its own. 'x floor': polls/s over the floor's; 'cpu x "
+        "floor': the floor's server CPU per poll over this one's, the throughput ratio the "
+        "server itself allows (steadier on a shared machine).\n"
+    )
     print("| server | provider | polls/s | x floor | CPU us/poll | cpu x floor | p50 ms | p99 ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for s, p, r in rows:
-        print(
-            f"| {s} | {p} | {r['rps']:,.0f} | {r['rps'] / floor_rps[p]:.2f} | "
-            f"{r['cpu_us']:.0f} | {floor_cpu[p] / r['cpu_us']:.2f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |"
-            + (f" {r['errors']} errors" if r["errors"] else "")
-        )
+    for (_, _, low), (s, p, r) in zip(rows[::2], rows[1::2], strict=True):
+        for name, row in ((f"floor (beside {s[5:]})", low), (s, r)):
+            print(
+                f"| {name} | {p} | {row['rps']:,.0f} | {row['rps'] / low['rps']:.2f} | "
+                f"{row['cpu_us']:.0f} | {low['cpu_us'] / row['cpu_us']:.2f} | "
+                f"{row['p50_ms']:.2f} | {row['p99_ms']:.2f} |"
+                + (f" {row['errors']} errors" if row["errors"] else "")
+            )
     print("\nresident memory per live task (typical request bodies):")
     for count, per in memory.items():
         print(f"  {count:>9,} tasks: {per:,.0f} bytes/task")

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import gc
 import json
+import random
 import sys
 import time
 import uuid
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mockserver.app import create_app
 from mockserver.clock import VirtualClock
 from mockserver.context import RequestContext
+from mockserver.ids import hex_id, urlsafe_id
 from mockserver.keys import STATE_KEY
 from mockserver.registry import providers
 from mockserver.scenario import parse_text
@@ -158,6 +160,18 @@ async def populate(
     return ids
 
 
+def floor_ids(count: int) -> dict[str, list[str]]:
+    """Ids shaped like each provider's (YouCam 64 URL-safe, relay 32 hex, A2E 24 hex), as many
+    as the mock is polled with: a floor polled on one path would enjoy URL caches (yarl's)
+    that distinct task ids never hit."""
+    rng = random.Random(0)
+    return {
+        "youcam": [urlsafe_id(rng, 64) for _ in range(count)],
+        "relay": [hex_id(rng, 32) for _ in range(count)],
+        "a2e": [hex_id(rng, 24) for _ in range(count)],
+    }
+
+
 def floor_app() -> web.Application:
     """Answers every status path with a fixed body of the same size and shape: the floor."""
     bodies = {
@@ -224,7 +238,7 @@ async def main() -> None:
     info: dict[str, Any] = {"mode": args.mode}
     if args.mode == "floor":
         app = floor_app()
-        info["ids"] = {name: ["0" * 24] for name in SUBMITS}
+        info["ids"] = floor_ids(10_000)
     else:
         scenario = parse_text(json.dumps(bench_scenario(args.webhook_url)), "bench")
         app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiohttp import web
 
 
@@ -10,7 +12,12 @@ def bearer_key(request: web.Request) -> str | None:
 
     A key wrapped in angle brackets is refused, as YouCam's debugging guide warns.
     """
-    header = request.headers.get("Authorization", "")
+    return _key_in(request.headers.get("Authorization", ""))
+
+
+@lru_cache(maxsize=4096)
+def _key_in(header: str) -> str | None:
+    """Cached: a client sends the same header on every poll."""
     if not header.startswith("Bearer "):
         return None
     key = header[7:]

@@ -106,7 +106,8 @@ class Timeline:
         return max(bisect_right(self.times, now) - 1, 0)
 
     def state_at(self, now: float) -> str:
-        return self.states[self.index_at(now)]
+        i = bisect_right(self.times, now) - 1  # index_at, inlined: read on every poll
+        return self.states[i if i > 0 else 0]
 
     def entered_at(self, state: str) -> float | None:
         try:

@@ -42,14 +42,12 @@ def _dumps(payload: Any) -> bytes:
 
 
 def _rate_limit(ctx: RequestContext) -> None:
-    rules = ctx.config.rate_limits
-    if not rules:
-        return
     windows = ctx.state.windows
     provider = ctx.provider.name
-    for rule in rules:
+    now = ctx.now
+    for rule in ctx.config.rate_limits:
         subject = ctx.key if rule.per == "key" else ctx.client_ip
-        wait = windows.hit(f"{provider}:{rule.per}:{subject}", rule.limit, ctx.now)
+        wait = windows.hit((provider, rule.per, subject), rule.limit, now)
         if wait is not None:
             raise ctx.error("rate_limited", f"{wait:.0f}")
 

@@ -18,9 +18,9 @@ class Limit:
 
 class FixedWindows:
     def __init__(self) -> None:
-        self._windows: dict[str, list[float]] = {}  # key -> [opened_at, count]
+        self._windows: dict[tuple[str, ...], list[float]] = {}  # key -> [opened_at, count]
 
-    def hit(self, key: str, limit: Limit, now: float) -> float | None:
+    def hit(self, key: tuple[str, ...], limit: Limit, now: float) -> float | None:
         """Count a request; None when admitted, else seconds until the window recovers."""
         w = self._windows.get(key)
         if w is None or now >= w[0] + limit.window:

@@ -11,6 +11,7 @@ its units are still charged when the scenario says so. Each POST makes a new tas
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from mockserver.accounts import Settlement
@@ -97,11 +98,12 @@ def polling_window(ctx: RequestContext, feature: Feature | None = None) -> float
     """The polling window, or None for a tenant notified by webhook: the docs ask for polling
     only "if webhooks are not supported ... or your integration cannot use webhooks". Skin
     analysis keeps its results 24 hours with no short-interval polling (its page says so)."""
-    if has_webhooks(ctx.state, ctx.key):
-        return None
     if feature is not None and not feature.polling_window:
         return None
-    return ctx.settings.get("polling_window")
+    window = ctx.config.settings.get("polling_window")
+    if window is None or has_webhooks(ctx.state, ctx.key):
+        return None
+    return window
 
 
 def lookup(
@@ -115,7 +117,7 @@ def lookup(
     task = ctx.state.store.get("youcam", ctx.key, task_id)
     if task is None or (family is not None and task.family.name != family):
         raise invalid_task_id()
-    retention = ctx.settings.get("task_retention")
+    retention = ctx.config.settings.get("task_retention")
     if retention is not None and ctx.now - task.created_at > retention:
         ctx.state.store.remove(task)
         raise invalid_task_id()
@@ -205,19 +207,23 @@ def pre_run_handler(feature: Feature):
     return run_pre_process
 
 
-def _status(ctx: RequestContext, task: Task, build) -> dict[str, Any]:
+def _status(
+    ctx: RequestContext, task: Task, build: Callable[..., dict[str, Any]], arg: Any
+) -> dict[str, Any]:
+    """The status answer; ``build(ctx, arg, task)`` makes the results of a success."""
     now = ctx.now
-    if now < task.timeline.ends_at:
+    timeline = task.timeline
+    if now < timeline.ends_at:
         task.last_polled_at = now
-    status = task.state(now)
+    status = timeline.state_at(now)
     data: dict[str, Any] = {"task_status": status, "error": None, "results": None}
     if status == "success":
-        data["results"] = build()
+        data["results"] = build(ctx, arg, task)
     elif status == "error":
-        failure = task.timeline.failure or {}
+        failure = timeline.failure or {}
         data["error"] = failure.get("error", "unknown_internal_error")
         data["error_message"] = failure.get("error_message", "")
-    interval = ctx.settings.get("polling_interval_ms")
+    interval = ctx.config.settings.get("polling_interval_ms")
     if interval is not None:
         data["polling_interval"] = interval
     return {"status": 200, "data": data}
@@ -228,7 +234,7 @@ def status_handler(feature: Feature):
 
     async def get_task(ctx: RequestContext) -> dict[str, Any]:
         task = lookup(ctx, ctx.params["task_id"], key, feature)
-        return _status(ctx, task, lambda: results.build(ctx, feature, task))
+        return _status(ctx, task, results.build, feature)
 
     get_task.__name__ = f"get_{key}"
     return get_task
@@ -240,7 +246,7 @@ def pre_status_handler(feature: Feature):
 
     async def get_pre_process(ctx: RequestContext) -> dict[str, Any]:
         task = lookup(ctx, ctx.params["task_id"], key, feature)
-        return _status(ctx, task, lambda: results.pre_process(ctx, kind, task))
+        return _status(ctx, task, results.pre_process, kind)
 
     get_pre_process.__name__ = f"get_{feature.key}_pre_process"
     return get_pre_process
