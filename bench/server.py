@@ -28,6 +28,7 @@ from aiohttp.test_utils import make_mocked_request
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mockserver.app import create_app
+from mockserver.cli import collection_paused
 from mockserver.clock import VirtualClock
 from mockserver.context import RequestContext
 from mockserver.ids import hex_id, urlsafe_id
@@ -241,7 +242,8 @@ async def main() -> None:
         info["ids"] = floor_ids(10_000)
     else:
         scenario = parse_text(json.dumps(bench_scenario(args.webhook_url)), "bench")
-        app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions())
+        with collection_paused():  # as `avatar-mock serve` builds its app
+            app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions())
         gc.collect()
         info["rss_before_kib"] = rss_kib()
         info["ids"] = await populate(app, args.tasks, args.webhook_url)

@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
+def collection_paused() -> Iterator[None]:
     """No cyclic garbage collection while the server is built; what was built is then frozen.
 
     Start-up allocates the long-lived part of the process (modules, parsed contracts, routes)
@@ -111,7 +111,7 @@ def _collection_paused() -> Iterator[None]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    with _collection_paused():
+    with collection_paused():
         built = _build(args)
     if isinstance(built, int):
         return built

@@ -13,17 +13,15 @@ def hex_id(rng: random.Random, length: int) -> str:
     return f"{rng.getrandbits(length * 4):0{length}x}"
 
 
-_VERSION_4 = 4 << 76  # the version nibble of a uuid4
-_RFC_4122 = 0x8000 << 48  # the variant bits
-_VERSION_MASK = ~(0xF000 << 64)
-_VARIANT_MASK = ~(0xC000 << 48)
+# The variant digit of a uuid4 is the random digit's low two bits under 0b10.
+_VARIANT_DIGIT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 
 
 def uuid4(bits: int) -> str:
-    """``str(uuid.UUID(int=bits, version=4))``, four times faster: an A2E answer carries a
-    fresh ``trace_id`` every time, so this is on every poll of theirs."""
-    h = "%032x" % ((bits & _VERSION_MASK & _VARIANT_MASK) | _VERSION_4 | _RFC_4122)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """``str(uuid.UUID(int=bits, version=4))``, several times faster: an A2E answer carries
+    a fresh ``trace_id`` every time, so this is on every poll of theirs."""
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def urlsafe_id(rng: random.Random, length: int) -> str:

@@ -7,6 +7,7 @@ sent, the duration in seconds) and turned into the readable form only when it is
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -59,7 +60,7 @@ class Journal:
 
     def __init__(self, size: int = 10_000) -> None:
         self._entries: deque[tuple[Any, ...]] = deque(maxlen=size)
-        self._seq = 0
+        self._seq = itertools.count(1)
 
     def add(
         self,
@@ -75,10 +76,9 @@ class Journal:
         chaos: list[str] | None,
     ) -> None:
         """Record one request; ``target`` is the raw request target (path and query)."""
-        self._seq += 1
         self._entries.append(
             (
-                self._seq,
+                next(self._seq),
                 at,
                 method,
                 target,
