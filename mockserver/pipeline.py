@@ -203,23 +203,26 @@ def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: 
     """The aiohttp handler for one spec operation.
 
     Every poll a client makes comes through here, so the common case stays short: what an
-    operation needs is decided once (its params reader on the first call, which keeps
-    start-up lazy), chaos is consulted only when something may act, and the journal entry
-    is a tuple of values already at hand.
+    operation reads is decided once, chaos is consulted only when something may act, and the
+    journal entry is a tuple of values already at hand.
     """
     dialect = provider.dialect
     authenticate = provider.authenticate
     headers_hook = provider.response_headers
-    has_body = op.body_schema is not None
+    # What the operation reads, worked out on its first request: resolving every operation's
+    # schemas at start-up would delay the first answer for operations never called.
     read_params: ParamsReader | None = None
-    params_ready = False
+    has_body = False
+    ready = False
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        nonlocal read_params, params_ready
+        nonlocal read_params, has_body, ready
         started = time.perf_counter()
         ctx = RequestContext(request, state, provider, op, state.clock.now())
         effect: Effect | None = None
         try:
+            if not ready:
+                read_params, has_body, ready = params_reader(op), op.body_schema is not None, True
             headers: dict[str, str] | None = None
             try:
                 if state.chaos.may_act(request.headers):
@@ -232,8 +235,6 @@ def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: 
                 ctx.key = authenticate(ctx)
                 if ctx.config.rate_limits:
                     _rate_limit(ctx)
-                if not params_ready:
-                    read_params, params_ready = params_reader(op), True
                 if read_params is not None:
                     ctx.params = read_params(request)
                 if has_body:
