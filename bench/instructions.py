@@ -63,16 +63,16 @@ class MemoryTransport(asyncio.Transport):
         )
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
+        """Nothing to limit: every write is swallowed at once."""
 
     def get_write_buffer_size(self) -> int:
         return 0
 
     def pause_reading(self) -> None:
-        pass
+        """The polls are fed by hand; there is no reading to pause."""
 
     def resume_reading(self) -> None:
-        pass
+        """See pause_reading."""
 
 
 async def poll(app: Any, paths: list[str], count: int, batch: int = 16) -> None:
