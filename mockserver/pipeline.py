@@ -42,14 +42,11 @@ def _dumps(payload: Any) -> bytes:
 
 
 def _rate_limit(ctx: RequestContext) -> None:
-    windows = ctx.state.windows
-    provider = ctx.provider.name
-    now = ctx.now
-    for rule in ctx.config.rate_limits:
-        subject = ctx.key if rule.per == "key" else ctx.client_ip
-        wait = windows.hit((provider, rule.per, subject), rule.limit, now)
-        if wait is not None:
-            raise ctx.error("rate_limited", f"{wait:.0f}")
+    wait = ctx.state.windows.admit(
+        ctx.config.rate_limits, ctx.provider.name, ctx.key, ctx.client_ip, ctx.now
+    )
+    if wait is not None:
+        raise ctx.error("rate_limited", f"{wait:.0f}")
 
 
 async def _read_body(ctx: RequestContext) -> dict[str, Any]:

@@ -7,7 +7,12 @@ because time comes from the clock, a test recovers by advancing the virtual cloc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mockserver.scenario import RateLimitRule
 
 
 @dataclass(frozen=True)
@@ -20,15 +25,24 @@ class FixedWindows:
     def __init__(self) -> None:
         self._windows: dict[tuple[str, ...], list[float]] = {}  # key -> [opened_at, count]
 
-    def hit(self, key: tuple[str, ...], limit: Limit, now: float) -> float | None:
-        """Count a request; None when admitted, else seconds until the window recovers."""
-        w = self._windows.get(key)
-        if w is None or now >= w[0] + limit.window:
-            self._windows[key] = [now, 1]
-            return None
-        if w[1] >= limit.limit:
-            return w[0] + limit.window - now
-        w[1] += 1
+    def admit(
+        self, rules: Iterable[RateLimitRule], provider: str, key: str, ip: str, now: float
+    ) -> float | None:
+        """Count a request against each rule in turn (per API key or per client address);
+        None when every one admits it, else seconds until the refusing window recovers (the
+        rules after it are not counted). One loop, no call per rule: it runs on every poll."""
+        windows = self._windows
+        for rule in rules:
+            per = rule.per
+            subject = (provider, per, key if per == "key" else ip)
+            limit = rule.limit
+            w = windows.get(subject)
+            if w is None or now >= w[0] + limit.window:
+                windows[subject] = [now, 1]
+            elif w[1] >= limit.limit:
+                return w[0] + limit.window - now
+            else:
+                w[1] += 1
         return None
 
     def clear(self) -> None:
