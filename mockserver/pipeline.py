@@ -32,6 +32,7 @@ from mockserver.validation import body_error, response_problem
 
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"
+DROPS = ("reset", "empty")  # chaos effects that end the connection without an answer
 
 
 def _dumps(payload: Any) -> bytes:
@@ -150,7 +151,7 @@ async def _deliver(
             body=data, status=status, content_type="application/json", headers=headers
         )
     kind = effect.type
-    if kind in ("reset", "empty"):
+    if kind in DROPS:
         _drop_connection(request, reset=kind == "reset")
         return web.Response(status=status)
     if kind == "truncate":
@@ -170,9 +171,6 @@ async def _deliver(
         await asyncio.sleep(effect.interval)
     await response.write_eof()
     return response
-
-
-DROPS = ("reset", "empty")  # effects that end the connection without an answer
 
 
 def _journaled(
