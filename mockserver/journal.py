@@ -18,25 +18,11 @@ from yarl import URL
 
 from mockserver.keys import STATE_KEY
 
-FIELDS = (
-    "seq",
-    "at",
-    "method",
-    "path",
-    "query",
-    "status",
-    "provider",
-    "operation_id",
-    "tenant",
-    "ip",
-    "duration_ms",
-    "chaos",
-)
-
 
 def _readable(entry: tuple[Any, ...]) -> dict[str, Any]:
-    """``(seq, at, method, target, status, provider, op, tenant, ip, seconds, chaos)`` as
-    FIELDS: the target split into the decoded path and query, the duration in ms."""
+    """``(seq, at, method, target, status, provider, op, tenant, ip, seconds, chaos)`` as the
+    control API shows it: the target split into the decoded path and query, the duration in
+    milliseconds."""
     seq, at, method, target, status, provider, op_id, tenant, ip, seconds, chaos = entry
     url = URL(target, encoded=True)
     return {

@@ -30,13 +30,6 @@ def params_reader(op: Operation) -> ParamsReader | None:
     if op.query_schema is None:
         return None
     declared = op.query_params
-
-    def explain(params: dict[str, Any]) -> dict[str, Any]:
-        reason = params_error(op, params)
-        if reason:
-            raise ParamsError(reason)
-        return params
-
     if all(p.location == "path" and p.schema in ROUTE_ENFORCED for p in declared):
         # The common case (a status poll): strings from the path that the route has already
         # checked as far as the schema asks; nothing to convert, nothing to validate.
@@ -54,6 +47,9 @@ def params_reader(op: Operation) -> ParamsReader | None:
         params = coerce_params(op, {**request.query, **request.match_info})
         if is_valid is not None and is_valid(params):
             return params
-        return explain(params)
+        reason = params_error(op, params)  # jsonschema explains, or finds nothing wrong
+        if reason:
+            raise ParamsError(reason)
+        return params
 
     return read
