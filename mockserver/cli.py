@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiohttp import web
 
+from mockserver.issuer import SECRET_ENV
+
 ADMIN_TOKEN_ENV = "AVATAR_MOCK_ADMIN_TOKEN"
 
 
@@ -58,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         help="open /__mock/ without a token even off loopback (trusted networks only)",
     )
     serve.add_argument("--public-url", help="origin to put in links (default: the request's)")
+    serve.add_argument(
+        "--secret",
+        default=os.environ.get(SECRET_ENV),
+        help="secret replicas share to verify each other's signed links, 16+ characters "
+        f"(or ${SECRET_ENV}, which keeps it out of the process list); default: random",
+    )
     serve.add_argument("--log-level", default="WARNING")
 
     check = sub.add_parser("check-config", help="validate a scenario file")
@@ -146,6 +154,7 @@ def _build(args: argparse.Namespace) -> web.Application | int:
         admin_token=args.admin_token,
         admin_open=args.admin_open,
         public_url=args.public_url,
+        secret=args.secret,
     )
     try:
         app = create_app(scenario, make_clock(args.clock, args.speed), options)

@@ -1,18 +1,23 @@
 """Result files on the mock, behind signed, expiring URLs.
 
 Providers hand out presigned download links that stop working after a while (YouCam: 2 hours).
-The mock signs ``(fixture file, expiry)`` with an HMAC; a URL past its expiry answers 403 the
-way S3 does. Bytes come from fixtures/media, so clients download real, decodable files.
+The mock signs ``(fixture file, expiry, file name)`` with an HMAC whose key comes from the
+process's secret (mockserver/issuer.py), never from the seed, so a link can be neither forged
+nor extended; a forged, altered or late link answers 403 the way S3 does. Bytes come from
+fixtures/media, and only its media files are ever served, so clients download real, decodable
+files and nothing else.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
+import binascii
 import hmac
-import mimetypes
 from functools import cache
 from pathlib import Path
+from xml.sax.saxutils import escape
+
+from aiohttp import web
 
 from mockserver.resources import media_dir
 
@@ -29,14 +34,30 @@ CONTENT_TYPES = {
 }
 
 MEDIA_PREFIX = "/__media"
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}  # on every answer of ours a browser may open
 
 
-class LinkError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+class S3Error(Exception):
+    """A refusal on a presigned-S3 stand-in (media links, upload targets), as S3 words it."""
+
+    def __init__(self, status: int, code: str, message: str, **fields: int | str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.fields = fields  # extra XML elements, e.g. MaxSizeAllowed
+
+    def response(self) -> web.Response:
+        return web.Response(
+            status=self.status,
+            text=s3_error(self.code, self.message, **self.fields),
+            content_type="application/xml",
+            headers=NOSNIFF,
+        )
+
+
+class LinkError(S3Error):
+    """A media link that is forged, altered, expired or names no media file."""
 
 
 def _b64(raw: bytes) -> str:
@@ -53,47 +74,62 @@ def fixture_bytes(name: str) -> bytes:
     return path.read_bytes()
 
 
+@cache
+def fixtures() -> frozenset[str]:
+    """The media files a link may name: fixtures/media's files of a known media type."""
+    return frozenset(
+        p.name for p in media_dir().iterdir() if p.is_file() and p.suffix.lower() in CONTENT_TYPES
+    )
+
+
 def content_type_for(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
 
 
 class MediaLinks:
     """Signs and checks download links. ``expires_at`` None means the link never expires."""
 
     def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+        self._mac = hmac.new(secret, digestmod="sha256")  # keyed once; copied per link
 
-    def _sign(self, payload: bytes) -> str:
-        return _b64(hmac.new(self._secret, payload, hashlib.sha256).digest()[:12])
+    def _sign(self, payload: bytes, name: str) -> str:
+        """Over the payload and the name shown in the URL: a link works only as it was made."""
+        mac = self._mac.copy()
+        mac.update(payload + b"/" + name.encode(errors="surrogatepass"))
+        return _b64(mac.digest()[:12])
 
     def url(self, origin: str, fixture: str, name: str, expires_at: float | None) -> str:
         """A link to ``fixture``'s bytes, shown to the client as ``name``."""
         exp = "" if expires_at is None else str(int(expires_at))
         payload = f"{fixture}|{exp}".encode()
-        token = f"{_b64(payload)}.{self._sign(payload)}"
+        token = f"{_b64(payload)}.{self._sign(payload, name)}"
         return f"{origin}{MEDIA_PREFIX}/{token}/{name}"
 
-    def resolve(self, token: str, now: float) -> str:
-        """The fixture behind ``token``, or LinkError (403) when forged or expired."""
+    def resolve(self, token: str, name: str, now: float) -> str:
+        """The fixture behind the link ``token/name``; LinkError (403) when forged, altered or
+        expired (checked in that order, so a forged link is refused the same before and after
+        the expiry it claims)."""
         try:
             encoded, signature = token.split(".", 1)
             payload = _unb64(encoded)
-        except (ValueError, base64.binascii.Error) as exc:
+        except (ValueError, binascii.Error) as exc:
             raise LinkError(403, "AccessDenied", "Invalid signature") from exc
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        if not hmac.compare_digest(
+            signature.encode(errors="surrogatepass"), self._sign(payload, name).encode()
+        ):
             raise LinkError(403, "SignatureDoesNotMatch", "The request signature does not match")
         fixture, _, exp = payload.decode(errors="replace").partition("|")
         if exp and now > int(exp):
             raise LinkError(403, "AccessDenied", "Request has expired")
-        if "/" in fixture or not (media_dir() / fixture).is_file():
+        if fixture not in fixtures():  # only the mock's own media, whatever was signed
             raise LinkError(404, "NoSuchKey", "The specified key does not exist.")
         return fixture
 
 
-def s3_error(code: str, message: str) -> str:
-    """The XML body S3 answers for a refused presigned URL."""
+def s3_error(code: str, message: str, **fields: int | str) -> str:
+    """The XML body S3 answers for a refused request (``fields``: e.g. MaxSizeAllowed)."""
+    extra = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{extra}</Error>"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 from mockserver.accounts import Accounts
 from mockserver.chaos import ChaosEngine
 from mockserver.clock import RealClock, VirtualClock
+from mockserver.issuer import SecretIssuer
 from mockserver.journal import Journal
 from mockserver.media import MediaLinks
 from mockserver.ratelimit import FixedWindows
@@ -27,6 +27,7 @@ class ServerOptions:
     admin_token: str | None = None
     admin_open: bool = False  # open the control API off loopback without a token
     public_url: str | None = None  # origin for links; default: the request's own
+    secret: str | None = None  # shared by replicas that verify each other's links; None: random
 
 
 @dataclass
@@ -42,7 +43,9 @@ class MockState:
 
     def __post_init__(self) -> None:
         self.journal = Journal(self.scenario.journal_size)
-        self.links = MediaLinks(hashlib.sha256(f"links:{self.scenario.seed}".encode()).digest())
+        # Secrets never come from the seed: a tenant could compute them (mockserver/issuer.py).
+        self.secrets = SecretIssuer(self.options.secret)
+        self.links = MediaLinks(self.secrets.key("media-links"))
         self._reset_counters()
         self.accounts = self._new_accounts()
         self.chaos = ChaosEngine(

@@ -447,8 +447,10 @@ async def test_same_seed_same_answers_over_hundreds_of_requests(make_mock):
             mock.advance(1)
         return transcript
 
-    first = await session(await make_mock(text))
-    second = await session(await make_mock(text))
+    # signed links differ between processes unless they share a secret (mockserver/issuer.py)
+    secret = "shared-by-both-replicas"
+    first = await session(await make_mock(text, secret=secret))
+    second = await session(await make_mock(text, secret=secret))
     assert first == second
     statuses = {s for s, _ in first}
     assert {200, 503} <= statuses

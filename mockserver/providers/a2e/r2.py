@@ -30,6 +30,7 @@ from mockserver.media import s3_error
 from mockserver.providers.a2e import provider
 from mockserver.providers.a2e.common import PROVIDER, ok
 from mockserver.providers.a2e.dialect import bad_request
+from mockserver.state import MockState
 
 BUCKET_PREFIX = "/__a2e-r2"
 EXPIRES_IN = 3600
@@ -37,8 +38,8 @@ DEFAULT_BUCKET = "a2e-upload"
 STORE = "r2_objects"
 
 
-def _signature(seed: int, bucket: str, key: str, expires: int) -> str:
-    secret = hashlib.sha256(f"a2e-r2:{seed}".encode()).digest()
+def _signature(state: MockState, bucket: str, key: str, expires: int) -> str:
+    secret = state.secrets.key("a2e-r2-urls")  # never from the seed (mockserver/issuer.py)
     return hmac.new(secret, f"{bucket}/{key}|{expires}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -49,7 +50,7 @@ async def get_upload_presigned_url(ctx: RequestContext) -> dict[str, Any]:
     if not key or ".." in key.split("/"):
         raise bad_request("key must name an object, without '..'")
     expires = int(ctx.now) + EXPIRES_IN
-    signature = _signature(ctx.state.scenario.seed, bucket, key, expires)
+    signature = _signature(ctx.state, bucket, key, expires)
     path = f"{BUCKET_PREFIX}/{quote(bucket, safe='')}/{quote(key)}"
     upload_url = f"{ctx.origin}{path}?X-Amz-Expires={expires}&X-Amz-Signature={signature}"
     return ok(ctx, {"uploadUrl": upload_url, "key": key, "expiresIn": EXPIRES_IN, "bucket": bucket})
@@ -66,7 +67,7 @@ async def put_object(request: web.Request) -> web.Response:
         expires = int(request.query.get("X-Amz-Expires", ""))
     except ValueError:
         return _refusal(403, "AccessDenied", "Missing or malformed X-Amz-Expires")
-    wanted = _signature(state.scenario.seed, bucket, key, expires)
+    wanted = _signature(state, bucket, key, expires)
     if not hmac.compare_digest(request.query.get("X-Amz-Signature", ""), wanted):
         return _refusal(403, "SignatureDoesNotMatch", "The request signature does not match")
     if state.clock.now() > expires:

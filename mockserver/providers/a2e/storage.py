@@ -39,9 +39,9 @@ def _fixture(ctx: RequestContext, url: str) -> str:
     except ValueError:
         path = url
     if path.startswith(f"{MEDIA_PREFIX}/"):
-        token = path[len(MEDIA_PREFIX) + 1 :].split("/", 1)[0]
+        token, _, name = path[len(MEDIA_PREFIX) + 1 :].partition("/")
         try:
-            return ctx.state.links.resolve(token, ctx.now)
+            return ctx.state.links.resolve(token, unquote(name), ctx.now)
         except LinkError as exc:  # what a fetch of it would meet
             raise bad_request(f"the url could not be downloaded (HTTP {exc.status})") from exc
     return FIXTURE_BY_SUFFIX.get(PurePosixPath(path).suffix.lower(), DEFAULT_FIXTURE)

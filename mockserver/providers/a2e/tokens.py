@@ -13,7 +13,8 @@ Choices where the catalog is silent, each [guess]:
 - ``login/account {username|email, password}`` needs no bearer; any password is accepted; in a
   scenario with ``auth.mode: listed`` the username must be a listed key (else the 401).
   It answers ``{token, _id}``.
-- tokens look like ``sk_`` + 40 hex; ``token/generate {alias}`` answers ``{_id, token}`` (D16);
+- tokens look like ``sk_`` + 40 hex, drawn from the OS (never from the seed, so no tenant can
+  compute another's); ``token/generate {alias}`` answers ``{_id, token}`` (D16);
   ``token/list`` answers ``[{_id, alias, token, createdAt}]`` newest first, with the token
   masked (``sk_1a2b…9f0e``); ``token/delete {_id}`` answers ``{}``; an unknown, foreign or
   deleted ``_id`` is the 404 of any unknown record.
@@ -26,7 +27,6 @@ from typing import Any
 
 from mockserver.accounts import UnknownKey
 from mockserver.context import RequestContext
-from mockserver.ids import hex_id
 from mockserver.providers.a2e import provider
 from mockserver.providers.a2e.common import PROVIDER, deleted, hex24, iso_ms, ok
 from mockserver.providers.a2e.dialect import not_found, unauthorized
@@ -52,7 +52,7 @@ def was_deleted(state: MockState, token: str) -> bool:
 
 
 def _issue(ctx: RequestContext, tenant: str, alias: str) -> dict[str, Any]:
-    token = "sk_" + hex_id(ctx.state.id_rng(PROVIDER), 40)
+    token = "sk_" + ctx.state.secrets.token_hex(20)
     entry = {"_id": hex24(ctx), "tenant": tenant, "alias": alias, "created_at": ctx.now}
     _tokens(ctx.state)[token] = entry
     return {"_id": entry["_id"], "token": token}

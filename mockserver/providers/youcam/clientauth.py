@@ -26,7 +26,6 @@ from urllib.parse import parse_qsl
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.ids import urlsafe_id
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import UNAUTHORIZED_MESSAGE
 from mockserver.resources import fixtures_dir
@@ -118,7 +117,7 @@ async def client_auth(ctx: RequestContext) -> dict[str, Any]:
     cfg = settings(ctx.state)
     if abs(ctx.now * 1000 - stamp_ms) > float(cfg["timestamp_tolerance"]) * 1000:
         raise _refuse_token("timestamp is too far from now (epoch milliseconds expected)")
-    token = urlsafe_id(ctx.state.id_rng("youcam-tokens"), 64)
+    token = ctx.state.secrets.token_urlsafe(64)  # never from the seed (mockserver/issuer.py)
     tokens = ctx.state.stores[TOKENS]
     if len(tokens) >= MAX_TOKENS:
         for stale in [t for t, rec in tokens.items() if rec.expires_at <= ctx.now]:

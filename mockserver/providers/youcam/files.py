@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.context import RequestContext
-from mockserver.ids import opaque_b64, urlsafe_id
+from mockserver.ids import opaque_b64
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import s3_error
@@ -67,7 +67,7 @@ def _create_slots(ctx: RequestContext) -> dict[str, Any]:
             file_name=spec["file_name"],
             file_size=size,
             created_at=ctx.now,
-            token=urlsafe_id(rng, 40),
+            token=state.secrets.token_urlsafe(40),  # unguessable: never from the seed
         )
         files[record.file_id] = record
         tokens[record.token] = record.file_id
