@@ -47,8 +47,8 @@ async def test_token_works_on_v2_and_v1_endpoints_as_the_client(mock):
     assert status == 200
     task_id = answer["data"]["task_id"]
     assert (await mock.call("GET", STATUS.format(task_id), key=access))[0] == 200
-    # the task belongs to the client: its API key sees it too
-    assert (await mock.call("GET", STATUS.format(task_id), key="sk-client"))[0] == 200
+    # the task belongs to the client's own tenant: its client_id as a Bearer is another tenant
+    assert (await mock.call("GET", STATUS.format(task_id), key="sk-client"))[0] == 400
     status, answer = await mock.call("GET", CREDIT, key=access)
     assert status == 200 and answer["results"]
 

@@ -5,9 +5,11 @@ task states ``running -> success | error``; units charged on success only; a run
 polled within the polling window is gone (``InvalidTaskId``). Every AI feature is a row of
 features.yaml; the handlers here are generic and bound per row.
 
-A Bearer is an API key, or an access token from v1 ``client/auth`` while it lasts. The v1
-endpoints speak of access tokens (401 InvalidAccessToken), the v2 ones of API keys (401
-InvalidApiKey); an expired access token is InvalidAccessToken everywhere.
+A Bearer is an API key, or an access token from v1 ``client/auth`` while it lasts; a token
+acts for the v1 client's own tenant, which no Bearer string can name (clientauth.py), so a
+client_id given as a Bearer is only ever an API key of that spelling. The v1 endpoints speak
+of access tokens (401 InvalidAccessToken), the v2 ones of API keys (401 InvalidApiKey); an
+expired access token is InvalidAccessToken everywhere.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ def authenticate(ctx: RequestContext) -> str:
         return ""
     key = bearer_key(ctx.request)
     if key is not None:
-        client = clientauth.token_client(ctx.state, key, ctx.now)
-        if client is not None:
-            return client
+        tenant = clientauth.token_tenant(ctx.state, key, ctx.now)
+        if tenant is not None:
+            return tenant
     if key is None or not ctx.state.accounts.known(key):
         if ctx.operation.path.startswith("/s2s/v1.0/"):
             raise ApiError(401, "InvalidAccessToken", "Unauthorized")

@@ -8,6 +8,15 @@ fixtures/keys, named per client by ``settings.v1_auth``. The answer uses ``resul
 v1 credit endpoints and for every v2 endpoint [CODE C1] for ``token_ttl`` seconds on the mock
 clock (two hours, as clients report), then answers 401 InvalidAccessToken.
 
+The token acts for the client's own tenant, ``youcam-v1 <client_id>`` (:func:`v1_tenant`),
+not for the tenant of an API key spelled like the client_id: the client_id travels in plain
+text, so taking it as a Bearer must not reach the client's tasks and credit. The space in the
+name keeps it out of reach of every Bearer (a bearer key never holds one, ``auth._key_in``);
+the control API addresses it as ``/__mock/tenants/youcam-v1%20<client_id>``, the pytest
+plugin by ``v1_tenant(client_id)``, a scenario's ``webhooks`` entry by that name. It starts
+with the balances ``auth.tenants`` gives the client_id. Tokens come from the OS
+(mockserver/issuer.py), never from the seed.
+
 Refusals [GUESS: the catalog records only InvalidAccessToken for v1]: an unknown client is
 401 InvalidApiKey; an id_token that does not decrypt with the client's key, names another
 client, or carries a timestamp outside ``timestamp_tolerance`` seconds is 401
@@ -35,6 +44,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
 TOKENS = "youcam_tokens"
+V1_TENANT = "youcam-v1 "  # a space: no Bearer can name this tenant
 DEFAULTS: dict[str, Any] = {
     "default_key": "youcam_test",
     "clients": {},
@@ -47,8 +57,24 @@ MAX_TOKENS = 10_000  # expired tokens beyond this are forgotten (they answer lik
 @dataclass
 class AccessToken:
     client_id: str
+    tenant: str
     issued_at: float
     expires_at: float
+
+
+def v1_tenant(client_id: str) -> str:
+    """The tenant a v1 client's access tokens act for (see the module docstring)."""
+    return V1_TENANT + client_id
+
+
+def _open_tenant(state: MockState, client_id: str) -> str:
+    """The client's tenant, opened the first time with the balances of its client_id."""
+    tenant = v1_tenant(client_id)
+    accounts = state.accounts
+    if accounts.existing(tenant) is None:
+        accounts.listed.setdefault(tenant, dict(accounts.listed.get(client_id) or {}))
+        accounts.tenant(tenant)
+    return tenant
 
 
 def settings(state: MockState) -> dict[str, Any]:
@@ -117,20 +143,21 @@ async def client_auth(ctx: RequestContext) -> dict[str, Any]:
     cfg = settings(ctx.state)
     if abs(ctx.now * 1000 - stamp_ms) > float(cfg["timestamp_tolerance"]) * 1000:
         raise _refuse_token("timestamp is too far from now (epoch milliseconds expected)")
-    token = ctx.state.secrets.token_urlsafe(64)  # never from the seed (mockserver/issuer.py)
+    token = ctx.state.secrets.token_urlsafe(64)
     tokens = ctx.state.stores[TOKENS]
     if len(tokens) >= MAX_TOKENS:
         for stale in [t for t, rec in tokens.items() if rec.expires_at <= ctx.now]:
             del tokens[stale]
-    tokens[token] = AccessToken(client_id, ctx.now, ctx.now + float(cfg["token_ttl"]))
+    tenant = _open_tenant(ctx.state, client_id)
+    tokens[token] = AccessToken(client_id, tenant, ctx.now, ctx.now + float(cfg["token_ttl"]))
     return {"status": 200, "result": {"access_token": token}}
 
 
-def token_client(state: MockState, token: str, now: float) -> str | None:
-    """The client an issued token belongs to; ApiError when it has expired; None if unknown."""
+def token_tenant(state: MockState, token: str, now: float) -> str | None:
+    """The tenant an issued token acts for; ApiError when it has expired; None if unknown."""
     record: AccessToken | None = state.stores[TOKENS].get(token)
     if record is None:
         return None
     if now >= record.expires_at:
         raise ApiError(401, "InvalidAccessToken", "Unauthorized")
-    return record.client_id
+    return record.tenant
