@@ -36,10 +36,12 @@ def _refuse(status: int, message: str) -> web.Response:
 
 
 def _is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    """Only a loopback address or ``localhost``; ``""``, ``0.0.0.0``, ``::`` and any other
+    host that binds every interface (or a named one) is not loopback."""
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
     except ValueError:
         return False
 

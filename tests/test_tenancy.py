@@ -1,9 +1,13 @@
-"""Tenants never meet: a YouCam v1 client_id is no Bearer for the client."""
+"""Tenants never meet: a YouCam v1 client_id is no Bearer for the client, and the control API
+is closed on any host that is not loopback."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
+
+from mockserver.admin import _is_loopback
 from tests.test_youcam_ai_avatar import DELETE, GOOD, RUN, STATUS
 from tests.test_youcam_v1_auth import CREDIT, token
 
@@ -64,6 +68,23 @@ async def test_no_bearer_can_name_the_v1_tenant(mock):
     quoted = "youcam-v1%20sk-client"  # spelled another way, it is a tenant of its own
     status, answer = await mock.call("GET", STATUS.format(answer["data"]["task_id"]), key=quoted)
     assert (status, answer["error_code"]) == (400, "InvalidTaskId")
+
+
+# --- the control API off loopback ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["", "0.0.0.0", "::", "[::]", "192.0.2.7", "example.com"])
+async def test_every_host_that_is_not_loopback_demands_the_admin_token(make_mock, host):
+    mock = await make_mock(None, bind_host=host, admin_token="s3cret-admin")
+    resp = await mock.client.get("/__mock/health")
+    assert resp.status == 401
+    resp = await mock.client.get("/__mock/health", headers=mock.auth("s3cret-admin"))
+    assert resp.status == 200
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "127.3.4.5"])
+def test_loopback_hosts_are_loopback(host):
+    assert _is_loopback(host)
 
 
 def test_the_pytest_plugin_addresses_the_v1_tenant():
