@@ -122,6 +122,7 @@ def create_app(
     app[ROUTES_KEY] = routes
     app.on_startup.append(state.webhooks.start)
     app.on_cleanup.append(state.webhooks.stop)
+    app.on_cleanup.append(state.uploads.close)  # spooled upload files
     admin.setup(app)
     media_routes.setup(app)
     # last: nothing else matched ([\s\S], not ".", so a path with a decoded newline lands here too)

@@ -16,6 +16,7 @@ from mockserver.media import MediaLinks
 from mockserver.ratelimit import FixedWindows
 from mockserver.scenario import Scenario
 from mockserver.tasks import TaskStore
+from mockserver.uploads import UploadStore
 from mockserver.webhooks import WebhookEngine
 
 
@@ -46,6 +47,7 @@ class MockState:
         # Secrets never come from the seed: a tenant could compute them (mockserver/issuer.py).
         self.secrets = SecretIssuer(self.options.secret)
         self.links = MediaLinks(self.secrets.key("media-links"))
+        self.uploads = UploadStore()
         self._reset_counters()
         self.accounts = self._new_accounts()
         self.chaos = ChaosEngine(
@@ -79,6 +81,7 @@ class MockState:
         self.journal.clear()
         self.violations.clear()
         self.stores.clear()
+        self.uploads.clear()
         self._reset_counters()
         self.accounts = self._new_accounts()
         self.chaos.reset(self.clock.now())

@@ -4,18 +4,20 @@
 The mock cannot fetch arbitrary URLs, so fixtures stand in for the source, chosen by the
 URL's suffix (mp4/mov -> mp4, mp3, wav, png, jpg/jpeg, webp; anything else an mp4); a URL the
 mock handed out itself (a result link, or an object uploaded through
-``r2/get_upload_presigned_url``) is copied byte for byte, and one that has expired or does
-not exist cannot be fetched (a 400). The copy never expires and keeps the fixture's suffix. [guess]
+``r2/get_upload_presigned_url``) is copied byte for byte, and one that has expired, was
+altered or does not exist cannot be fetched (a 400). A fixture's copy never expires and keeps
+the fixture's suffix; an uploaded object's copy is the caller's own object on the bucket, kept
+(and its signed URL valid) as long as uploads are (``uploads.retention``). [guess]
 """
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mockserver.context import RequestContext
-from mockserver.media import MEDIA_PREFIX, LinkError
+from mockserver.media import MEDIA_PREFIX, LinkError, S3Error
 from mockserver.providers.a2e import provider, r2
 from mockserver.providers.a2e.common import PROVIDER, hex24, ok
 from mockserver.providers.a2e.dialect import bad_request
@@ -49,20 +51,22 @@ def _fixture(ctx: RequestContext, url: str) -> str:
 
 def _copy_upload(ctx: RequestContext, url: str) -> str | None:
     """A copy of an object uploaded through ``r2/get_upload_presigned_url``, or None."""
+    source = r2.object_at(ctx, url)
+    if source is None:
+        return None
+    bucket, key = r2.DEFAULT_BUCKET, f"tos/{hex24(ctx)}/{PurePosixPath(source.key[1]).name}"
     try:
-        path = unquote(urlsplit(url).path)
-    except ValueError:
-        return None
-    if not path.startswith(f"{r2.BUCKET_PREFIX}/"):
-        return None
-    bucket, _, key = path[len(r2.BUCKET_PREFIX) + 1 :].partition("/")
-    objects = ctx.state.stores[PROVIDER].setdefault(r2.STORE, {})
-    found = objects.get((bucket, key))
-    if found is None:
-        raise bad_request("the url could not be downloaded (HTTP 404)")
-    copy_key = f"tos/{hex24(ctx)}/{PurePosixPath(key).name}"
-    objects[(r2.DEFAULT_BUCKET, copy_key)] = found
-    return f"{ctx.origin}{r2.BUCKET_PREFIX}/{r2.DEFAULT_BUCKET}/{quote(copy_key)}"
+        copy = ctx.state.uploads.copy(
+            source,
+            space=PROVIDER,
+            tenant=ctx.key,
+            key=(bucket, key),
+            now=ctx.now,
+            limits=r2.limits(ctx.state),
+        )
+    except S3Error as exc:  # the caller's upload quota is used up
+        raise bad_request(f"the url could not be stored: {exc.message}") from exc
+    return r2.signed_url(ctx, bucket, key, copy.expires_at)
 
 
 @provider.handles("transferToStorage")

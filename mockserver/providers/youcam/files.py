@@ -2,14 +2,25 @@
 
 The file API only reserves a slot; nothing is uploaded until the client PUTs the bytes to the
 URL it was given, with exactly the headers it was given. Here that URL is
-``/__upload/{token}`` on the mock itself, and a mismatched PUT is refused the way a presigned
-S3 URL refuses it. The universal endpoint takes images (10 MB) and videos (100 MB); each
-feature's own endpoint takes the content types its row lists. A task naming a file checks it
-the way the engine does: never uploaded, too large or the wrong kind ends the task in error.
+``/__upload/{token}`` on the mock itself (the token from the OS, mockserver/issuer.py), and a
+mismatched PUT is refused the way a presigned S3 URL refuses it. The universal endpoint takes
+images (10 MB) and videos (100 MB); each feature's own endpoint takes the content types its
+row lists, up to its documented limit. A task naming a file checks it the way the engine does:
+never uploaded, too large or the wrong kind ends the task in error.
+
+The bytes go to the upload store (mockserver/uploads.py): streamed to disk, at most the size
+the slot was signed for (more is S3's ``EntityTooLarge``), kept ``file_retention`` seconds (30
+days, catalog §3.1 [DOC S10]) from when the slot was made, then evicted with their bytes.
+Choices where the catalog is silent, each [guess]: an upload URL works for ``uploads.url_ttl``
+seconds (1 h; a slot never filled by then is forgotten); each API key holds at most
+``uploads.max_files`` slots and files and ``uploads.max_bytes`` bytes (the sizes its slots
+declared), all keys together ``uploads.max_total_bytes``; a slot over a quota is refused by the
+file API as 400 InvalidParameters, naming the quota, and the whole request reserves nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,17 +30,22 @@ from mockserver.context import RequestContext
 from mockserver.ids import opaque_b64
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
-from mockserver.media import s3_error
+from mockserver.media import S3Error
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
 from mockserver.providers.youcam.features import IMAGE_LIMIT, MB, VIDEO_LIMIT, Feature, slugs
+from mockserver.tasks import Task
+from mockserver.uploads import Upload, UploadLimits, UploadRefused, task_files
 
 UPLOAD_PREFIX = "/__upload"
-STORE = "youcam_files"
+PROVIDER = "youcam"
+STORE = "youcam_files"  # the files the mock made itself (results' dst_id), by file_id
 
 
 @dataclass
 class FileRecord:
+    """A file the mock made itself (a result's ``dst_id``), usable like an upload."""
+
     file_id: str
     tenant: str
     content_type: str
@@ -44,48 +60,66 @@ class FileRecord:
         return self.content_type.split("/", 1)[0]
 
 
+def limits(settings: dict[str, Any]) -> UploadLimits:
+    """The scenario's bounds on YouCam uploads; the per-file cap is the slot's own size."""
+    given = settings.get("uploads") or {}
+    return UploadLimits.from_settings(
+        given,
+        max_file_bytes=given.get("max_file_bytes"),
+        retention=settings.get("file_retention"),
+    )
+
+
 def _limit(content_type: str) -> int:
     return VIDEO_LIMIT if content_type.startswith("video/") else IMAGE_LIMIT
 
 
 def _create_slots(ctx: RequestContext) -> dict[str, Any]:
-    state = ctx.state
-    rng = state.id_rng("youcam")
-    files = state.stores[STORE]
-    tokens = state.stores[f"{STORE}:tokens"]
-    out = []
-    for i, spec in enumerate(ctx.body["files"]):
-        size, ctype = spec["file_size"], spec["content_type"]
-        if size > _limit(ctype):
-            raise invalid_parameters(
-                f"files.{i}.file_size: {size} is over the {_limit(ctype) // (1024 * 1024)} MB limit"
-            )
-        record = FileRecord(
-            file_id=opaque_b64(rng),
-            tenant=ctx.key,
-            content_type=ctype,
-            file_name=spec["file_name"],
-            file_size=size,
-            created_at=ctx.now,
-            token=state.secrets.token_urlsafe(40),  # unguessable: never from the seed
-        )
-        files[record.file_id] = record
-        tokens[record.token] = record.file_id
-        out.append(
-            {
-                "content_type": ctype,
-                "file_name": record.file_name,
-                "file_id": record.file_id,
-                "requests": [
-                    {
-                        "method": "PUT",
-                        "url": f"{ctx.origin}{UPLOAD_PREFIX}/{record.token}",
-                        "headers": {"Content-Type": ctype, "Content-Length": str(size)},
-                    }
-                ],
-            }
-        )
+    reserved: list[Upload] = []
+    try:
+        out = [_slot(ctx, i, spec, reserved) for i, spec in enumerate(ctx.body["files"])]
+    except BaseException:
+        for slot in reserved:  # a refused request reserves nothing
+            ctx.state.uploads.drop(slot)
+        raise
     return {"status": 200, "data": {"files": out}}
+
+
+def _slot(
+    ctx: RequestContext, i: int, spec: dict[str, Any], reserved: list[Upload]
+) -> dict[str, Any]:
+    """Reserve one file of the request (appended to ``reserved``) and describe its PUT."""
+    size, ctype = spec["file_size"], spec["content_type"]
+    bounds = limits(ctx.settings)
+    cap = min(_limit(ctype), bounds.max_file_bytes or _limit(ctype))
+    if size > cap:
+        shown = f"{cap // MB} MB" if cap % MB == 0 else f"{cap} bytes"
+        raise invalid_parameters(f"files.{i}.file_size: {size} is over the {shown} limit")
+    try:
+        slot = ctx.state.uploads.reserve(
+            PROVIDER,
+            ctx.key,
+            opaque_b64(ctx.state.id_rng("youcam")),
+            content_type=ctype,
+            declared=size,
+            now=ctx.now,
+            limits=bounds,
+        )
+    except UploadRefused as exc:
+        raise invalid_parameters(f"files.{i}: {exc.message}") from exc
+    reserved.append(slot)
+    return {
+        "content_type": ctype,
+        "file_name": spec["file_name"],
+        "file_id": slot.key,
+        "requests": [
+            {
+                "method": "PUT",
+                "url": f"{ctx.origin}{UPLOAD_PREFIX}/{slot.handle}",
+                "headers": {"Content-Type": ctype, "Content-Length": str(size)},
+            }
+        ],
+    }
 
 
 @provider.handles("createFile")
@@ -102,15 +136,19 @@ for _feature in slugs():
     provider.handles(_feature.file_op)(create_feature_file)
 
 
-def uploaded_file(ctx: RequestContext, file_id: str) -> FileRecord | None:
-    """The tenant's file if its bytes were PUT and it is within retention, else None."""
+def uploaded_file(ctx: RequestContext, file_id: str) -> tuple[str, int] | None:
+    """``(content_type, size)`` of the tenant's file if its bytes are there (uploaded, or made
+    by the mock) and it is within retention, else None."""
+    upload = ctx.state.uploads.get(PROVIDER, ctx.key, file_id, ctx.now)
+    if upload is not None:
+        return upload.content_type, upload.size
     record: FileRecord | None = ctx.state.stores[STORE].get(file_id)
     if record is None or record.tenant != ctx.key or record.data is None:
         return None
     retention = ctx.settings.get("file_retention")
     if retention is not None and ctx.now - record.created_at > retention:
         return None
-    return record
+    return record.content_type, record.file_size
 
 
 def file_problem(ctx: RequestContext, feature: Feature) -> dict[str, str] | None:
@@ -125,55 +163,69 @@ def file_problem(ctx: RequestContext, feature: Feature) -> dict[str, str] | None
         if value is None:
             continue
         for file_id in value if many else [value]:
-            record = uploaded_file(ctx, file_id)
-            if record is None:
+            found = uploaded_file(ctx, file_id)
+            if found is None:
                 if ctx.settings.get("missing_upload") == "reject":
                     raise invalid_parameters(f"{field}: no uploaded file with this id")
                 return {
                     "error": ctx.settings.get("missing_upload_error", "unknown_internal_error"),
                     "error_message": f"The file in {field} was never uploaded.",
                 }
+            content_type, size = found
             limit = VIDEO_LIMIT if kind == "video" else IMAGE_LIMIT
-            if record.file_size > limit:
+            if size > limit:
                 return {
                     "error": "exceed_max_filesize",
                     "error_message": f"The file in {field} is over the {limit // MB} MB limit.",
                 }
-            if record.kind != kind:
+            if content_type.split("/", 1)[0] != kind:
                 target = "mask" if "msk" in field else kind
                 return {
                     "error": f"error_decode_{target}",
-                    "error_message": f"The file in {field} is {record.content_type}, not {kind}.",
+                    "error_message": f"The file in {field} is {content_type}, not {kind}.",
                 }
     return None
 
 
-def _s3_refusal(status: int, code: str, message: str) -> web.Response:
-    return web.Response(status=status, text=s3_error(code, message), content_type="application/xml")
-
-
 async def put_upload(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    file_id = state.stores[f"{STORE}:tokens"].get(request.match_info["token"])
-    record: FileRecord | None = state.stores[STORE].get(file_id) if file_id else None
-    if record is None:
-        return _s3_refusal(403, "AccessDenied", "Invalid upload URL")
-    if request.headers.get("Content-Type") != record.content_type:
-        return _s3_refusal(
-            403, "SignatureDoesNotMatch", "Content-Type differs from the one the URL was signed for"
+    now = state.clock.now()
+    slot = state.uploads.slot(request.match_info["token"], now)
+    try:
+        if slot is None:
+            raise S3Error(403, "AccessDenied", "Invalid upload URL")
+        if slot.url_expires_at is not None and now > slot.url_expires_at:
+            raise S3Error(403, "AccessDenied", "Request has expired")
+        if request.headers.get("Content-Type") != slot.content_type:
+            raise S3Error(
+                403,
+                "SignatureDoesNotMatch",
+                "Content-Type differs from the one the URL was signed for",
+            )
+        stored = await state.uploads.write(
+            request.content,
+            request.content_length,
+            space=PROVIDER,
+            tenant=slot.tenant,
+            key=slot.key,
+            content_type=slot.content_type,
+            now=now,
+            limits=limits(state.scenario.providers[PROVIDER].settings),
+            slot=slot,
         )
-    limit = record.file_size
-    chunks: list[bytes] = []
-    received = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        received += len(chunk)
-        if received > limit:
-            return _s3_refusal(400, "IncompleteBody", "More bytes than the declared Content-Length")
-        chunks.append(chunk)
-    if received != limit:
-        return _s3_refusal(400, "IncompleteBody", f"Received {received} bytes, declared {limit}")
-    record.data = b"".join(chunks)
-    return web.Response(status=200, headers={"ETag": f'"{hash(record.data) & 0xFFFFFFFF:08x}"'})
+    except S3Error as err:
+        return err.response()
+    return web.Response(status=200, headers={"ETag": f'"{stored.etag}"'})
+
+
+@task_files(PROVIDER)
+def _files_named(task: Task) -> Iterable[Hashable]:
+    """The file ids a task's body names (``src_file_id``, ``ref_file_ids``...), for eviction."""
+    for field, value in task.params.items():
+        if field.endswith(("_file_id", "_file_ids")):
+            yield from (
+                v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)
+            )
 
 
 def setup_upload_route(app: web.Application) -> None:
