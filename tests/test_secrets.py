@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.test_a2e import data_of
+from tests.test_a2e_streaming import AVATAR
 from tests.test_cli_serve import _free_port, _wait_ready
 from tests.test_youcam_v1_auth import token
 
@@ -26,10 +27,13 @@ SHARED = "one-secret-for-the-whole-fleet"
 
 
 async def a2e_tokens(mock) -> list[str]:
+    """An API token, a login token and a streaming session's RTC token."""
     generated = data_of(*await mock.call("POST", "/api/v1/token/generate", json={"alias": "ci"}))
     body = {"username": "sk-test", "password": "x"}
     login = data_of(*await mock.call("POST", "/api/v1/login/account", key=None, json=body))
-    return [generated["token"], login["token"]]
+    body = {"avatar_id": AVATAR, "expire_seconds": 60}
+    session = data_of(*await mock.call("POST", "/api/v1/streaming-avatar/agora-token", json=body))
+    return [generated["token"], login["token"], session["token"]]
 
 
 async def thumbs(mock) -> list[str]:
@@ -51,7 +55,7 @@ async def test_two_servers_with_the_same_seed_issue_different_tokens_and_signatu
     first, second = await make_mock(), await make_mock()
     assert first.state.scenario.seed == second.state.scenario.seed
     a, b = await a2e_tokens(first), await a2e_tokens(second)
-    assert all(x.startswith("sk_") and len(x) == 43 for x in a + b)
+    assert all(x.startswith("sk_") and len(x) == 43 for x in a[:2] + b[:2])
     assert set(a).isdisjoint(b)
     assert await token(first) != await token(second)  # YouCam v1 access tokens
     ua, ub = await signed_urls(first), await signed_urls(second)

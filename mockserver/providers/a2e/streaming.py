@@ -29,7 +29,6 @@ from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.ids import hex_id
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
 from mockserver.providers.a2e.common import PROVIDER, hex24, ok
@@ -111,7 +110,7 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
         {
             "appId": app_id,
             "channel": channel,
-            "token": "007" + hex_id(rng, 64),
+            "token": "007" + ctx.state.secrets.token_hex(32),  # a secret: from the OS
             "uid": rng.randrange(1, 2**31),
         },
     )
