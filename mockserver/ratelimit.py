@@ -34,8 +34,10 @@ class FixedWindows:
         windows = self._windows
         for rule in rules:
             per = rule.per
-            subject = (provider, per, key if per == "key" else ip)
             limit = rule.limit
+            # the window length is part of the subject: a per-second and a per-300 s rule on the
+            # same key are two windows, both counted
+            subject = (provider, per, limit.window, key if per == "key" else ip)
             w = windows.get(subject)
             if w is None or now >= w[0] + limit.window:
                 windows[subject] = [now, 1]

@@ -157,10 +157,30 @@ def parse_text(text: str, source: str = "<scenario>") -> Scenario:
     if problems:
         raise ScenarioError(source, problems)
     merged = _merge(_default_raw(), data)
-    problems = _problems(merged, None)
-    if problems:  # pragma: no cover - the default itself is tested
+    problems = _problems(merged, None) or _profile_problems(merged)
+    if problems:
         raise ScenarioError(source, problems)
     return _typed(merged)
+
+
+def _profile_problems(raw: dict[str, Any]) -> list[str]:
+    """A ``rate_limits`` that names a profile must name one the provider declares."""
+    problems = []
+    for name, cfg in raw["providers"].items():
+        chosen = cfg.get("rate_limits")
+        known = cfg.get("rate_limit_profiles") or {}
+        if isinstance(chosen, str) and chosen not in known:
+            names = ", ".join(sorted(known)) or "none"
+            problems.append(f"providers.{name}.rate_limits: no profile {chosen!r} (known: {names})")
+    return problems
+
+
+def _rules(cfg: dict[str, Any]) -> tuple[RateLimitRule, ...]:
+    """The provider's rules: its list, or the profile its ``rate_limits`` names."""
+    rules = cfg.get("rate_limits") or ()
+    if isinstance(rules, str):
+        rules = cfg["rate_limit_profiles"][rules]
+    return tuple(RateLimitRule(r["per"], Limit(int(r["limit"]), float(r["window"]))) for r in rules)
 
 
 def load(path: str | Path | None = None, preset: str | None = None) -> Scenario:
@@ -185,10 +205,7 @@ def _typed(raw: dict[str, Any]) -> Scenario:
     for name, cfg in raw["providers"].items():
         providers[name] = ProviderConfig(
             families={f: FamilyConfig.parse(c) for f, c in (cfg.get("families") or {}).items()},
-            rate_limits=tuple(
-                RateLimitRule(r["per"], Limit(int(r["limit"]), float(r["window"])))
-                for r in cfg.get("rate_limits") or ()
-            ),
+            rate_limits=_rules(cfg),
             settings=dict(cfg.get("settings") or {}),
             costs=dict(cfg.get("costs") or {}),
         )

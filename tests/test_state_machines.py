@@ -137,6 +137,7 @@ class YouCamAvatarMachine(FamilyMachine):
 providers:
   youcam:
     settings: {polling_window: 20, charge_expired_tasks: false}
+    rate_limits: []   # the model is of task states; rate limits have their own tests
     families:
       ai-avatar:
         states: {running: {min: 5, max: 45}}

@@ -211,11 +211,11 @@ def test_the_pytest_plugin_addresses_the_v1_tenant():
 
     from mockserver.providers.youcam.clientauth import v1_tenant
     from mockserver.pytest_plugin import MockServer
-    from tests.test_youcam_v1_auth import START, id_token
+    from tests.test_youcam_v1_auth import id_token
 
     with MockServer() as server:
         server.set_balances(v1_tenant("sk-client"), units=9)
-        body = {"client_id": "sk-client", "id_token": id_token("sk-client", int(START * 1000))}
+        body = {"client_id": "sk-client", "id_token": id_token("sk-client")}
         request = urllib.request.Request(
             server.url("/s2s/v1.0/client/auth"),
             data=json.dumps(body).encode(),

@@ -108,7 +108,8 @@ async def test_youcam_slots_count_against_the_tenants_quota_and_a_refusal_reserv
     make_mock,
 ):
     mock = await make_mock(
-        "providers: {youcam: {settings: {uploads: {max_files: 3, max_bytes: 1000}}}}"
+        "providers: {youcam: {rate_limits: [],"
+        " settings: {uploads: {max_files: 3, max_bytes: 1000}}}}"
     )
     await slot(mock, 400)
     await slot(mock, 400)

@@ -154,6 +154,7 @@ async def test_due_deliveries_go_out_in_order(make_mock, receiver):
         youcam_hooks(
             receiver.url(),
             "    families: {ai-avatar: {states: {running: {min: 1, max: 20}}}}\n",
+            "    rate_limits: []\n",  # six submits at one instant: not a rate-limit test
             "webhooks: {concurrency: 1}\n",
         )
     )
@@ -211,7 +212,9 @@ async def test_reorder_swaps_neighbours(make_mock, receiver):
 
 async def test_chaos_draws_repeat_with_the_seed(make_mock, receiver):
     text = youcam_hooks(
-        receiver.url(), "webhooks: {chaos: [{effect: drop, probability: 0.5}]}\nseed: 4\n"
+        receiver.url(),
+        "    rate_limits: []\n",  # twelve submits at one instant: not a rate-limit test
+        "webhooks: {chaos: [{effect: drop, probability: 0.5}]}\nseed: 4\n",
     )
     outcomes = []
     for _ in range(2):

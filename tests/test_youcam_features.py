@@ -135,10 +135,14 @@ async def test_feature_refusals(mock, feature):
         refusals.append(({k: v for k, v in body.items() if k != name}, "InvalidParameters"))
     if feature.templates:
         no_ref = {k: v for k, v in body.items() if not k.startswith("ref_file")}
+        gate = feature.template_gate  # bg-replace reads template_id only under type template
+        if gate:
+            no_ref[gate["param"]] = gate["value"]
         refusals.append(({**no_ref, "template_id": "no_such_template"}, "InvalidTemplate"))
     if feature.strict:
         refusals.append(({**body, "mock_unexpected": 1}, "BadRequest"))
     for bad, code in refusals:
+        mock.advance(1)  # paced under the documented 5 requests per second
         status, answer = await mock.call("POST", feature.run_path, json=bad)
         assert (status, answer.get("error_code")) == (400, code), (bad, answer)
         assert set(answer) == {"status", "error", "error_code"} and answer["status"] == 400
@@ -152,6 +156,7 @@ async def test_template_list_pages_to_the_end(mock, feature):
     seen, token = [], None
     while True:
         params = {"page_size": "7", **({"starting_token": token} if token else {})}
+        mock.advance(1)  # paced under the documented 5 requests per second
         status, answer = await mock.call("GET", feature.templates_path, params=params)
         assert status == 200
         seen += [t["id"] for t in answer["data"]["templates"]]
@@ -238,7 +243,8 @@ async def test_every_answer_has_a_request_id_and_no_rate_limit_headers(mock):
         ("2d-vto/bracelet", {"object_infos": [{"name": "a"}, {"name": "b"}]}, 2),
         ("image-to-video", {"dst_duration": 10, "mode": "pro"}, 60),
         ("image-to-video/youcam", {"resolution": "1080", "dst_duration": 5}, 15),
-        ("text-to-video/youcam", {"resolution": "1080", "dst_duration": 10}, 30),
+        ("text-to-video/youcam", {"resolution": "1080P", "dst_duration": 10}, 30),
+        ("text-to-video/youcam", {"resolution": "720P", "dst_duration": 3}, 6),
         ("hair-transfer", {"template_id": "any_preset"}, 1),
         ("skin-analysis", {"dst_actions": ["wrinkle", "pore", "acne", "texture", "redness"]}, 12),
         ("ai-avatar", {"output_count": 9}, 3),

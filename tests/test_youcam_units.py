@@ -119,7 +119,7 @@ async def test_a_task_lost_to_the_polling_window_is_charged_when_the_scenario_sa
             f"    settings: {{charge_expired_tasks: {charge}}}\n"
             "    families: {default: {states: {running: 120}}}\n"
         )
-        feature = by_key()["enhance"]
+        feature = by_key()["sod"]  # 1 unit
         task_id = await run(mock, feature)
         mock.advance(300)
         assert (await poll(mock, feature, task_id))[0] == 400
@@ -159,6 +159,7 @@ async def test_history_pages_newest_first_with_tokens(mock):
     seen, token = [], None
     while True:
         params = {"page_size": "5", **({"starting_token": token} if token else {})}
+        mock.advance(1)  # paced under the documented 5 requests per second
         status, answer = await mock.call("GET", HISTORY, params=params)
         assert status == 200
         seen += answer["result"]["history"]
@@ -169,6 +170,7 @@ async def test_history_pages_newest_first_with_tokens(mock):
     timestamps = [e["timestamp"] for e in seen]
     assert timestamps == sorted(timestamps, reverse=True)
     for bad in ("0", "31", "x"):
+        mock.advance(1)
         status, answer = await mock.call("GET", HISTORY, params={"page_size": bad})
         assert (status, answer["error_code"]) == (400, "InvalidParameters")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.providers.youcam.features import by_key, example_body, slugs
+from mockserver.providers.youcam.features import by_key, example_body, features
 from tests.test_youcam_features import poll, run
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 96
@@ -39,9 +39,10 @@ def with_file(key, **files):
     return {**body, **files}
 
 
-@pytest.mark.parametrize("feature", slugs(), ids=lambda f: f.slug)
+@pytest.mark.parametrize("feature", features(), ids=lambda f: f.key)
 async def test_every_feature_has_a_file_endpoint_for_its_kinds(mock, feature):
     for ctype in feature.upload_types:
+        mock.advance(1)  # paced under the documented 5 requests per second
         spec = {"content_type": ctype, "file_name": "f", "file_size": 1000}
         status, answer = await mock.call("POST", feature.file_path, json={"files": [spec]})
         assert status == 200, answer
@@ -67,8 +68,10 @@ async def test_uploaded_files_work_for_images_videos_and_reference_lists(mock):
     assert (await outcome(mock, "video-sr", with_file("video-sr", src_file_id=video)))[
         "task_status"
     ] == "success"
-    body = with_file("face-swap-vid", src_file_id=video, ref_file_ids=[image, image])
+    body = with_file("face-swap-vid", src_file_id=video, ref_file_id=image)
     assert (await outcome(mock, "face-swap-vid", body))["task_status"] == "success"
+    body = with_file("face-swap", src_file_id=image, ref_file_ids=[image, image])
+    assert (await outcome(mock, "face-swap", body))["task_status"] == "success"
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,12 @@
     python -m contracts.youcam.build_spec --check  # exit 1 if the committed file is stale
 
 Every row of mockserver/providers/youcam/features.yaml becomes its run and status operations,
-its template list and pre-process pair where the row has them, and its file endpoint (one per
-slug), with the row's request schema, result shape and example. The server binds its generic
-handlers from the same rows, so spec and handlers cannot drift apart; tests/test_youcam_spec.py
-fails when the committed document differs from what this script produces.
+its template list and pre-process pair where the row has them, and its file endpoint (on the
+row's own path version: v2.1 rows upload to /s2s/v2.1/file/{slug}), with the row's request
+schema, result shape and example. The server binds its generic handlers from the same rows, so
+spec and handlers cannot drift apart; tests/test_youcam_spec.py fails when the committed
+document differs from what this script produces. contracts/youcam/coverage.py writes the
+coverage page from the same rows.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from mockserver.providers.youcam.features import (
     features,
     request_schema,
     results_schema,
-    slugs,
 )
 from mockserver.yamlio import load_yaml
 
@@ -134,6 +135,13 @@ def _run_op(f: Feature, op_id: str, summary: str, schema: str, example: Any) -> 
 def _cost_note(f: Feature) -> str:
     cost = f.cost
     unit = cost.get("unit", "result_image")
+    variant = cost.get("variant")
+    if cost.get("tiers") and variant:
+        return "units by tier: " + ", ".join(
+            f"{t['label']} {t['amount']} {variant['base_label']} / {t['variant_amount']} "
+            f"{variant['label']}"
+            for t in cost["tiers"]
+        )
     if cost.get("tiers"):
         return "units by tier: " + ", ".join(f"{t['label']} {t['amount']}" for t in cost["tiers"])
     by = cost.get("by")
@@ -244,7 +252,6 @@ def build() -> dict[str, Any]:
         ],
     }
     schemas["PreProcessRequest"] = pre_request
-    file_ops = {f.key: f for f in slugs()}
     for f in features():
         codes.update(dict.fromkeys(f.engine_errors))
         name = f.camel
@@ -272,8 +279,7 @@ def build() -> dict[str, Any]:
             paths[f.pre_path + "/{task_id}"] = _status_op(
                 f.pre_status_op, f"{f.title} detection task status.", f"{name}PreProcessStatus"
             )
-        if file_ops.get(f.key) is f:
-            paths[f.file_path] = _file_op(f)
+        paths[f.file_path] = _file_op(f)
     schemas["EngineErrorCode"] = {"enum": list(codes)}
     return doc
 

@@ -67,12 +67,20 @@ def skin_dst_actions(body: dict[str, Any]) -> None:
 
 
 def features_not_all_zero(body: dict[str, Any]) -> None:
-    """Body reshape: ``features`` needs at least one non-zero parameter."""
+    """Body and face reshape: ``features`` needs at least one non-zero parameter."""
     if not any(v for v in (body.get("features") or {}).values()):
-        raise _refuse("features: at least one body reshape parameter must be non-zero")
+        raise _refuse("features: at least one feature value must be non-zero")
+
+
+def custom_features_not_all_zero(body: dict[str, Any]) -> None:
+    """Face lift: under type ``custom`` (its default), the features given cannot all be zero;
+    type ``auto`` ignores them (the bundle's anyOf puts the rule on the custom branch only)."""
+    if body.get("type", "custom") == "custom" and "features" in body:
+        features_not_all_zero(body)
 
 
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "skin_dst_actions": skin_dst_actions,
     "features_not_all_zero": features_not_all_zero,
+    "custom_features_not_all_zero": custom_features_not_all_zero,
 }

@@ -39,6 +39,7 @@ EXAMPLE_URLS = {
 # Building block -> (url field, file-id field, is a list). ``template`` is template_id alone.
 BLOCKS: dict[str, tuple[str, str, bool]] = {
     "src": ("src_file_url", "src_file_id", False),
+    "srcs": ("src_file_urls", "src_file_ids", True),
     "ref": ("ref_file_url", "ref_file_id", False),
     "refs": ("ref_file_urls", "ref_file_ids", True),
     "msk": ("msk_file_url", "msk_file_id", False),
@@ -123,6 +124,9 @@ class Feature:
     example: dict[str, Any]
     file_types: tuple[str, ...] | None
     guess: tuple[str, ...]
+    source: str
+    rules: tuple[dict[str, Any], ...]
+    template_gate: dict[str, Any] | None
 
     # --- names -------------------------------------------------------------------------
 
@@ -162,7 +166,7 @@ class Feature:
 
     @property
     def file_op(self) -> str:
-        return f"create{camel(self.slug)}File"  # one per slug: the file API is v2.0 only
+        return f"create{self.camel}File"  # one per row: v2.1 rows upload on their own path
 
     @property
     def run_path(self) -> str:
@@ -182,7 +186,7 @@ class Feature:
 
     @property
     def file_path(self) -> str:
-        return f"/s2s/v2.0/file/{self.slug}"
+        return f"/s2s/{self.version}/file/{self.slug}"
 
     # --- inputs and files --------------------------------------------------------------
 
@@ -200,7 +204,10 @@ class Feature:
             for name in block.names:
                 if name in BLOCKS:
                     _, field, many = BLOCKS[name]
-                    out.append((field, self.src_kind if name == "src" else "image", many))
+                    kind = (
+                        self.src_kind if name.startswith("src") and "msk" not in name else "image"
+                    )
+                    out.append((field, kind, many))
         return out
 
     @property
@@ -276,6 +283,9 @@ def _row(raw: dict[str, Any], defaults: dict[str, Any]) -> Feature:
         example=dict(row.get("example") or {}),
         file_types=tuple(row["file_types"]) if row.get("file_types") else None,
         guess=tuple(str(g) for g in row.get("guess") or ()),
+        source=str(row.get("source") or ""),
+        rules=tuple(row.get("rules") or ()),
+        template_gate=dict(row["template_gate"]) if row.get("template_gate") else None,
     )
 
 
@@ -297,14 +307,6 @@ def features() -> tuple[Feature, ...]:
 @cache
 def by_key() -> dict[str, Feature]:
     return {f.key: f for f in features()}
-
-
-def slugs() -> list[Feature]:
-    """The first row of every slug (the one that owns the slug's file endpoint)."""
-    seen: dict[str, Feature] = {}
-    for f in features():
-        seen.setdefault(f.slug, f)
-    return list(seen.values())
 
 
 # --- template catalogs -------------------------------------------------------------------
@@ -401,6 +403,7 @@ def request_schema(feature: Feature) -> dict[str, Any]:
     schema["properties"] = properties
     if feature.dependent:
         schema["dependentRequired"] = feature.dependent
+    groups += feature.rules
     if len(groups) == 1:
         schema.update(groups[0])
     elif groups:
@@ -419,7 +422,7 @@ def example_body(feature: Feature) -> dict[str, Any]:
             body["template_id"] = catalog(feature.key)[0]["id"] if feature.templates else "t_001"
             continue
         url, _, many = BLOCKS[name]
-        if name == "src":
+        if name in ("src", "srcs"):
             value = EXAMPLE_URLS[feature.src_kind]
         else:
             value = EXAMPLE_URLS["msk" if "msk" in name else "ref"]
@@ -518,7 +521,7 @@ def quantity(feature: Feature, body: dict[str, Any]) -> int:
     spec = feature.cost.get("quantity")
     if not spec:
         return 1
-    value = body.get(spec["param"])
+    value = body.get(spec["param"]) if "param" in spec else None
     if spec.get("len"):
         return len(value) if isinstance(value, list) else int(spec.get("default", 1))
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -536,15 +539,26 @@ def _by_amount(cost: dict[str, Any], body: dict[str, Any]) -> float:
     return float(by["amounts"].get(str(value), cost["amount"]))
 
 
+def _variant(cost: dict[str, Any], body: dict[str, Any]) -> bool:
+    """True when the body asks for the tiers' variant price (skin analysis: any HD concern)."""
+    spec = cost.get("variant")
+    if not spec:
+        return False
+    value = body.get(spec["param"])
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and v.startswith(spec["prefix"]) for v in items)
+
+
 def units_for(feature: Feature, body: dict[str, Any], proc_unit: float | None = None) -> float:
     """Units a successful task costs: amount x ceil(quantity / proc_unit), or its tier."""
     cost = feature.cost
     q = quantity(feature, body)
     tiers = cost.get("tiers")
     if tiers:
+        key = "variant_amount" if _variant(cost, body) else "amount"
         for tier in tiers:
             if tier["upto"] is None or q <= tier["upto"]:
-                return float(tier["amount"])
+                return float(tier[key])
     per = proc_unit or cost.get("proc_unit", 1)
     return _by_amount(cost, body) * math.ceil(q / per)
 
@@ -556,6 +570,16 @@ def skus(feature: Feature, proc_unit: float | None = None) -> list[dict[str, Any
     unit = cost.get("unit", "result_image")
     per = int(proc_unit or cost.get("proc_unit", 1))
     base = {"unit": unit, "proc_unit": per}
+    variant = cost.get("variant")
+    if cost.get("tiers") and variant:
+        return [
+            {"description": f"{feature.title} for {t['label']} ({label})", "amount": t[key], **base}
+            for t in cost["tiers"]
+            for label, key in (
+                (variant["base_label"], "amount"),
+                (variant["label"], "variant_amount"),
+            )
+        ]
     if cost.get("tiers"):
         return [
             {"description": f"{feature.title} for {t['label']}", "amount": t["amount"], **base}

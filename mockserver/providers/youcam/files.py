@@ -33,7 +33,7 @@ from mockserver.keys import STATE_KEY
 from mockserver.media import S3Error
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
-from mockserver.providers.youcam.features import IMAGE_LIMIT, MB, VIDEO_LIMIT, Feature, slugs
+from mockserver.providers.youcam.features import IMAGE_LIMIT, MB, VIDEO_LIMIT, Feature, features
 from mockserver.tasks import Task
 from mockserver.uploads import Upload, UploadLimits, UploadRefused, task_files
 
@@ -128,11 +128,14 @@ async def create_file(ctx: RequestContext) -> dict[str, Any]:
 
 
 async def create_feature_file(ctx: RequestContext) -> dict[str, Any]:
-    """``POST /s2s/v2.0/file/{feature}``: its schema lists the feature's content types."""
+    """``POST /s2s/{version}/file/{feature}``: its schema lists the feature's content types.
+
+    Every task route has its file route on the same path version (``/s2s/v2.1/file/skin-analysis``
+    beside ``/s2s/v2.1/task/skin-analysis``, as the docs list them)."""
     return _create_slots(ctx)
 
 
-for _feature in slugs():
+for _feature in features():
     provider.handles(_feature.file_op)(create_feature_file)
 
 

@@ -143,9 +143,18 @@ def task_cost(ctx: RequestContext, feature: Feature, body: dict[str, Any]) -> fl
     return units_for(feature, body, float(override) if override else None)
 
 
+def _template_used(feature: Feature, body: dict[str, Any]) -> bool:
+    """Whether the body's template_id is read at all: bg-replace ignores it unless
+    ``type`` is ``template`` (its default is ``prompt``), so only then is it checked."""
+    gate = feature.template_gate
+    if gate is None:
+        return True
+    return body.get(gate["param"], gate["default"]) == gate["value"]
+
+
 def _check_template(ctx: RequestContext, feature: Feature) -> None:
     template_id = ctx.body.get("template_id")
-    if template_id is None or not feature.templates:
+    if template_id is None or not feature.templates or not _template_used(feature, ctx.body):
         return
     if template_id not in template_ids(feature.key):
         raise ApiError(
