@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from mockserver.chaos import A2E_R2, chaos_route
 from mockserver.context import RequestContext
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
@@ -59,6 +60,7 @@ def _refusal(status: int, code: str, message: str) -> web.Response:
     return web.Response(status=status, text=s3_error(code, message), content_type="application/xml")
 
 
+@chaos_route(A2E_R2, provider="a2e")
 async def put_object(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     bucket, key = request.match_info["bucket"], request.match_info["key"]
@@ -77,6 +79,7 @@ async def put_object(request: web.Request) -> web.Response:
     return web.Response(status=200, headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
 
+@chaos_route(A2E_R2, provider="a2e")
 async def get_object(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     found = (

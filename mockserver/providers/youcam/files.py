@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.chaos import UPLOAD, chaos_route
 from mockserver.context import RequestContext
 from mockserver.ids import opaque_b64, urlsafe_id
 from mockserver.journal import journaled
@@ -152,6 +153,7 @@ def _s3_refusal(status: int, code: str, message: str) -> web.Response:
     return web.Response(status=status, text=s3_error(code, message), content_type="application/xml")
 
 
+@chaos_route(UPLOAD, provider="youcam")
 async def put_upload(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     file_id = state.stores[f"{STORE}:tokens"].get(request.match_info["token"])
