@@ -42,9 +42,7 @@ def _dumps(payload: Any) -> bytes:
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def json_answer(
-    status: int, payload: Any, headers: dict[str, str] | None = None
-) -> web.Response:
+def json_answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON answer, serialised as every answer of the mock is (compact, UTF-8)."""
     return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
 

@@ -389,3 +389,13 @@ async def test_the_rate_limited_storm_no_longer_loses_running_tasks(make_mock):
     assert statuses.count(429) >= 10
     status, body = await poll(mock, task_id)
     assert status == 200 and body["data"]["task_status"] == "success", body
+
+
+async def test_an_injected_429_status_speaks_the_providers_own_429(mock):
+    fault = {"X-Mock-Fault": "status=429"}
+    assert await mock.call("GET", TEMPLATES, headers=fault) == (
+        429,
+        {"status": 429, "error": "Too many requests"},
+    )
+    status, body = await mock.call("GET", A2E_LIST, headers=fault)
+    assert status == 429 and (body["code"], body["msg"]) == (429, "Too many requests")

@@ -100,6 +100,8 @@ class A2EDialect:
         return ApiError(500, INTERNAL, _with("Internal Server Error", detail))
 
     def fault(self, status: int, detail: str = "") -> ApiError:
+        if status == 429:
+            return rate_limited()
         return ApiError(status, status, detail or reason(status))
 
     def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:

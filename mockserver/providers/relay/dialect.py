@@ -86,8 +86,8 @@ class RelayDialect:
     def fault(self, status: int, detail: str = "") -> ApiError:
         """An injected 4xx/5xx: the task envelope's ``internal_error`` (catalog §5's 500
         code) with the status's phrase. [guess]"""
-        if status == 500:
-            return self.pipeline_error("internal", detail)
+        if status in (429, 500):  # the gateway's 429, Suno-API's 500
+            return self.pipeline_error("rate_limited" if status == 429 else "internal", detail)
         return ApiError(status, "internal_error", detail or reason(status))
 
     def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:

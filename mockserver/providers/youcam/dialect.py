@@ -41,8 +41,8 @@ class YouCamDialect:
     def fault(self, status: int, detail: str = "") -> ApiError:
         """An injected 4xx/5xx: ``status`` mirrors it, no ``error_code`` (as on YouCam's
         documented 429 and 404); a 500 keeps YouCam's "Internal server error"."""
-        if status == 500:
-            return self.pipeline_error("internal", detail)
+        if status in (429, 500):  # YouCam's own words for these two
+            return self.pipeline_error("rate_limited" if status == 429 else "internal", detail)
         return ApiError(status, None, detail or reason(status))
 
     def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
