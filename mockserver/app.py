@@ -85,7 +85,8 @@ def make_fallback():
         async def refuse() -> web.StreamResponse:
             return _answer(request, provider, err)
 
-        if request.app[STATE_KEY].chaos.may_act(request.headers):
+        control = request.path.startswith(admin.PREFIX)  # the control plane takes no chaos
+        if not control and request.app[STATE_KEY].chaos.may_act(request.headers):
             response = await with_chaos(
                 request,
                 refuse,
@@ -96,7 +97,7 @@ def make_fallback():
             )
         else:
             response = await refuse()
-        if not request.path.startswith(admin.PREFIX):
+        if not control:
             journal.record_unmatched(request, response.status, started)
         return response
 

@@ -399,3 +399,10 @@ async def test_an_injected_429_status_speaks_the_providers_own_429(mock):
     )
     status, body = await mock.call("GET", A2E_LIST, headers=fault)
     assert status == 429 and (body["code"], body["msg"]) == (429, "Too many requests")
+
+
+async def test_the_control_plane_takes_no_chaos(make_mock):
+    mock = await make_mock(rules("{effect: {type: status, status: 503}}"))
+    assert (await mock.call("GET", "/__mock/health", key=None))[0] == 200
+    assert (await mock.call("GET", "/__mock", key=None))[0] == 404
+    assert (await mock.call("GET", "/no-such-path", key=None))[0] == 503  # the host's, though
