@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.chaos import ChaosError
 from mockserver.clock import ClockError
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.resources import spec_path
@@ -89,7 +90,9 @@ async def no_such_call(request: web.Request) -> web.Response:
         if resource is not request.match_info.route.resource:
             allowed |= (await resource.resolve(request))[1]
     if allowed:
-        return _refuse(405, "Method Not Allowed")
+        response = _refuse(405, "Method Not Allowed")
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
     return _refuse(404, "Not Found")
 
 
@@ -331,10 +334,14 @@ async def add_preset(request: web.Request) -> web.Response:
     body = await _body(request)
     errors = sorted(preset_validator().iter_errors(body), key=lambda e: list(e.path))
     if errors:
-        return _json(
-            {"error": "invalid preset", "status": 400, "problems": [e.message for e in errors]}, 400
-        )
-    preset = _state(request).chaos.add_preset(body)
+        problems = [
+            f"{'.'.join(map(str, e.absolute_path)) or 'preset'}: {e.message}" for e in errors
+        ]
+        return _json({"error": "invalid preset", "status": 400, "problems": problems}, 400)
+    try:
+        preset = _state(request).chaos.add_preset(body)
+    except ChaosError as err:  # a number or phase the schema cannot refuse (NaN, 1e308)
+        return _json({"error": "invalid preset", "status": 400, "problems": [str(err)]}, 400)
     return _json(preset.describe(), 201)
 
 

@@ -1,28 +1,29 @@
 """create_app(): the spec-driven aiohttp application.
 
 route -> [chaos -> auth -> rate limit -> validate -> handler -> check -> chaos -> journal]
-The bracketed part is pipeline.make_endpoint, one per spec operation. There is no middleware
-anywhere, not even in the control API's sub-application (a single one would make aiohttp wrap
-every request of the root app too): every request is journaled by what answers it (an
-operation, the fallback route for unknown paths, the media and upload routes), which keeps
-the poll path as short as the bare-aiohttp floor allows.
+The bracketed part is pipeline.make_endpoint, one per spec operation; the mock's own routes
+(media, uploads, the fallback for unknown paths) consult chaos through chaos.with_chaos.
+There is no middleware anywhere, not even in the control API's sub-application (a single one
+would make aiohttp wrap every request of the root app too): every request is journaled by
+what answers it (an operation, the fallback route for unknown paths, the media and upload
+routes), which keeps the poll path as short as the bare-aiohttp floor allows.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
 from aiohttp import web
 
 from mockserver import admin, journal, media_routes
+from mockserver.chaos import UNROUTED, with_chaos
 from mockserver.clock import RealClock, VirtualClock
 from mockserver.context import RequestContext
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, ControlDialect
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
-from mockserver.pipeline import make_endpoint
+from mockserver.pipeline import json_answer, make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
 from mockserver.scenario import load as load_scenario
@@ -31,7 +32,7 @@ from mockserver.state import MockState, ServerOptions
 
 log = logging.getLogger("avatar_mock")
 
-_HTTP_KIND = {404: "no_route", 405: "method_not_allowed", 413: "too_large"}
+CONTROL = ControlDialect()
 
 
 def _provider_for(request: web.Request, enabled: list[Provider]) -> Provider | None:
@@ -41,41 +42,62 @@ def _provider_for(request: web.Request, enabled: list[Provider]) -> Provider | N
     return None
 
 
-def _refusal(request: web.Request, status: int, detail: str) -> web.Response:
-    """An HTTP-level refusal (no route, bad method, too large) in the right dialect."""
-    enabled: list[Provider] = request.app[PROVIDERS_KEY]
-    provider = _provider_for(request, enabled)
+def _answer(request: web.Request, provider: Provider | None, err: ApiError) -> web.Response:
+    """A refusal outside any operation, in the dialect of the provider whose path it is (the
+    mock's own ``{"error", "status"}`` elsewhere), serialised as every other answer."""
+    headers = dict(err.headers)
     if provider is None:
-        return web.json_response({"error": detail, "status": status}, status=status)
-    err: ApiError = provider.dialect.pipeline_error(_HTTP_KIND.get(status, "internal"), detail)
+        return json_answer(err.status, CONTROL.render(err, ""), headers or None)
     state = request.app[STATE_KEY]
     # No operation matched, but the provider's conventions hold all the same: its trace id,
     # its headers (YouCam's x-request-id on every answer).
     ctx = RequestContext(request, state, provider, None, state.clock.now())
-    headers = provider.response_headers(ctx) if provider.response_headers else None
-    return web.json_response(
-        provider.dialect.render(err, ctx.trace_id), status=err.status, headers=headers
-    )
+    if provider.response_headers is not None:
+        headers = {**provider.response_headers(ctx), **headers}
+    return json_answer(err.status, provider.dialect.render(err, ctx.trace_id), headers or None)
 
 
-def _template_regex(path: str) -> re.Pattern[str]:
-    """``/a/{id}/b`` -> ``^/a/[^/]+/b$``."""
-    parts = re.split(r"\{[^}]+\}", path)
-    return re.compile("^" + "[^/]+".join(re.escape(part) for part in parts) + "$")
+async def _allowed_methods(request: web.Request, fallback: web.AbstractResource) -> set[str]:
+    """The methods some other route serves at this path (empty: no route has the path)."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is not fallback:
+            allowed |= (await resource.resolve(request))[1]
+    return allowed
 
 
-def make_fallback(routes: list[dict[str, Any]]):
-    """The last route: a path no operation serves gets the provider's 404, or 405 when the
-    path exists with other methods. Journaled like any other answer."""
-    templates: list[re.Pattern[str]] = []  # compiled on the first miss, not at start-up
+def make_fallback():
+    """The last route: a path no route serves gets the provider's 404, or 405 with ``Allow``
+    when the path exists with other methods. Chaos reaches it as ``mock:unrouted`` (a 429
+    storm limits the whole host); journaled like any other answer."""
 
     async def fallback(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        if not templates:
-            templates.extend(_template_regex(r["path"]) for r in routes)
-        allowed = any(pattern.match(request.path) for pattern in templates)
-        response = _refusal(request, 405 if allowed else 404, "no such operation")
-        if not request.path.startswith(admin.PREFIX):
+        allowed = await _allowed_methods(request, request.match_info.route.resource)
+        provider = _provider_for(request, request.app[PROVIDERS_KEY])
+        dialect = provider.dialect if provider is not None else CONTROL
+        if allowed:
+            err = dialect.pipeline_error("method_not_allowed", "no such operation")
+            err.headers = {**err.headers, "Allow": ", ".join(sorted(allowed))}
+        else:
+            err = dialect.pipeline_error("no_route", "no such operation")
+
+        async def refuse() -> web.StreamResponse:
+            return _answer(request, provider, err)
+
+        control = request.path.startswith(admin.PREFIX)  # the control plane takes no chaos
+        if not control and request.app[STATE_KEY].chaos.may_act(request.headers):
+            response = await with_chaos(
+                request,
+                refuse,
+                operation=UNROUTED,
+                provider=provider.name if provider is not None else None,
+                dialect=dialect,
+                answer=lambda fault: _answer(request, provider, fault),
+            )
+        else:
+            response = await refuse()
+        if not control:
             journal.record_unmatched(request, response.status, started)
         return response
 
@@ -126,5 +148,5 @@ def create_app(
     admin.setup(app)
     media_routes.setup(app)
     # last: nothing else matched ([\s\S], not ".", so a path with a decoded newline lands here too)
-    app.router.add_route("*", "/{tail:[\\s\\S]*}", make_fallback(routes))
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", make_fallback())
     return app

@@ -7,38 +7,80 @@ What happens to a request is chosen, highest first, by
   4. the scenario: ``chaos.rules`` for faults, each family's failure rate for outcomes.
 Every random draw comes from one RNG seeded by the scenario seed, so the same seed and the same
 request sequence give the same faults.
+
+This module decides *which* effect acts on a request; what an effect does is its class's
+business (:mod:`mockserver.effects`). Every number a rule, preset or header gives is read by
+:mod:`mockserver.numbers`, so a NaN or a 1e308 is refused naming its field.
+
+Faults reach the whole host. Operations consult chaos in the pipeline; the mock's other routes
+do it with one decorator, :func:`chaos_route`, and are matched in rules by a pseudo
+operationId (``match: {operation: "mock:*"}``) or by ``path``:
+
+- ``mock:media``: result downloads, ``GET /__media/...``
+- ``mock:upload``: YouCam's presigned upload, ``PUT /__upload/...``
+- ``mock:a2e-r2``: A2E's presigned bucket, ``PUT``/``GET /__a2e-r2/...``
+- ``mock:unrouted``: a path or method no operation serves (the provider's 404/405)
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
-import json
-import math
 import random
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from mockserver.auth import bearer_key
+from mockserver.effects import EFFECTS, MAX_WAIT, Effect, EffectError, effect_from_rule
+from mockserver.errors import ApiError, Dialect, StorageDialect
+from mockserver.jsonio import JsonError, loads
+from mockserver.keys import STATE_KEY
+from mockserver.media import s3_error
+from mockserver.numbers import MAX_SECONDS, NumberError, parse_number, read_number
 
 if TYPE_CHECKING:
     from mockserver.context import RequestContext
 
 FAULT_HEADER = "X-Mock-Fault"
 DELAY_HEADER = "X-Mock-Delay"
-MAX_DELAY = 600.0  # seconds; a header cannot make the mock hang longer than this
-SHORT_CIRCUIT = ("status", "rate_limit", "reset", "empty")
-AFTER_ONLY = ("truncate", "malformed", "dribble")
+MAX_DELAY = MAX_WAIT  # seconds; a header cannot make the mock hang longer than this
+MAX_COUNT = 1_000_000_000  # a preset's count, a rule's times
+MEDIA, UPLOAD, A2E_R2, UNROUTED = "mock:media", "mock:upload", "mock:a2e-r2", "mock:unrouted"
+STORAGE = StorageDialect()
 
 
 class ChaosError(ValueError):
-    """A chaos header the mock cannot read; answered as the provider's invalid request."""
+    """A chaos header, rule or preset the mock cannot use; ``str(err)`` names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where a request is, as rules match it: the provider (None off provider paths), its
+    operationId (or a ``mock:`` pseudo-id), the caller's key and the clock reading."""
+
+    request: web.Request
+    provider: str | None
+    operation: str
+    key: str
+    now: float
+
+    @classmethod
+    def of(cls, ctx: RequestContext) -> Spot:
+        return cls(ctx.request, ctx.provider.name, ctx.operation.operation_id, ctx.key, ctx.now)
 
 
 @dataclass(frozen=True)
 class Match:
-    """Which requests a rule or preset applies to: every given key must match."""
+    """Which requests a rule or preset applies to: every given key must match.
+
+    ``operation`` is an operationId glob or a list of them (any may match)."""
 
     provider: str | None = None
-    operation: str | None = None
+    operation: tuple[str, ...] = ()
     path: str | None = None
     method: str | None = None
     tenant: str | None = None
@@ -48,9 +90,10 @@ class Match:
     @classmethod
     def parse(cls, raw: dict[str, Any] | None) -> Match:
         raw = raw or {}
+        operation = raw.get("operation") or ()
         return cls(
             provider=raw.get("provider"),
-            operation=raw.get("operation"),
+            operation=(operation,) if isinstance(operation, str) else tuple(operation),
             path=raw.get("path"),
             method=(raw.get("method") or "").upper() or None,
             tenant=raw.get("tenant"),
@@ -58,57 +101,41 @@ class Match:
             body=tuple((raw.get("body") or {}).items()),
         )
 
-    def matches(self, ctx: RequestContext, body: dict[str, Any] | None) -> bool:
-        op = ctx.operation
-        if self.provider and self.provider != ctx.provider.name:
+    def matches(self, spot: Spot, body: dict[str, Any] | None) -> bool:
+        if self.provider and self.provider != spot.provider:
             return False
-        if self.operation and not fnmatch.fnmatchcase(op.operation_id, self.operation):
+        if self.operation and not any(
+            fnmatch.fnmatchcase(spot.operation, glob) for glob in self.operation
+        ):
             return False
-        if self.path and not fnmatch.fnmatchcase(ctx.request.path, self.path):
+        request = spot.request
+        if self.path and not fnmatch.fnmatchcase(request.path, self.path):
             return False
-        if self.method and self.method != ctx.request.method:
+        if self.method and self.method != request.method:
             return False
-        if self.tenant and self.tenant != ctx.key:
+        if self.tenant and self.tenant != spot.key:
             return False
-        headers = ctx.request.headers
+        headers = request.headers
         if any(headers.get(name) != value for name, value in self.header):
             return False
         return not self.body or (body is not None and all(body.get(k) == v for k, v in self.body))
 
 
-@dataclass(frozen=True)
-class Effect:
-    """What a fault does. Latency is in real seconds: a client feels it on its wall clock."""
+def _number(raw: Mapping[str, Any], name: str, where: str, default: Any, **bounds: Any) -> Any:
+    value = raw.get(name)
+    if value is None:
+        return default
+    try:
+        return read_number(value, f"{where}.{name}", **bounds)
+    except NumberError as err:
+        raise ChaosError(str(err)) from None
 
-    type: str
-    latency: dict[str, Any] | None = None
-    status: int = 503
-    code: str | int | None = None
-    message: str | None = None
-    retry_after: float | None = None
-    fraction: float = 0.5
-    chunk_bytes: int = 16
-    interval: float = 0.05
-    phase: str = "before"
 
-    @classmethod
-    def parse(cls, raw: dict[str, Any]) -> Effect:
-        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
-        return cls(**known)
-
-    @property
-    def after(self) -> bool:
-        return self.type in AFTER_ONLY or (self.type in SHORT_CIRCUIT and self.phase == "after")
-
-    def delay(self, rng: random.Random) -> float:
-        spec = self.latency or {"fixed": 0.0}
-        if "fixed" in spec:
-            return float(spec["fixed"])
-        if "uniform" in spec:
-            low, high = spec["uniform"]
-            return rng.uniform(low, high)
-        params = spec["lognormal"]
-        return rng.lognormvariate(math.log(params["median"]), params["sigma"])
+def _effect(raw: Mapping[str, Any], where: str) -> Effect:
+    try:
+        return effect_from_rule(raw, where)
+    except EffectError as err:
+        raise ChaosError(str(err)) from None
 
 
 @dataclass
@@ -122,15 +149,20 @@ class FaultRule:
     fired: int = 0
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], index: int) -> FaultRule:
+    def parse(cls, raw: dict[str, Any], index: int, where: str = "chaos.rules") -> FaultRule:
+        at = f"{where}.{index}"
         during = raw.get("during") or {}
+        times = _number(raw, "times", at, None, minimum=1, maximum=MAX_COUNT, integer=True)
         return cls(
             name=raw.get("name") or f"rule{index}",
             match=Match.parse(raw.get("match")),
-            effect=Effect.parse(raw["effect"]),
-            probability=float(raw.get("probability", 1.0)),
-            times=raw.get("times"),
-            during=(during.get("from"), during.get("to")),
+            effect=_effect(raw["effect"], f"{at}.effect"),
+            probability=_number(raw, "probability", at, 1.0, minimum=0.0, maximum=1.0),
+            times=None if times is None else int(times),
+            during=(
+                _number(during, "from", f"{at}.during", None, minimum=0.0, maximum=MAX_SECONDS),
+                _number(during, "to", f"{at}.during", None, minimum=0.0, maximum=MAX_SECONDS),
+            ),
         )
 
     def in_window(self, elapsed: float) -> bool:
@@ -215,7 +247,8 @@ class Outcome:
 
 @dataclass
 class Decision:
-    """The faults for one request: a latency to wait, then at most one other effect."""
+    """The faults for one request: a wait (stacking effects, the delay header), then at most
+    one other effect."""
 
     delay: float = 0.0
     effect: Effect | None = None
@@ -223,31 +256,45 @@ class Decision:
 
 
 def parse_fault_header(value: str) -> Effect:
-    """``status=503``, ``rate_limit=30`` (Retry-After), ``truncate=0.3``, ``latency=2``,
-    ``reset``, ``empty``, ``malformed``, ``dribble``; ``;phase=after`` for status/reset/empty."""
+    """``<type>[=N][;phase=before|after]``, e.g. ``status=503``, ``rate_limit=30``,
+    ``truncate=0.3``, ``latency=2``, ``gateway=504``, ``gateway_timeout=30``, ``reset``,
+    ``empty;phase=after``; each effect type says what N sets and which phases it takes."""
     head, *options = [part.strip() for part in value.split(";")]
     kind, _, arg = head.partition("=")
     extra = dict(o.partition("=")[::2] for o in options if o)
     try:
-        if kind == "status":
-            effect = Effect("status", status=int(arg or 503))
-            if not 400 <= effect.status <= 599:
-                raise ValueError
-        elif kind == "rate_limit":
-            effect = Effect("rate_limit", retry_after=float(arg) if arg else None)
-        elif kind == "truncate":
-            effect = Effect("truncate", fraction=float(arg) if arg else 0.5)
-        elif kind == "latency":
-            effect = Effect("latency", latency={"fixed": min(float(arg), MAX_DELAY)})
-        elif kind in ("reset", "empty", "malformed", "dribble") and not arg:
-            effect = Effect(kind)
-        else:
-            raise ValueError
-        if extra.get("phase") in ("before", "after"):
-            effect = Effect(**{**effect.__dict__, "phase": extra["phase"]})
-    except ValueError as exc:
-        raise ChaosError(f"{FAULT_HEADER}: cannot read {value!r}") from exc
-    return effect
+        cls = _effect_class(kind)
+        return cls.from_header(arg.strip(), extra.get("phase"), f"{FAULT_HEADER} {cls.key}")
+    except EffectError as err:
+        raise ChaosError(str(err)) from None
+
+
+def _effect_class(kind: str) -> type[Effect]:
+    cls = EFFECTS.get(kind.strip())
+    if cls is None:
+        raise EffectError(f"{FAULT_HEADER}: {kind.strip()!r} is not one of {', '.join(EFFECTS)}")
+    return cls
+
+
+def parse_delay_header(value: str) -> float:
+    """``X-Mock-Delay: <seconds>``, 0 to MAX_DELAY; anything else is refused (a NaN here
+    once made every timer of the server hang)."""
+    try:
+        return parse_number(value, DELAY_HEADER, minimum=0.0, maximum=MAX_DELAY)
+    except NumberError as err:
+        raise ChaosError(str(err)) from None
+
+
+def scenario_problems(raw: Mapping[str, Any] | None) -> list[str]:
+    """What in a scenario's ``chaos`` section the mock cannot use (NaN, out-of-range numbers,
+    a phase an effect has not), one message per rule; the schema cannot see these."""
+    problems = []
+    for index, rule in enumerate((raw or {}).get("rules") or ()):
+        try:
+            FaultRule.parse(rule, index)
+        except ChaosError as err:
+            problems.append(str(err))
+    return problems
 
 
 class ChaosEngine:
@@ -282,45 +329,46 @@ class ChaosEngine:
 
     # --- faults -----------------------------------------------------------------------
 
-    def decide(self, ctx: RequestContext, body: dict[str, Any] | None) -> Decision | None:
+    def decide(self, spot: Spot, body: dict[str, Any] | None) -> Decision | None:
         """The faults for this request, or None (the common, fast case)."""
-        headers = ctx.request.headers
+        headers = spot.request.headers
         fault_header = headers.get(FAULT_HEADER)
         delay_header = headers.get(DELAY_HEADER)
         if not (self.rules or self.presets or fault_header or delay_header):
             return None
         decision = Decision()
         if delay_header:
-            try:
-                decision.delay = min(max(float(delay_header), 0.0), MAX_DELAY)
-            except ValueError as exc:
-                raise ChaosError(f"{DELAY_HEADER}: {delay_header!r} is not seconds") from exc
+            decision.delay = parse_delay_header(delay_header)
             decision.sources.append(f"header:{DELAY_HEADER}")
         if fault_header:
             self._add(decision, parse_fault_header(fault_header), f"header:{FAULT_HEADER}")
         if decision.effect is None:
-            preset = self._take_preset(ctx, body, want="effect")
+            preset = self._take_preset(spot, body, want="effect")
             if preset is not None and preset.effect is not None:
                 self._add(decision, preset.effect, f"preset:{preset.id}")
         if decision.effect is None:
-            elapsed = ctx.now - self.started_at
-            for rule in self.rules:
-                if rule.times is not None and rule.fired >= rule.times:
-                    continue
-                if not rule.in_window(elapsed) or not rule.match.matches(ctx, body):
-                    continue
-                if rule.probability < 1.0 and self.rng.random() >= rule.probability:
-                    continue
-                rule.fired += 1
-                self._add(decision, rule.effect, f"rule:{rule.name}")
-                if decision.effect is not None:
-                    break
+            self._fire_rules(decision, spot, body)
         if decision.delay == 0.0 and decision.effect is None:
             return None
+        decision.delay = min(decision.delay, MAX_DELAY)
         return decision
 
+    def _fire_rules(self, decision: Decision, spot: Spot, body: dict[str, Any] | None) -> None:
+        elapsed = spot.now - self.started_at
+        for rule in self.rules:
+            if rule.times is not None and rule.fired >= rule.times:
+                continue
+            if not rule.in_window(elapsed) or not rule.match.matches(spot, body):
+                continue
+            if rule.probability < 1.0 and self.rng.random() >= rule.probability:
+                continue
+            rule.fired += 1
+            self._add(decision, rule.effect, f"rule:{rule.name}")
+            if decision.effect is not None:
+                return
+
     def _add(self, decision: Decision, effect: Effect, source: str) -> None:
-        if effect.type == "latency":
+        if effect.stacks:
             decision.delay += effect.delay(self.rng)
         else:
             decision.effect = effect
@@ -334,7 +382,7 @@ class ChaosEngine:
         for rule in self.magic:
             if rule.applies(provider, family, ctx.body):
                 return Outcome(rule.outcome, rule.failure, rule.state, f"magic:{rule.name}")
-        preset = self._take_preset(ctx, ctx.body, want="outcome")
+        preset = self._take_preset(Spot.of(ctx), ctx.body, want="outcome")
         if preset is not None:
             return Outcome(
                 preset.outcome or "success", preset.failure, preset.state, f"preset:{preset.id}"
@@ -344,12 +392,15 @@ class ChaosEngine:
     # --- presets ----------------------------------------------------------------------
 
     def add_preset(self, raw: dict[str, Any]) -> Preset:
+        """Queue a preset (already checked against its schema); ChaosError for a number or
+        phase the mock cannot use, and then nothing is queued."""
+        effect = _effect(raw["effect"], "effect") if raw.get("effect") else None
+        count = _number(raw, "count", "preset", 1, minimum=1, maximum=MAX_COUNT, integer=True)
         self._preset_ids += 1
-        effect = Effect.parse(raw["effect"]) if raw.get("effect") else None
         preset = Preset(
             id=self._preset_ids,
             match=Match.parse(raw.get("match")),
-            remaining=int(raw.get("count", 1)),
+            remaining=int(count),
             outcome=raw.get("outcome"),
             failure=raw.get("failure"),
             state=raw.get("state"),
@@ -359,12 +410,10 @@ class ChaosEngine:
         self.presets.append(preset)
         return preset
 
-    def _take_preset(
-        self, ctx: RequestContext, body: dict[str, Any] | None, want: str
-    ) -> Preset | None:
+    def _take_preset(self, spot: Spot, body: dict[str, Any] | None, want: str) -> Preset | None:
         for preset in self.presets:
             has = preset.effect is not None if want == "effect" else preset.outcome is not None
-            if has and preset.match.matches(ctx, body):
+            if has and preset.match.matches(spot, body):
                 preset.remaining -= 1
                 if preset.remaining <= 0:
                     self.presets.remove(preset)
@@ -375,7 +424,102 @@ class ChaosEngine:
 def lenient_json(raw: bytes) -> dict[str, Any] | None:
     """The body as an object for matching, or None; never raises."""
     try:
-        value = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
+        value = loads(raw) if raw else None
+    except JsonError:
         return None
     return value if isinstance(value, dict) else None
+
+
+# --- the mock's own routes ---------------------------------------------------------------------
+
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Answer = Callable[[ApiError], web.StreamResponse]
+
+
+def storage_answer(err: ApiError) -> web.Response:
+    """A refusal on a storage route, as S3's XML error document."""
+    return web.Response(
+        status=err.status,
+        text=s3_error(str(err.code), err.message),
+        content_type="application/xml",
+        headers=err.headers,
+    )
+
+
+def chaos_route(
+    operation: str, provider: str | None = None
+) -> Callable[[RouteHandler], RouteHandler]:
+    """Let chaos reach one of the mock's storage routes (uploads, downloads): the decorator's
+    one line above the handler is all a route needs. Refusals speak S3's XML; rules match the
+    route by its pseudo operationId ``operation`` (``mock:...``) or its path."""
+
+    def wrap(handler: RouteHandler) -> RouteHandler:
+        async def route(request: web.Request) -> web.StreamResponse:
+            if not request.app[STATE_KEY].chaos.may_act(request.headers):
+                return await handler(request)
+            return await with_chaos(
+                request,
+                lambda: handler(request),
+                operation=operation,
+                provider=provider,
+                dialect=STORAGE,
+                answer=storage_answer,
+            )
+
+        route.__name__ = handler.__name__
+        route.__doc__ = handler.__doc__
+        return route
+
+    return wrap
+
+
+async def with_chaos(
+    request: web.Request,
+    work: Callable[[], Awaitable[web.StreamResponse]],
+    *,
+    operation: str,
+    provider: str | None,
+    dialect: Dialect,
+    answer: Answer,
+) -> web.StreamResponse:
+    """``work()``'s answer with whatever fault chaos decides for this request, outside the
+    operation pipeline: the same rules, presets and headers, the effect acting before or
+    after the work, a refusal written by ``answer`` in ``dialect``'s words."""
+    state = request.app[STATE_KEY]
+    spot = Spot(request, provider, operation, bearer_key(request) or "", state.clock.now())
+    try:
+        decision = state.chaos.decide(spot, None)
+    except ChaosError as err:
+        return answer(dialect.pipeline_error("invalid_params", str(err)))
+    if decision is None:
+        return await work()
+    if decision.delay:
+        await asyncio.sleep(decision.delay)
+    effect = decision.effect
+    if effect is None:
+        return await work()
+    try:
+        if effect.before_work:
+            instead = await effect.act(request, dialect)
+            return instead if instead is not None else await work()
+        response = await work()
+        if response.status < 400:
+            replaced = await effect.act(request, dialect)
+            if replaced is not None:
+                return replaced
+    except ApiError as err:
+        return answer(err)
+    data = _body_of(response)
+    if data is None:
+        return response
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return await effect.send(request, response.status, data, headers)
+
+
+def _body_of(response: web.StreamResponse) -> bytes | None:
+    """The bytes of an answer not yet sent, for an effect that spoils them."""
+    if isinstance(response, web.FileResponse):
+        path = getattr(response, "_path", None)  # aiohttp keeps the served file's path here
+        return Path(path).read_bytes() if path is not None else None
+    body = getattr(response, "body", None)
+    return body if isinstance(body, bytes) else None

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver.chaos import MEDIA, chaos_route
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import MEDIA_PREFIX, NOSNIFF, LinkError, content_type_for
 from mockserver.resources import media_dir
 
 
+@chaos_route(MEDIA)
 async def serve_media(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     token, name = request.match_info["token"], request.match_info["name"]

@@ -3,7 +3,9 @@
 
 Every refusal is raised as an :class:`ApiError` and rendered by the provider's dialect, so a
 client only ever sees the provider's own envelope; a defect in the mock becomes the
-provider's 500, never a traceback.
+provider's 500, never a traceback. A chaos effect (:mod:`mockserver.effects`) acts through
+its own methods: before the work (``act`` instead of the handler), after it (``act`` instead
+of the answer: the task exists, the client hears otherwise) and on the way out (``send``).
 """
 
 from __future__ import annotations
@@ -11,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
-import struct
+import math
 import time
-from http import HTTPStatus
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from mockserver.auth import bearer_key
-from mockserver.chaos import ChaosError, Effect, lenient_json
+from mockserver.chaos import ChaosError, Spot, lenient_json
 from mockserver.context import RequestContext
+from mockserver.effects import Effect
 from mockserver.errors import ApiError
 from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
@@ -32,7 +33,6 @@ from mockserver.validation import body_error, response_problem
 
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"
-DROPS = ("reset", "empty")  # chaos effects that end the connection without an answer
 
 
 def _dumps(payload: Any) -> bytes:
@@ -42,12 +42,27 @@ def _dumps(payload: Any) -> bytes:
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def json_answer(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON answer, serialised as every answer of the mock is (compact, UTF-8)."""
+    return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
+
+
 def _rate_limit(ctx: RequestContext) -> None:
     wait = ctx.state.windows.admit(
         ctx.config.rate_limits, ctx.provider.name, ctx.key, ctx.client_ip, ctx.now
     )
-    if wait is not None:
-        raise ctx.error("rate_limited", f"{wait:.0f}")
+    if wait is None:
+        return
+    if ctx.provider.on_refused is not None:
+        ctx.provider.on_refused(ctx)
+    seconds = str(math.ceil(wait))
+    # The dialect words the wait its way (A2E, relay: in the message and Retry-After; YouCam:
+    # neither); the scenario setting rate_limit_retry_after turns the header on or off.
+    choice = ctx.settings.get("rate_limit_retry_after")
+    err = ctx.error("rate_limited", "" if choice is False else seconds)
+    if choice is True:
+        err.headers = {**err.headers, "Retry-After": seconds}
+    raise err
 
 
 async def _read_body(ctx: RequestContext) -> dict[str, Any]:
@@ -90,23 +105,8 @@ def _check_response(ctx: RequestContext, status: int, payload: Any) -> tuple[int
     return err.status, ctx.provider.dialect.render(err, ctx.trace_id)
 
 
-def _drop_connection(request: web.Request, reset: bool) -> None:
-    """End the connection with no answer: RST for a reset, FIN for an empty reply (the
-    journal shows status 0)."""
-    transport = request.transport
-    if transport is None:
-        return
-    if reset:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
-    else:
-        transport.close()
-
-
 async def _chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
-    """Apply the delay chaos decided and return its effect on the answer, if any."""
+    """Wait the delay chaos decided and return the effect it chose, if any."""
     chaos = ctx.state.chaos
     ctx.key = bearer_key(ctx.request) or ""  # provisional, for chaos matching
     body = None
@@ -115,7 +115,7 @@ async def _chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
             body = lenient_json(await ctx.request.read())
         except web.HTTPRequestEntityTooLarge:
             body = None
-    decision = chaos.decide(ctx, body)
+    decision = chaos.decide(Spot.of(ctx), body)
     if decision is None:
         return None
     for source in decision.sources:
@@ -125,65 +125,16 @@ async def _chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
     return decision.effect
 
 
-def _fault_error(ctx: RequestContext, effect: Effect) -> ApiError:
-    if effect.type == "rate_limit":
-        err = ctx.error("rate_limited")
-        if effect.retry_after is not None:
-            err.headers = {**err.headers, "Retry-After": f"{effect.retry_after:g}"}
-        return err
-    err = ctx.error("internal", effect.message or "")
-    err.status = effect.status
-    if effect.message:
-        err.message = effect.message
-    elif effect.status != 500:
-        err.message = HTTPStatus(effect.status).phrase
-    if effect.code is not None:
-        err.code = effect.code
-    return err
-
-
-async def _deliver(
-    request: web.Request, status: int, data: bytes, headers: dict[str, str], effect: Effect | None
-) -> web.StreamResponse:
-    """Send the answer, spoiled the way ``effect`` says (truncated, malformed, dribbled)."""
-    if effect is None:
-        return web.Response(
-            body=data, status=status, content_type="application/json", headers=headers
-        )
-    kind = effect.type
-    if kind in DROPS:
-        _drop_connection(request, reset=kind == "reset")
-        return web.Response(status=status)
-    if kind == "truncate":
-        data = data[: int(len(data) * effect.fraction)]
-    elif kind == "malformed":
-        data = data[: max(len(data) // 2, 1)] + b"<html><body>502 Bad Gateway</body></html>"
-    if kind != "dribble":
-        return web.Response(
-            body=data, status=status, content_type="application/json", headers=headers
-        )
-    response = web.StreamResponse(status=status, headers=headers)
-    response.content_type = "application/json"
-    response.content_length = len(data)
-    await response.prepare(request)
-    for i in range(0, len(data), effect.chunk_bytes):
-        await response.write(data[i : i + effect.chunk_bytes])
-        await asyncio.sleep(effect.interval)
-    await response.write_eof()
-    return response
-
-
 def _journaled(
-    ctx: RequestContext, response: web.StreamResponse, started: float, effect: Effect | None
+    ctx: RequestContext, response: web.StreamResponse, started: float
 ) -> web.StreamResponse:
     """Record the answer in the journal (status 0 when chaos dropped the connection)."""
     request = ctx.request
-    dropped = effect is not None and effect.type in DROPS
     ctx.state.journal.add(
         ctx.now,
         request.method,
         request.raw_path,
-        0 if dropped else response.status,
+        response.status,
         ctx.provider.name,
         ctx.operation.operation_id,
         ctx.key or None,
@@ -222,11 +173,12 @@ def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: 
             try:
                 if state.chaos.may_act(request.headers):
                     effect = await _chaos_before(ctx, has_body)
-                    if effect is not None and not effect.after:
-                        if effect.type in DROPS:
-                            response = await _deliver(request, 0, b"", {}, effect)
-                            return _journaled(ctx, response, started, effect)
-                        raise _fault_error(ctx, effect)
+                    if effect is not None and effect.before_work:
+                        if provider.on_refused is not None:
+                            provider.on_refused(ctx)
+                        instead = await effect.act(request, dialect)  # the work is not done
+                        if instead is not None:
+                            return _journaled(ctx, instead, started)
                 ctx.key = authenticate(ctx)
                 if ctx.config.rate_limits:
                     _rate_limit(ctx)
@@ -239,8 +191,11 @@ def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: 
                         raise ctx.error(*problem)
                 payload = await handler(ctx)
                 status = 200
-                if effect is not None and effect.type in ("status", "rate_limit"):
-                    raise _fault_error(ctx, effect)  # the work is done, the answer is lost
+                if effect is not None and not effect.before_work:
+                    # the work is done (the task exists, is charged); the answer is lost
+                    instead = await effect.act(request, dialect)
+                    if instead is not None:
+                        return _journaled(ctx, instead, started)
             except (ParamsError, ChaosError) as err:
                 fault = ctx.error("invalid_params", str(err))
                 status, payload = fault.status, dialect.render(fault, ctx.trace_id)
@@ -252,17 +207,18 @@ def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: 
             if headers_hook is not None:
                 hooked = headers_hook(ctx)
                 headers = hooked if headers is None else {**hooked, **headers}
-            if effect is None or effect.type in ("status", "rate_limit"):
+            if effect is None:
                 response = web.Response(
                     body=_dumps(payload), status=status, content_type=JSON, headers=headers
                 )
             else:
-                response = await _deliver(request, status, _dumps(payload), headers or {}, effect)
+                out = {**(headers or {}), "Content-Type": JSON}
+                response = await effect.send(request, status, _dumps(payload), out)
         except Exception:  # a defect in the mock: the provider's 500, never a traceback
             log.exception("unexpected error answering %s %s", request.method, request.path)
             err = dialect.pipeline_error("internal", "internal error")
-            response = web.json_response(dialect.render(err, ctx.trace_id), status=err.status)
-        return _journaled(ctx, response, started, effect)
+            response = json_answer(err.status, dialect.render(err, ctx.trace_id))
+        return _journaled(ctx, response, started)
 
     endpoint.__name__ = f"{provider.name}_{op.operation_id}"
     return endpoint

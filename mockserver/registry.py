@@ -40,6 +40,9 @@ class Provider:
     response_headers: Callable[[RequestContext], dict[str, str]] | None = None
     # Mock-owned routes a provider needs beside its spec (e.g. YouCam's upload PUT target).
     extra_routes: Callable[[web.Application], None] | None = None
+    # Told of a request refused before its handler ran (a 429, an injected fault), e.g. so a
+    # refused poll still counts for YouCam's polling window.
+    on_refused: Callable[[RequestContext], None] | None = None
     handlers: dict[str, Handler] = field(default_factory=dict)
     families: dict[str, TaskFamily] = field(default_factory=dict)
 

@@ -130,6 +130,21 @@ def _problems(data: Any, text: str | None) -> list[str]:
     return problems
 
 
+def _chaos_problems(data: dict[str, Any]) -> list[str]:
+    """Chaos numbers no JSON Schema bound refuses (a NaN passes every one), read as the mock
+    will read them: fault rules (chaos.scenario_problems) and webhook chaos."""
+    from mockserver.chaos import scenario_problems
+    from mockserver.numbers import NumberError
+    from mockserver.webhooks import WebhookSettings
+
+    problems = scenario_problems(data.get("chaos"))
+    try:
+        WebhookSettings.parse(data.get("webhooks"))
+    except NumberError as err:
+        problems.append(str(err))
+    return problems
+
+
 def _merge(base: Any, over: Any) -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
@@ -153,7 +168,7 @@ def parse_text(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(source, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(data, dict):
         raise ScenarioError(source, ["(top level): a scenario is a mapping of keys"])
-    problems = _problems(data, text)
+    problems = _problems(data, text) or _chaos_problems(data)
     if problems:
         raise ScenarioError(source, problems)
     merged = _merge(_default_raw(), data)

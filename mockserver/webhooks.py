@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 
 from mockserver.ids import uuid4
+from mockserver.numbers import MAX_SECONDS, read_number
 
 if TYPE_CHECKING:
     from mockserver.state import MockState
@@ -121,8 +122,24 @@ class WebhookSettings:
             concurrency=int(raw.get("concurrency", 8)),
             timestamp_clock=raw.get("timestamp_clock", "wall"),
             attempts_kept=int(raw.get("attempts_kept", 10_000)),
-            chaos=tuple(raw.get("chaos") or ()),
+            chaos=tuple(_chaos_rule(r, i) for i, r in enumerate(raw.get("chaos") or ())),
         )
+
+
+def _chaos_rule(raw: dict[str, Any], index: int) -> dict[str, Any]:
+    """A webhook-chaos rule with its numbers checked (NumberError names the field): a NaN
+    probability or an infinite delay would otherwise stall the delivery queue."""
+    where = f"webhooks.chaos.{index}"
+    rule = dict(raw)
+    if "probability" in rule:
+        rule["probability"] = read_number(
+            rule["probability"], f"{where}.probability", minimum=0.0, maximum=1.0
+        )
+    if "seconds" in rule:
+        rule["seconds"] = read_number(
+            rule["seconds"], f"{where}.seconds", minimum=0.0, maximum=MAX_SECONDS
+        )
+    return rule
 
 
 def _planner(provider: str) -> WebhookPlanner | None:

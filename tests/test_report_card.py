@@ -92,6 +92,7 @@ async def test_naive_client_gets_the_failures_it_deserves(grade) -> None:
         "polled within the window": FAIL,  # 15 s between polls, the window is 10 s
         "survived InvalidTaskId": FAIL,  # KeyError on the error body
         "paced its polls": PASS,  # slow, but it never hammered
+        "no duplicate submits": FAIL,  # KeyError on the 503 of a submit that did start a task
         WEBHOOK_GRADE: FAIL,  # took every forgery
     }, card.table()
     details = {g.name: g.detail for g in card.grades}
@@ -101,22 +102,27 @@ async def test_naive_client_gets_the_failures_it_deserves(grade) -> None:
     assert details[WEBHOOK_GRADE] == (
         "accepted forged deliveries: bad_signature, tampered_body, stale_timestamp"
     )
-    assert card.score == "1/6" and not card.passed
+    assert "lost-submit-answer: the client crashed: KeyError" in details["no duplicate submits"]
+    assert card.score == "1/7" and not card.passed
 
 
 async def test_card_has_a_table_for_people_and_json_for_ci(grade) -> None:
     card = await grade(reference_client(), provider="youcam", client_name="reference")
     table = card.table()
-    assert table.splitlines()[0] == "report card: reference on youcam/ai-avatar: 6/6"
+    assert table.splitlines()[0] == "report card: reference on youcam/ai-avatar: 7/7"
     assert "honoured back-off" in table and "PASS" in table
     data = json.loads(card.to_json())
-    assert data["passed"] is True and data["score"] == "6/6"
+    assert data["passed"] is True and data["score"] == "7/7"
     assert [g["name"] for g in data["grades"]] == list(GRADES)
     ran = {s["scenario"] for s in data["scenarios"]}
     assert ran == set(SCENARIOS)
+    lost = {s["scenario"]: s["error"] for s in data["scenarios"] if "lost-submit" in s["scenario"]}
+    assert lost["lost-submit-answer"] == "ProviderError: 503 None: Service Unavailable"
+    assert lost["lost-submit-connection"].startswith(("ClientOSError", "ServerDisconnected"))
     assert all(
         s["requests"] > 0 and s["error"] in (None, "TaskLost: 400 InvalidTaskId: Invalid task ID")
         for s in data["scenarios"]
+        if s["scenario"] not in lost
     )
 
 
@@ -167,3 +173,35 @@ async def test_a_client_that_hangs_is_cut_off_and_failed(grade) -> None:
     card = await grade(Sleepy, provider="youcam", scenarios=["slow-task"], wall_timeout=0.3)
     assert card.verdict("stopped polling at terminal states") == FAIL
     assert "never finished" in next(g.detail for g in card.grades if g.verdict == FAIL)
+
+
+class BlindRetryClient(NaiveYouCamClient):
+    """Re-submits whenever a submit does not come back 200, as many integrations do."""
+
+    async def submit(self) -> str:
+        body = {"template_id": "female_manga_mood", "output_count": 1, "src_file_url": "x.jpg"}
+        for _ in range(3):
+            try:
+                async with self.session.post(
+                    f"{self.h.base_url}/s2s/v2.0/task/ai-avatar", json=body
+                ) as r:
+                    if r.status == 200:
+                        return (await r.json())["data"]["task_id"]
+            except aiohttp.ClientError:
+                pass
+        raise RuntimeError("the provider kept failing")
+
+
+async def test_a_client_that_resubmits_after_a_lost_answer_is_caught_paying_twice(grade) -> None:
+    scenarios = ["lost-submit-answer", "lost-submit-connection"]
+    card = await grade(BlindRetryClient, provider="youcam", scenarios=scenarios)
+    slot = next(g for g in card.grades if g.name == "no duplicate submits")
+    assert slot.verdict == FAIL, card.table()
+    assert "lost-submit-answer: started 2 tasks for one job" in slot.detail
+    assert "lost-submit-connection: started 2 tasks for one job" in slot.detail
+    for run in card.runs:  # the journal and the mock agree: two tasks for the one job
+        submits = [e for e in run.journal if e["operation_id"] == "runAiAvatarTask"]
+        assert [e["status"] for e in submits][:2] in ([503, 200], [0, 200])
+    card = await grade(reference_client(), provider="youcam", scenarios=scenarios)
+    slot = next(g for g in card.grades if g.name == "no duplicate submits")
+    assert slot.verdict == PASS and "did not re-submit" in slot.detail

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.reportcard.model import FAIL, NOT_APPLICABLE, PASS, ScenarioRun
-from mockserver.reportcard.scenarios import STORM_RETRY_AFTER, WINDOW, Context
+from mockserver.reportcard.scenarios import LOST_ANSWER_RULE, STORM_RETRY_AFTER, WINDOW, Context
 
 MIN_BACKOFF = 1.0  # seconds: the least a client should wait after a bare 429
 EPSILON = 1e-6
@@ -176,6 +176,32 @@ def paced_polls(runs: dict[str, ScenarioRun], ctx: Context, pace: float) -> Verd
     if tightest + EPSILON < pace / 2:
         return FAIL, f"polled {tightest:g} s apart; the provider's pace is {pace:g} s"
     return PASS, f"{len(moments)} polls, at least {tightest:g} s apart (pace {pace:g} s)"
+
+
+@grade("no duplicate submits", ("lost-submit-answer", "lost-submit-connection"))
+def no_duplicate_submits(runs: dict[str, ScenarioRun], ctx: Context, pace: float) -> Verdict:
+    """A submit whose answer was lost after the work still made (and charged) a task; a client
+    that re-submits blindly pays twice. Read from the journal: the submits answered 2xx plus
+    the one whose answer chaos lost."""
+    problems = []
+    lost = f"rule:{LOST_ANSWER_RULE}"
+    for name, run in runs.items():
+        crash = _crashed(run)
+        if crash:
+            problems.append(f"{name}: {crash}")
+            continue
+        submits = [e for e in run.journal if e["operation_id"] == ctx.family.submit.operation_id]
+        started = [e for e in submits if 200 <= e["status"] < 300 or lost in (e["chaos"] or ())]
+        if not submits:
+            problems.append(f"{name}: made no submit")
+        elif len(started) > 1:
+            problems.append(
+                f"{name}: started {len(started)} tasks for one job "
+                "(re-submitted after a lost answer; each one is charged)"
+            )
+    if problems:
+        return FAIL, "; ".join(problems)
+    return PASS, "one task per job: did not re-submit blindly after a lost answer"
 
 
 @grade("rejected a forged webhook", ("webhook-chaos",))

@@ -23,6 +23,7 @@ STORM_RETRY_AFTER = 5.0  # seconds the 429 storm asks for
 STORM_SIZE = 4  # refusals in a row
 WINDOW = 10.0  # the tight polling window of the expiry scenarios
 SLOW_SECONDS = 300.0  # how long a slow task works
+LOST_ANSWER_RULE = "card-lost-answer"  # the rule that loses a submit's answer after the work
 UNKNOWN_ID = {"youcam": "CardUnknownTask" + "x" * 49, "relay": "0" * 32, "a2e": "0" * 24}
 
 
@@ -181,6 +182,37 @@ register(
         ),
         prepare=lambda ctx: ctx.preset("stuck") if ctx.has_window else None,
         between=_lose_task,
+    )
+)
+
+
+def _lost_answer(effect: dict) -> Callable[[Context], str]:
+    """The client's first submit is done (the task exists and is charged), its answer lost."""
+
+    def overlay(ctx: Context) -> str:
+        rule = {
+            "name": LOST_ANSWER_RULE,
+            "match": {"tenant": ctx.key, "operation": ctx.family.submit.operation_id},
+            "effect": {**effect, "phase": "after"},
+            "times": 1,
+        }
+        return ctx.overlay(chaos={"rules": [rule]})
+
+    return overlay
+
+
+register(
+    Scenario(
+        "lost-submit-answer",
+        "the first submit starts its task, but the client is told 503",
+        overlay=_lost_answer({"type": "status", "status": 503}),
+    )
+)
+register(
+    Scenario(
+        "lost-submit-connection",
+        "the first submit starts its task, then the connection is reset before the answer",
+        overlay=_lost_answer({"type": "reset"}),
     )
 )
 

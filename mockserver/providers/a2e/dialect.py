@@ -23,8 +23,11 @@ are occupied") and no fixed HTTP statuses, so these are the mock's choices, each
 - request body over the limit: HTTP 413, ``code: 413``. [guess]
 - no operation at the path / wrong method: HTTP 404 / 405 with ``code`` 404 / 405. [guess]
 - rate limited (A2E documents no limits; only when a scenario sets some): HTTP 429,
-  ``code: 429``. [guess]
-- a defect in the mock: HTTP 500, ``code: 500``.
+  ``code: 429``, ``msg: "Too many requests, retry after 30 s"`` and ``Retry-After: 30`` when
+  the wait is known (a scenario can turn the header off with the provider setting
+  ``rate_limit_retry_after: false``). [guess]
+- a defect in the mock: HTTP 500, ``code: 500``; an injected 5xx (chaos): ``code`` is the HTTP
+  status and ``msg`` its phrase, so body and status agree. [guess]
 
 Request bodies accept fields the contract does not name, as A2E's own back end evidently does
 (clients send ``negative_prmpt`` beside ``negative_prompt``, undocumented ``isCaptionEnabled``).
@@ -57,7 +60,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, reason
 
 BAD_REQUEST = 400
 UNAUTHORIZED = 401
@@ -81,7 +84,7 @@ class A2EDialect:
         if kind == "unauthorized":
             return unauthorized(401)
         if kind == "rate_limited":
-            return ApiError(429, RATE_LIMITED, _with("Too many requests, retry after (s)", detail))
+            return rate_limited(detail)
         if kind in ("invalid_json", "invalid_params"):
             return bad_request(detail)
         if kind == "unexpected_param":
@@ -96,10 +99,29 @@ class A2EDialect:
             return ApiError(413, TOO_LARGE, _with("Request Entity Too Large", detail))
         return ApiError(500, INTERNAL, _with("Internal Server Error", detail))
 
+    def fault(self, status: int, detail: str = "") -> ApiError:
+        if status == 429:
+            return rate_limited()
+        return ApiError(status, status, detail or reason(status))
+
     def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
         if error.body is not None:
             return {**error.body, "trace_id": trace_id}
         return {"code": error.code, "msg": error.message, "data": None, "trace_id": trace_id}
+
+
+def rate_limited(seconds: str = "") -> ApiError:
+    """The 429; ``seconds`` (a whole number, as text) goes in the message and Retry-After."""
+    if not seconds:
+        return ApiError(429, RATE_LIMITED, "Too many requests")
+    if not seconds.isdigit():
+        return ApiError(429, RATE_LIMITED, f"Too many requests: {seconds}")
+    return ApiError(
+        429,
+        RATE_LIMITED,
+        f"Too many requests, retry after {seconds} s",
+        headers={"Retry-After": seconds},
+    )
 
 
 def unauthorized(status: int) -> ApiError:

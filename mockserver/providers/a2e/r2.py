@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from aiohttp import web
 
+from mockserver.chaos import A2E_R2, chaos_route
 from mockserver.context import RequestContext
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
@@ -120,6 +121,7 @@ def _target(request: web.Request) -> tuple[MockState, str, str, float]:
     return state, request.match_info["bucket"], request.match_info["key"], state.clock.now()
 
 
+@chaos_route(A2E_R2, provider="a2e")
 async def put_object(request: web.Request) -> web.Response:
     state, bucket, key, now = _target(request)
     try:
@@ -139,6 +141,7 @@ async def put_object(request: web.Request) -> web.Response:
     return web.Response(status=200, headers={"ETag": f'"{stored.etag}"'})
 
 
+@chaos_route(A2E_R2, provider="a2e")
 async def get_object(request: web.Request) -> web.StreamResponse:
     state, bucket, key, now = _target(request)
     try:

@@ -11,7 +11,8 @@ documents no error at all for the avatar endpoints, so each code below is the fa
 - a defect in the mock: 500 ``internal_error`` (Suno-API). [guess]
 
 The gateway in front (new-api) refuses a bad key (401) and a rate limit (429) with its own
-OpenAI-like body ``{"error": {"message", "type": "new_api_error", "code"}}``; the 401 can be
+OpenAI-like body ``{"error": {"message", "type": "new_api_error", "code"}}`` (a 429 with a
+known wait also says it in ``Retry-After`` [guess]); the 401 can be
 switched to Suno-API's ``{"code": "invalid_request", "message": "unauthorized secret token"}``
 with the scenario setting ``unauthorized_style: suno-api``.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, reason
 
 INVALID_REQUEST = "invalid_request"
 TASK_NOT_EXIST = "task_not_exist"
@@ -47,6 +48,18 @@ def task_not_exist() -> ApiError:
     return ApiError(400, TASK_NOT_EXIST, TASK_NOT_EXIST)
 
 
+def rate_limited(seconds: str = "") -> ApiError:
+    """The gateway's 429; a known wait (whole seconds) goes in the message and Retry-After."""
+    message = "rate limit exceeded"
+    headers = {}
+    if seconds.isdigit():
+        message += f", retry after {seconds} s"
+        headers["Retry-After"] = seconds
+    elif seconds:
+        message += f": {seconds}"
+    return ApiError(429, GATEWAY, message, body=gateway_body(message), headers=headers)
+
+
 def quota_not_enough() -> ApiError:
     return ApiError(403, "quota_not_enough", "user quota is not enough")
 
@@ -57,11 +70,7 @@ class RelayDialect:
             # The provider's authenticate() words the real 401 (it knows the request id).
             return ApiError(401, GATEWAY, "invalid token", body=gateway_body("invalid token"))
         if kind == "rate_limited":
-            message = "rate limit exceeded"
-            if detail:
-                numeric = detail.replace(".", "", 1).isdigit()
-                message += f", retry after {detail} s" if numeric else f": {detail}"
-            return ApiError(429, GATEWAY, message, body=gateway_body(message))
+            return rate_limited(detail)
         if kind in ("invalid_json", "invalid_params", "unexpected_param"):
             return invalid_request(detail)
         if kind == "not_found":
@@ -73,6 +82,13 @@ class RelayDialect:
         if kind == "too_large":
             return ApiError(413, "read_request_body_failed", detail or "request body too large")
         return ApiError(500, "internal_error", detail or "internal error")
+
+    def fault(self, status: int, detail: str = "") -> ApiError:
+        """An injected 4xx/5xx: the task envelope's ``internal_error`` (catalog §5's 500
+        code) with the status's phrase. [guess]"""
+        if status in (429, 500):  # the gateway's 429, Suno-API's 500
+            return self.pipeline_error("rate_limited" if status == 429 else "internal", detail)
+        return ApiError(status, "internal_error", detail or reason(status))
 
     def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
         if error.body is not None:

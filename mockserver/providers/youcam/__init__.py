@@ -78,3 +78,4 @@ from mockserver.providers.youcam import (  # noqa: E402, F401  (register handler
 )
 
 provider.extra_routes = files.setup_upload_route
+provider.on_refused = tasks.touch_polled

@@ -1,14 +1,15 @@
 """YouCam's error envelope: ``{"status": <http>, "error": "<message>", "error_code": "<Code>"}``.
 
 ``status`` mirrors the HTTP status; ``error_code`` is left out where the documentation shows
-none (429, 404).
+none (429, 404). A 429 carries no ``Retry-After`` and no rate-limit headers, as the live API
+(catalog §6), whatever the wait.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, reason
 
 UNAUTHORIZED_MESSAGE = "This API key is not recognized."
 
@@ -36,6 +37,13 @@ class YouCamDialect:
         if kind == "too_large":
             return ApiError(413, None, "Request Entity Too Large")
         return ApiError(500, None, _with("Internal server error", detail))
+
+    def fault(self, status: int, detail: str = "") -> ApiError:
+        """An injected 4xx/5xx: ``status`` mirrors it, no ``error_code`` (as on YouCam's
+        documented 429 and 404); a 500 keeps YouCam's "Internal server error"."""
+        if status in (429, 500):  # YouCam's own words for these two
+            return self.pipeline_error("rate_limited" if status == 429 else "internal", detail)
+        return ApiError(status, None, detail or reason(status))
 
     def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
         if error.body is not None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.chaos import UPLOAD, chaos_route
 from mockserver.context import RequestContext
 from mockserver.ids import opaque_b64
 from mockserver.journal import journaled
@@ -190,6 +191,7 @@ def file_problem(ctx: RequestContext, feature: Feature) -> dict[str, str] | None
     return None
 
 
+@chaos_route(UPLOAD, provider="youcam")
 async def put_upload(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     now = state.clock.now()

@@ -133,6 +133,24 @@ def lookup(
     return task
 
 
+def touch_polled(ctx: RequestContext) -> None:
+    """A poll refused before it was served (a 429, an injected fault) still counts for the
+    polling window unless ``refused_poll_counts`` is false: whether the real API counts it is
+    undocumented [guess]. A task already lost stays lost."""
+    task_id = ctx.request.match_info.get("task_id")
+    if task_id is None or not ctx.settings.get("refused_poll_counts", True):
+        return
+    task = ctx.state.store.get("youcam", ctx.key, task_id)
+    if task is None:
+        return
+    try:
+        lookup(ctx, task_id, task.family.name)
+    except ApiError:
+        return
+    if ctx.now < task.timeline.ends_at:
+        task.last_polled_at = ctx.now
+
+
 def cost_units(output_count: int, outputs_per_unit: float) -> int:
     return math.ceil(output_count / outputs_per_unit)
 
