@@ -6,10 +6,11 @@
 Every row of mockserver/providers/youcam/features.yaml becomes its run and status operations,
 its template list and pre-process pair where the row has them, and its file endpoint (on the
 row's own path version: v2.1 rows upload to /s2s/v2.1/file/{slug}), with the row's request
-schema, result shape and example. The server binds its generic handlers from the same rows, so
-spec and handlers cannot drift apart; tests/test_youcam_spec.py fails when the committed
-document differs from what this script produces. contracts/youcam/coverage.py writes the
-coverage page from the same rows.
+schema, result shape and example. Each run answer carries OpenAPI links to its status GET and
+to task/delete, so stateful tools follow the task ids. The server binds its generic handlers
+from the same rows, so spec and handlers cannot drift apart; tests/test_youcam_spec.py fails
+when the committed document differs from what this script produces. contracts/youcam/coverage.py
+writes the coverage page from the same rows.
 """
 
 from __future__ import annotations
@@ -113,7 +114,37 @@ def _status_op(op_id: str, summary: str, status_ref: str) -> dict[str, Any]:
     }
 
 
-def _run_op(f: Feature, op_id: str, summary: str, schema: str, example: Any) -> dict[str, Any]:
+TASK_ID = "$response.body#/data/task_id"
+
+
+def _accepted(status_op: str, *, deletable: bool) -> dict[str, Any]:
+    """TaskAccepted, with OpenAPI links to what takes the new task_id: its status GET and, for
+    a run endpoint, task/delete (a detection task cannot be deleted). YouCam lists no tasks.
+    Links let stateful tools (schemathesis) poll and delete the tasks they create."""
+    links: dict[str, Any] = {
+        "GetTaskStatus": {
+            "operationId": status_op,
+            "parameters": {"path.task_id": TASK_ID},
+            "description": "Poll the task this call created.",
+        }
+    }
+    if deletable:
+        links["DeleteTask"] = {
+            "operationId": "deleteTask",
+            "requestBody": {"task_id": TASK_ID},
+            "description": "Delete the task once it is finished.",
+        }
+    return {**copy.deepcopy(BASE_DOC()["components"]["responses"]["TaskAccepted"]), "links": links}
+
+
+def _run_op(
+    f: Feature,
+    op_id: str,
+    summary: str,
+    schema: str,
+    example: Any,
+    accepted: dict[str, Any],
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": op_id,
         "summary": summary,
@@ -126,7 +157,7 @@ def _run_op(f: Feature, op_id: str, summary: str, schema: str, example: Any) -> 
         media["example"] = example
     op["requestBody"] = {"required": True, "content": {"application/json": media}}
     op["responses"] = {
-        "200": _ref("responses", "TaskAccepted"),
+        "200": accepted,
         **_errors(True, "RunRefused"),
     }
     return {"post": op}
@@ -259,7 +290,14 @@ def build() -> dict[str, Any]:
         schemas[f"{name}Results"] = results_schema(f)
         schemas[f"{name}Status"] = status_schema(_ref("schemas", f"{name}Results"))
         run = f"Run {f.title} ({f.engine}); {_cost_note(f)}, charged on success only."
-        paths[f.run_path] = _run_op(f, f.run_op, run, f"{name}Request", example_body(f))
+        paths[f.run_path] = _run_op(
+            f,
+            f.run_op,
+            run,
+            f"{name}Request",
+            example_body(f),
+            _accepted(f.status_op, deletable=True),
+        )
         paths[f.status_path] = _status_op(
             f.status_op,
             f"{f.title} task status; results ({f.result_kind}) on success.",
@@ -275,6 +313,7 @@ def build() -> dict[str, Any]:
                 f"Detect {f.title} targets; use a result's index as `index` in the task.",
                 "PreProcessRequest",
                 {"src_file_url": "https://example.com/selfie.jpg"},
+                _accepted(f.pre_status_op, deletable=False),
             )
             paths[f.pre_path + "/{task_id}"] = _status_op(
                 f.pre_status_op, f"{f.title} detection task status.", f"{name}PreProcessStatus"
