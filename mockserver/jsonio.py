@@ -60,8 +60,9 @@ def loads_object(raw: bytes | str, *, charset: str | None = None) -> dict[str, A
 
 
 def check_charset(charset: str | None) -> None:
-    """JsonError unless ``charset`` (from a Content-Type; None when it names none) is UTF-8."""
-    if charset is not None and charset.strip().lower() not in UTF8_CHARSETS:
+    """JsonError unless ``charset`` (from a Content-Type; None or empty when it names none)
+    is UTF-8."""
+    if charset and charset.strip().lower() not in UTF8_CHARSETS:
         raise JsonError(f"charset {_quoted(charset)} is not supported: the body must be UTF-8")
 
 

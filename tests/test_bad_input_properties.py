@@ -137,7 +137,9 @@ NOT_FINITE = st.sampled_from(
 )
 SURROGATES = st.sampled_from([b'"\\udc00"', b'"\\ud800"', b'"x\\udfffy"', b'"\\ud800\\ud800"'])
 TOO_DEEP = st.integers(min_value=65, max_value=3000).map(lambda n: b"[" * n + b"]" * n)
-ODD_CHARSETS = st.sampled_from(["foo", "latin-1", "utf-16", "utf-32", "cp1252", "x" * 200, "'"])
+ODD_CHARSETS = st.sampled_from(
+    ["foo", "latin-1", "utf-16", "utf-32", "cp1252", "x" * 200, "iso-8859-1"]
+)
 BAD_NUMBERS = st.sampled_from(
     ["nan", "NaN", "inf", "-Infinity", "1e309", "1e308", "1_000", "\u0663", "9" * 40, "-1", "0x1"]
 )

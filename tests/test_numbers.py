@@ -90,7 +90,7 @@ def test_a_charset_other_than_utf8_is_refused(charset):
     assert "charset" in message and len(message) < 120 and not jsonio.unencodable(message)
 
 
-@pytest.mark.parametrize("charset", [None, "utf-8", "UTF-8", " utf8 ", "us-ascii", "ASCII"])
+@pytest.mark.parametrize("charset", [None, "", "utf-8", "UTF-8", " utf8 ", "us-ascii", "ASCII"])
 def test_utf8_charsets_are_read(charset):
     assert jsonio.loads(b'{"a": 1}', charset=charset) == {"a": 1}
 
