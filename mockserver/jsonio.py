@@ -4,9 +4,10 @@ The standard library's ``json.loads`` accepts what no provider's parser does and
 cannot answer with: ``NaN`` and ``Infinity`` literals, lone surrogates (``"\\udc00"``, which
 no UTF-8 encoder can write back), and nesting deep enough to exhaust Python's recursion in
 whatever walks the value next. orjson refuses the first two and is several times faster; the
-depth is checked here, and only for bodies long enough to be that deep, so a poll-sized body
-pays nothing for it. A refusal names the field where it can: the standard library parses the
-refused body a second time (only then) to find where the NaN or the surrogate sits.
+depth is checked here, and only for bodies with enough brackets to be that deep, so a
+submit-sized body pays nothing for it. A refusal names the field where it can: the standard
+library parses the refused body a second time (only then) to find where the NaN or the
+surrogate sits.
 
 Bodies are decoded here too, from bytes: JSON is UTF-8 (RFC 8259 §8.1), so a ``charset`` other
 than UTF-8 (or its subset US-ASCII) is refused instead of being looked up, which is how
@@ -46,7 +47,7 @@ def loads(raw: bytes | str, *, charset: str | None = None) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise JsonError(_explained(raw, _reason(str(exc)))) from None
-    if len(raw) > 2 * MAX_DEPTH and _too_deep(value):
+    if _may_be_too_deep(raw) and _too_deep(value):
         raise JsonError(f"the JSON nests more than {MAX_DEPTH} levels deep")
     return value
 
@@ -140,17 +141,27 @@ def _shown_key(key: Any) -> str:
 
 
 def _too_deep(value: Any) -> bool:
-    """True when containers nest more than MAX_DEPTH levels (iterative: no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
+    """True when containers nest more than MAX_DEPTH levels (level by level: no recursion)."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 1
+    while level:
         if depth > MAX_DEPTH:
             return True
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+        below: list[Any] = []
+        for node in level:
+            children = node.values() if type(node) is dict else node
+            below.extend([c for c in children if type(c) is dict or type(c) is list])
+        level = below
+        depth += 1
     return False
+
+
+def _may_be_too_deep(raw: bytes | str) -> bool:
+    """False when ``raw`` has too few brackets to nest past MAX_DEPTH (a C-speed count that
+    spares most bodies the walk; brackets inside strings only make it walk needlessly)."""
+    if isinstance(raw, str):
+        return raw.count("[") + raw.count("{") > MAX_DEPTH
+    return raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
 
 
 def _reason(message: str) -> str:

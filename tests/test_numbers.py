@@ -80,6 +80,10 @@ def test_loads_object_refuses_and_names_the_field(raw, reason):
 def test_loads_keeps_what_is_fine():
     assert jsonio.loads_object(b'{"a": "\\ud83d\\ude00", "n": 1e308}') == {"a": "😀", "n": 1e308}
     assert jsonio.loads(b"[" * 64 + b"]" * 64) is not None
+    wide = b'{"items": [' + b",".join(b'{"a": [1]}' for _ in range(300)) + b"]}"
+    assert len(jsonio.loads_object(wide)["items"]) == 300  # many brackets, little depth
+    with pytest.raises(jsonio.JsonError):  # deep after many shallow ones
+        jsonio.loads(b"[" + b"[1]," * 100 + b"[" * 70 + b"]" * 70 + b"]")
 
 
 @pytest.mark.parametrize("charset", ["foo", "latin-1", "utf-16", "utf-8\udcff", "x" * 500])
