@@ -4,17 +4,40 @@ Charges that depend on how a task ends are *scheduled* at submit for the moment 
 with a rule that decides at that moment whether they apply. Balances are settled lazily when
 read, so a balance is always consistent with what the task endpoints say at the same instant,
 and no timer runs per task.
+
+A balance someone sets (the control API, the pytest plugin) is read by :func:`read_balances`:
+one NaN balance made every YouCam answer for that tenant a 500 and put ``NaN``, which is not
+JSON, into the control API's answers.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+from mockserver.numbers import MAX_BALANCE, NumberError, read_number
 from mockserver.tasks import Task
+
+# The currencies a balance may be set in: the providers' own (scenario.schema.json `balances`).
+CURRENCIES = ("units", "coins", "diamonds", "quota")
+
+
+def read_balances(raw: Mapping[str, Any], field: str = "balances") -> dict[str, float]:
+    """``raw`` as balances to set: known currencies, each a finite amount from 0 to MAX_BALANCE.
+
+    NumberError names the bad entry (``balances.units``), so callers refuse in their own words.
+    """
+    out: dict[str, float] = {}
+    for currency, value in raw.items():
+        where = f"{field}.{currency}"
+        if currency not in CURRENCIES:
+            raise NumberError(where, f"is not a currency; give {', '.join(CURRENCIES)}")
+        out[currency] = read_number(value, where, minimum=0, maximum=MAX_BALANCE)
+    return out
+
 
 # Decides, when a scheduled charge falls due, whether it applies.
 ChargeRule = Callable[[Task, float], bool]
@@ -60,6 +83,14 @@ class Tenant:
                 "task_id": task_id,
             }
         )
+
+    def set_balance(
+        self, currency: str, value: float, at: float, seq: Callable[[], int], reason: str
+    ) -> None:
+        """Make the balance ``value`` now (after what has fallen due), recorded as one change."""
+        current = self.balance(currency, at, seq)
+        if value != current:
+            self.apply(currency, value - current, at, reason)
 
     def schedule(self, settlement: Settlement, seq: Callable[[], int]) -> None:
         """Apply ``settlement`` when its task ends, if its rule still holds then."""
@@ -144,16 +175,19 @@ class Accounts:
 
     def tenant(self, key: str) -> Tenant:
         t = self._tenants.get(key)
-        if t is not None:
-            return t
+        if t is None:
+            t = self._tenants[key] = self.fresh(key)
+        return t
+
+    def fresh(self, key: str) -> Tenant:
+        """The tenant ``key`` would be on its first request, not kept (a look, not a use)."""
         if key in self.listed:
             balances = {**self.default_balances, **self.listed[key]}
         elif self.only_listed:
             raise UnknownKey(key)
         else:
             balances = dict(self.default_balances)
-        t = self._tenants[key] = Tenant(key, {k: float(v) for k, v in balances.items()})
-        return t
+        return Tenant(key, {k: float(v) for k, v in balances.items()})
 
     def known(self, key: str) -> bool:
         return key in self._tenants or key in self.listed or not self.only_listed

@@ -2,6 +2,10 @@
 
 Never a provider path. Open on loopback; bound anywhere else it demands
 ``Authorization: Bearer <admin token>`` unless the operator opened it explicitly.
+
+Every body is read from bytes by jsonio (strict JSON, UTF-8 only, bounded depth) and every
+number through mockserver.numbers, so a bad request is a 400 ``{"error", "status"}`` that
+names the field and changes nothing; answers are strict JSON too (never ``NaN``).
 """
 
 from __future__ import annotations
@@ -14,26 +18,40 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.accounts import read_balances
 from mockserver.chaos import ChaosError
 from mockserver.clock import ClockError
+from mockserver.jsonio import JsonError, check_charset, loads_object
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.numbers import MAX_SECONDS, MAX_SPEED, NumberError, parse_integer, read_number
 from mockserver.resources import spec_path
-from mockserver.scenario import ScenarioError, parse_text, preset_validator
+from mockserver.scenario import ScenarioError, parse_data, parse_text, preset_validator
 from mockserver.spec import load_document
 from mockserver.state import MockState, ServerOptions
 from mockserver.submit import force
+from mockserver.validation import describe
 
 PREFIX = "/__mock"
 AdminHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger("avatar_mock")
 
 
+def _dumps(data: Any) -> str:
+    # allow_nan=False: a non-finite number that got past every reader is a defect to see (a
+    # 500), not a ``NaN`` that no JSON parser reads.
+    return json.dumps(data, default=str, allow_nan=False)
+
+
 def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=str))
+    return web.json_response(data, status=status, dumps=_dumps)
 
 
 def _refuse(status: int, message: str) -> web.Response:
     return _json({"error": message, "status": status}, status)
+
+
+class BadRequest(Exception):
+    """A request the control API refuses with 400; ``str(err)`` names what is wrong."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -69,6 +87,8 @@ def control(handler: AdminHandler) -> AdminHandler:
             )
         try:
             return await handler(request)
+        except (BadRequest, NumberError) as exc:
+            return _refuse(400, str(exc))
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -97,17 +117,25 @@ async def no_such_call(request: web.Request) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object in the body ({} when empty), decoded here: never by aiohttp's charset
+    lookup, which answered ``charset=foo`` with a 500."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
     try:
-        data = await request.json() if await request.read() else {}
-    except ValueError as exc:
-        raise web.HTTPBadRequest(
-            text='{"error":"body is not JSON"}', content_type="application/json"
-        ) from exc
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(
-            text='{"error":"body must be an object"}', content_type="application/json"
-        )
-    return data
+        return loads_object(raw, charset=request.charset)
+    except JsonError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _number(body: dict[str, Any], name: str, hint: str, **bounds: float) -> float:
+    """``body[name]`` read by numbers.read_number; the refusal names it and shows the form."""
+    if name not in body:
+        raise BadRequest(f"{name} is required; {hint}")
+    try:
+        return read_number(body[name], name, **bounds)
+    except NumberError as err:
+        raise BadRequest(f"{err}; {hint}") from None
 
 
 def _state(request: web.Request) -> MockState:
@@ -133,12 +161,12 @@ async def get_clock(request: web.Request) -> web.Response:
 async def advance_clock(request: web.Request) -> web.Response:
     state = _state(request)
     body = await _body(request)
-    seconds = body.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        return _refuse(400, 'give {"seconds": N} with N >= 0')
-    advance = getattr(state.clock, "advance", None)
+    hint = f'give {{"seconds": N}} with 0 <= N <= {MAX_SECONDS:.0f}'
+    seconds = _number(body, "seconds", hint, minimum=0, maximum=MAX_SECONDS)
     try:
-        advance(float(seconds))
+        state.clock.advance(seconds)
+    except NumberError as err:  # the clock's own wall: past the latest moment it can show
+        return _refuse(400, str(err))
     except ClockError as exc:
         return _refuse(409, str(exc))
     if body.get("deliver"):
@@ -151,12 +179,10 @@ async def advance_clock(request: web.Request) -> web.Response:
 async def set_clock(request: web.Request) -> web.Response:
     state = _state(request)
     body = await _body(request)
-    speed = body.get("speed")
     if state.clock.mode != "virtual":
         return _refuse(409, "the real clock has no speed to set; start with --clock virtual")
-    if isinstance(speed, bool) or not isinstance(speed, int | float) or speed < 0:
-        return _refuse(400, 'give {"speed": S} with S >= 0 (0 freezes the clock)')
-    state.clock.set_speed(float(speed))
+    hint = f'give {{"speed": S}} with 0 <= S <= {MAX_SPEED:.0f} (0 freezes the clock)'
+    state.clock.set_speed(_number(body, "speed", hint, minimum=0, maximum=MAX_SPEED))
     return _json(state.clock.describe())
 
 
@@ -233,7 +259,7 @@ async def get_tenant(request: web.Request) -> web.Response:
     if tenant is None:
         if not state.accounts.known(key):
             return _refuse(404, "no such tenant")
-        tenant = state.accounts.tenant(key)
+        tenant = state.accounts.fresh(key)  # what it would start with; a GET keeps nothing
     return _json(tenant.describe(state.clock.now(), state.accounts.next_seq))
 
 
@@ -241,19 +267,16 @@ async def put_tenant(request: web.Request) -> web.Response:
     state = _state(request)
     key = request.match_info["key"]
     body = await _body(request)
-    balances = body.get("balances", body)
-    if not isinstance(balances, dict) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in balances.values()
-    ):
+    raw = body.get("balances", body)
+    if not isinstance(raw, dict):
         return _refuse(400, 'give {"balances": {"units": N, "coins": N, ...}}')
+    balances = read_balances(raw)  # a refusal sets none of them
     if key not in state.accounts.listed:
         state.accounts.listed[key] = {}
     tenant = state.accounts.tenant(key)
     now = state.clock.now()
     for currency, value in balances.items():
-        current = tenant.balance(currency, now, state.accounts.next_seq)
-        if value != current:
-            tenant.apply(currency, float(value) - current, now, "admin set balance")
+        tenant.set_balance(currency, value, now, state.accounts.next_seq, "admin set balance")
     return _json(tenant.describe(now, state.accounts.next_seq))
 
 
@@ -267,10 +290,7 @@ async def list_tenants(request: web.Request) -> web.Response:
 
 async def get_journal(request: web.Request) -> web.Response:
     q = request.query
-    try:
-        limit = int(q["limit"]) if "limit" in q else None
-    except ValueError:
-        return _refuse(400, "limit must be an integer")
+    limit = parse_integer(q["limit"], "limit", minimum=0) if "limit" in q else None
     entries = _state(request).journal.query(
         method=q.get("method"),
         path=q.get("path"),
@@ -317,13 +337,25 @@ async def get_scenario(request: web.Request) -> web.Response:
 
 
 async def put_scenario(request: web.Request) -> web.Response:
-    """Replace the scenario in force (YAML or JSON body); an invalid one changes nothing."""
+    """Replace the scenario in force (YAML or JSON body); an invalid one changes nothing.
+
+    A JSON body (by its Content-Type) is read by jsonio like every other; YAML by the scenario
+    loader. Either must be UTF-8.
+    """
     state = _state(request)
+    raw = await request.read()
+    source = "PUT /__mock/scenario"
     try:
-        text = (await request.read()).decode("utf-8")
-        scenario = parse_text(text, "PUT /__mock/scenario")
+        check_charset(request.charset)
+        text = raw.decode("utf-8")
+        if "json" in request.content_type and raw.strip():
+            scenario = parse_data(loads_object(raw), source, text)
+        else:
+            scenario = parse_text(text, source)
     except UnicodeDecodeError:
         return _refuse(400, "the scenario must be UTF-8 YAML or JSON")
+    except JsonError as exc:
+        return _json({"error": "invalid scenario", "status": 400, "problems": [str(exc)]}, 400)
     except ScenarioError as exc:
         return _json({"error": "invalid scenario", "status": 400, "problems": exc.problems}, 400)
     state.replace_scenario(scenario)
@@ -334,9 +366,7 @@ async def add_preset(request: web.Request) -> web.Response:
     body = await _body(request)
     errors = sorted(preset_validator().iter_errors(body), key=lambda e: list(e.path))
     if errors:
-        problems = [
-            f"{'.'.join(map(str, e.absolute_path)) or 'preset'}: {e.message}" for e in errors
-        ]
+        problems = [describe(e) for e in errors]  # "count: ... is greater than the maximum"
         return _json({"error": "invalid preset", "status": 400, "problems": problems}, 400)
     try:
         preset = _state(request).chaos.add_preset(body)

@@ -6,11 +6,15 @@ from functools import lru_cache
 
 from aiohttp import web
 
+from mockserver.jsonio import unencodable
+
 
 def bearer_key(request: web.Request) -> str | None:
     """The key after ``Bearer `` (one space), or None when missing or malformed.
 
-    A key wrapped in angle brackets is refused, as YouCam's debugging guide warns.
+    A key wrapped in angle brackets is refused, as YouCam's debugging guide warns, and so is
+    one holding bytes that are not UTF-8 (aiohttp hands them over as lone surrogates): it
+    would become a tenant no answer can name.
     """
     return _key_in(request.headers.get("Authorization", ""))
 
@@ -21,6 +25,6 @@ def _key_in(header: str) -> str | None:
     if not header.startswith("Bearer "):
         return None
     key = header[7:]
-    if not key or key != key.strip() or " " in key or key.startswith("<"):
+    if not key or key != key.strip() or " " in key or key.startswith("<") or unencodable(key):
         return None
     return key

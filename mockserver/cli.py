@@ -20,6 +20,16 @@ from mockserver.issuer import SECRET_ENV
 ADMIN_TOKEN_ENV = "AVATAR_MOCK_ADMIN_TOKEN"
 
 
+def _speed(text: str) -> float:
+    """``--speed``: a plain decimal from 0 to numbers.MAX_SPEED (argparse's float takes nan)."""
+    from mockserver.numbers import MAX_SPEED, NumberError, parse_number
+
+    try:
+        return parse_number(text, "--speed", minimum=0, maximum=MAX_SPEED)
+    except NumberError as err:
+        raise argparse.ArgumentTypeError(err.reason) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="avatar-mock",
@@ -41,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         default="virtual",
         help="virtual (default) runs at --speed and can be advanced; real cannot",
     )
-    serve.add_argument("--speed", type=float, default=1.0, help="virtual clock speed (0 freezes)")
+    serve.add_argument("--speed", type=_speed, default=1.0, help="virtual clock speed (0 freezes)")
     serve.add_argument(
         "--provider",
         action="append",

@@ -4,12 +4,22 @@ Task transitions, expiry, rate-limit windows, signed-URL lifetimes and webhook s
 call ``clock.now()``; nothing else in the server reads the wall clock. ``VirtualClock`` lets a
 test (or ``POST /__mock/clock/advance``) move time forward, so a ten-minute render passes in a
 millisecond with the same outcome it would have in real time.
+
+The clock refuses a reading it cannot hold itself, not only through the control API that
+usually moves it: one NaN or infinite ``now`` turned every later submit into a 500 until the
+process restarted, and reset keeps the clock.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Protocol
+
+from mockserver.numbers import MAX_SECONDS, MAX_SPEED, NumberError, read_number
+
+# The latest moment a virtual clock may show: 9000-01-01 UTC. Dates render up to the year 9999,
+# which leaves a task planned at the last moment room for its timeline and its links.
+LATEST = 221_845_392_000.0
 
 
 class Clock(Protocol):
@@ -24,6 +34,10 @@ class Clock(Protocol):
 
 class ClockError(Exception):
     """An operation the clock in force does not support (advancing a real clock)."""
+
+
+class ClockValueError(ClockError, NumberError):
+    """A value the clock cannot take: not finite, negative, too large, or past LATEST."""
 
 
 class RealClock:
@@ -51,11 +65,9 @@ class VirtualClock:
     mode = "virtual"
 
     def __init__(self, start: float | None = None, speed: float = 0.0) -> None:
-        if speed < 0:
-            raise ClockError("speed must be >= 0")
-        self._base = time.time() if start is None else float(start)
+        self._base = time.time() if start is None else _read(start, "start", maximum=LATEST)
         self._anchor = time.monotonic()
-        self._speed = float(speed)
+        self._speed = _read(speed, "speed", maximum=MAX_SPEED)
 
     @property
     def speed(self) -> float:
@@ -67,17 +79,19 @@ class VirtualClock:
         return self._base + (time.monotonic() - self._anchor) * self._speed
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
-            raise ClockError("the clock only moves forward")
+        """Move forward by ``seconds`` (0 to MAX_SECONDS, and never past LATEST)."""
+        seconds = _read(seconds, "seconds", maximum=MAX_SECONDS)
         self._rebase()
+        if self._base + seconds > LATEST:
+            raise ClockValueError("seconds", "would move the clock past the year 9000")
         self._base += seconds
         return self._base
 
     def set_speed(self, speed: float) -> None:
-        if speed < 0:
-            raise ClockError("speed must be >= 0")
+        """Run at ``speed`` times real time from now on (0 freezes, at most MAX_SPEED)."""
+        speed = _read(speed, "speed", maximum=MAX_SPEED)
         self._rebase()
-        self._speed = float(speed)
+        self._speed = speed
 
     def freeze(self) -> None:
         self.set_speed(0.0)
@@ -88,6 +102,13 @@ class VirtualClock:
 
     def describe(self) -> dict[str, object]:
         return {"now": self.now(), "mode": self.mode, "speed": self._speed}
+
+
+def _read(value: object, field: str, *, maximum: float) -> float:
+    try:
+        return read_number(value, field, minimum=0, maximum=maximum)
+    except NumberError as err:
+        raise ClockValueError(field, err.reason) from None
 
 
 def make_clock(mode: str, speed: float = 1.0) -> RealClock | VirtualClock:

@@ -89,6 +89,24 @@ def parse_number(
     return read_number(value, field, minimum=minimum, maximum=maximum, above=above, integer=integer)
 
 
+def parse_integer(
+    text: str, field: str, *, minimum: float | None = None, maximum: float | None = None
+) -> int:
+    """A whole number written as text: ASCII digits after an optional sign, nothing else.
+
+    ``int()`` also reads ``1_000`` and other scripts' digits (``"\u0663"`` is 3), which no
+    client means and no provider's parser takes.
+    """
+    stripped = text.strip()
+    digits = stripped[1:] if stripped[:1] in ("+", "-") else stripped
+    if not digits or len(digits) > _MAX_DIGITS or not (digits.isascii() and digits.isdigit()):
+        raise NumberError(field, f"{_shown(text)} is not a whole number")
+    value = int(stripped)
+    read_number(value, field, minimum=minimum, maximum=maximum, integer=True)
+    return value
+
+
+_MAX_DIGITS = 30  # beyond any bound a caller names; int() of a long string is slow
 _DECIMAL_CHARS = frozenset("0123456789+-.eE")
 
 

@@ -25,6 +25,7 @@ from mockserver.chaos import ChaosError, Spot, lenient_json
 from mockserver.context import RequestContext
 from mockserver.effects import Effect
 from mockserver.errors import ApiError
+from mockserver.jsonio import JsonError, loads_object, printable
 from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
 from mockserver.spec import Operation
@@ -82,14 +83,12 @@ async def _read_body(ctx: RequestContext) -> dict[str, Any]:
         "application/octet-stream",
         "text/plain",
     ):
-        raise ctx.error("invalid_json", f"Content-Type {request.content_type} is not JSON")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ctx.error("invalid_json", "the request body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise ctx.error("invalid_json", "the request body must be a JSON object")
-    return body
+        shown = printable(request.content_type)  # a header may hold undecodable bytes
+        raise ctx.error("invalid_json", f"Content-Type {shown} is not JSON")
+    try:  # from bytes, never through aiohttp's charset lookup (charset=foo was a 500)
+        return loads_object(raw, charset=request.charset)
+    except JsonError as exc:  # NaN, a lone surrogate, deep nesting, not UTF-8, not JSON
+        raise ctx.error("invalid_json", str(exc)) from None
 
 
 def _check_response(ctx: RequestContext, status: int, payload: Any) -> tuple[int, Any]:

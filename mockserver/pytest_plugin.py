@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp import web
 
+from mockserver.accounts import read_balances
 from mockserver.app import create_app
 from mockserver.clock import VirtualClock
 from mockserver.keys import STATE_KEY
@@ -170,8 +171,9 @@ class MockServer:
         return self.call(lambda s: s.clock.now())
 
     def advance(self, seconds: float) -> float:
-        """Move the virtual clock forward; returns the new time."""
-        return self.call(lambda s: s.clock.advance(float(seconds)))
+        """Move the virtual clock forward; returns the new time (the clock refuses NaN,
+        infinities and negatives with a ValueError)."""
+        return self.call(lambda s: s.clock.advance(seconds))
 
     def journal(
         self,
@@ -247,16 +249,19 @@ class MockServer:
         return self.call(describe)
 
     def set_balances(self, key: str, **balances: float) -> None:
-        """Give tenant ``key`` these balances (e.g. ``units=0`` to test CreditInsufficiency)."""
+        """Give tenant ``key`` these balances (e.g. ``units=0`` to test CreditInsufficiency).
+
+        Each is a finite amount from 0 to numbers.MAX_BALANCE in a known currency; anything
+        else raises NumberError (a ValueError) here, before any balance is set.
+        """
+        amounts = read_balances(balances)
 
         def apply(s: MockState) -> None:
             s.accounts.listed.setdefault(key, {})
             tenant = s.accounts.tenant(key)
             now = s.clock.now()
-            for currency, value in balances.items():
-                current = tenant.balance(currency, now, s.accounts.next_seq)
-                if value != current:
-                    tenant.apply(currency, float(value) - current, now, "test set balance")
+            for currency, value in amounts.items():
+                tenant.set_balance(currency, value, now, s.accounts.next_seq, "test set balance")
 
         self.call(apply)
 

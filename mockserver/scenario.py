@@ -3,6 +3,11 @@
 A user's file is laid over the built-in default (fixtures/scenarios/default.yaml), so it only
 names what it changes. A bad file is refused with messages that name the key and its line.
 
+JSON Schema bounds every number but cannot refuse NaN (``{"type": "number"}`` accepts it, and
+``.nan`` passes any ``minimum``), so every value is checked again after the schema
+(jsonio.value_problems): a non-finite or oversized number, a string no encoder can write, a
+document too deep or, through YAML aliases, too large, each named with its key and line.
+
 The built-in default is trusted as shipped (tests validate it) and read from its JSON
 rendering, so a plain start imports neither PyYAML nor jsonschema: both are imported here
 only for a user's file or preset, or a preset queued through the control API.
@@ -16,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mockserver.jsonio import DocumentTooLarge, ValuePath, dotted, value_problems
 from mockserver.lifecycle import FamilyConfig
 from mockserver.ratelimit import Limit
 from mockserver.resources import contracts_dir, scenario_preset
@@ -109,25 +115,51 @@ def _line_of(root: yaml.Node | None, path: list[Any]) -> int | None:
     return line
 
 
+def _node_tree(text: str | None) -> yaml.Node | None:
+    """The text's node tree for line numbers, or None (a JSON text YAML cannot read)."""
+    import yaml  # lazy: see _line_of
+
+    if text is None:
+        return None
+    try:
+        return compose_yaml(text)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+
+
+def _located(root: yaml.Node | None, path: ValuePath, message: str) -> tuple[int, str]:
+    """``(line, "where (line N): message")``; line 0 when the text does not place it."""
+    where = dotted(path) or "(top level)"
+    line = _line_of(root, path)
+    return line or 0, f"{where}{f' (line {line})' if line else ''}: {message}"
+
+
 def _problems(data: Any, text: str | None) -> list[str]:
-    root = compose_yaml(text) if text is not None else None
+    """Every problem in ``data``, in the order of the text: the schema's, and after it the
+    values no schema can judge (NaN passes ``minimum``), unless the schema named them."""
+    root = _node_tree(text)
+    try:
+        values = value_problems(data)
+    except DocumentTooLarge as exc:  # validating it is what would hang or exhaust the stack
+        return [_located(root, exc.path, str(exc))[1]]
     problems = []
+    refused = set()
     for err in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = list(err.absolute_path)
-        where = ".".join(str(p) for p in path) or "(top level)"
+        refused.add(tuple(path))
+        message = err.message
         if err.validator == "additionalProperties":
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             if extra:
                 path = [*path, extra[0]]
-                where = ".".join(str(p) for p in path)
                 message = f"unknown key {extra[0]!r}"
-            else:
-                message = err.message
-        else:
-            message = err.message
-        line = _line_of(root, path)
-        problems.append(f"{where}{f' (line {line})' if line else ''}: {message}")
-    return problems
+        problems.append(_located(root, path, message))
+    problems.extend(
+        _located(root, path, message)
+        for path, message in values
+        if tuple(path) not in refused  # the schema said it already: `.nan is not an integer`
+    )
+    return [text for _, text in sorted(problems, key=lambda p: p[0])]  # stable: schema first
 
 
 def _chaos_problems(data: dict[str, Any]) -> list[str]:
@@ -160,12 +192,20 @@ def _default_raw() -> dict[str, Any]:
 
 
 def parse_text(text: str, source: str = "<scenario>") -> Scenario:
+    """The scenario in YAML (or JSON) ``text``, laid over the default; ScenarioError if bad."""
     import yaml  # lazy: a plain start reads no scenario text (see the module docstring)
 
     try:
         data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise ScenarioError(source, [f"not valid YAML: {exc}"]) from exc
+    except (ValueError, RecursionError) as exc:  # an int of 5,000 digits; nesting, pure loader
+        raise ScenarioError(source, [f"not a YAML document the mock can read: {exc}"]) from None
+    return parse_data(data, source, text)
+
+
+def parse_data(data: Any, source: str = "<scenario>", text: str | None = None) -> Scenario:
+    """The scenario in an already parsed document (``text``, if given, places the problems)."""
     if not isinstance(data, dict):
         raise ScenarioError(source, ["(top level): a scenario is a mapping of keys"])
     problems = _problems(data, text) or _chaos_problems(data)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import fastjsonschema
 
 from mockserver import yamlio
+from mockserver.numbers import NumberError, parse_integer, parse_number
 from mockserver.resources import spec_path
 
 if TYPE_CHECKING:
@@ -318,7 +319,9 @@ def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
 def coerce_params(op: Operation, raw: dict[str, str]) -> dict[str, Any]:
     """Query and path strings converted to the types their schemas declare.
 
-    A value that does not convert stays a string, so validation reports it as a wrong type.
+    Numbers are read by mockserver.numbers: plain ASCII decimals only, never ``nan``, ``inf``,
+    ``1e309`` or ``1_000`` (which ``float()`` and ``int()`` take). A value that does not
+    convert stays a string, so validation reports it as a wrong type, naming the parameter.
     """
     out: dict[str, Any] = {}
     for p in op.query_params:
@@ -326,12 +329,12 @@ def coerce_params(op: Operation, raw: dict[str, str]) -> dict[str, Any]:
             continue
         value: Any = raw[p.name]
         kind = p.schema.get("type")
-        with contextlib.suppress(ValueError):  # unconvertible: validation names the type
+        with contextlib.suppress(NumberError):  # unconvertible: validation names the type
             if kind == "integer":
-                value = int(value)
+                value = parse_integer(value, p.name)
             elif kind == "number":
-                value = float(value)
-            elif kind == "boolean" and value.lower() in ("true", "false"):
-                value = value.lower() == "true"
+                value = parse_number(value, p.name)
+        if kind == "boolean" and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
         out[p.name] = value
     return out

@@ -15,6 +15,7 @@ from typing import Any
 
 from mockserver.chaos import Outcome
 from mockserver.context import RequestContext
+from mockserver.jsonio import unencodable
 from mockserver.lifecycle import FamilyConfig, TaskFamily, plan, replan_forced, task_rng
 from mockserver.state import MockState
 from mockserver.tasks import Task
@@ -34,6 +35,8 @@ def outcome_from_header(ctx: RequestContext, config: FamilyConfig) -> Outcome | 
     raw = ctx.header(OUTCOME_HEADER)
     if not raw:
         return None
+    if unencodable(raw):  # bytes that are not UTF-8 would land in the task's failure fields
+        raise ctx.error("invalid_params", f"{OUTCOME_HEADER} is not valid UTF-8")
     outcome, _, value = raw.strip().partition(":")
     value = value.strip()
     if outcome == "failure":
