@@ -332,7 +332,11 @@ async def add_preset(request: web.Request) -> web.Response:
         return _json(
             {"error": "invalid preset", "status": 400, "problems": [e.message for e in errors]}, 400
         )
-    preset = _state(request).chaos.add_preset(body)
+    state = _state(request)
+    limit = state.bounds.presets_kept
+    if len(state.chaos.presets) >= limit:  # limits.presets_kept: the queue is bounded
+        return _refuse(409, f"{limit} presets are queued already; DELETE /__mock/presets first")
+    preset = state.chaos.add_preset(body)
     return _json(preset.describe(), 201)
 
 
@@ -381,7 +385,7 @@ async def get_routes(request: web.Request) -> web.Response:
 
 
 async def get_violations(request: web.Request) -> web.Response:
-    return _json({"violations": _state(request).violations})
+    return _json({"violations": list(_state(request).violations)})
 
 
 def setup(app: web.Application) -> None:

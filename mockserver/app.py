@@ -121,7 +121,9 @@ def create_app(
             provider.extra_routes(app)
     app[ROUTES_KEY] = routes
     app.on_startup.append(state.webhooks.start)
+    app.on_startup.append(state.retention.start)
     app.on_cleanup.append(state.webhooks.stop)
+    app.on_cleanup.append(state.retention.stop)
     admin.setup(app)
     media_routes.setup(app)
     # last: nothing else matched ([\s\S], not ".", so a path with a decoded newline lands here too)

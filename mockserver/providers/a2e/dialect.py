@@ -24,6 +24,8 @@ are occupied") and no fixed HTTP statuses, so these are the mock's choices, each
 - no operation at the path / wrong method: HTTP 404 / 405 with ``code`` 404 / 405. [guess]
 - rate limited (A2E documents no limits; only when a scenario sets some): HTTP 429,
   ``code: 429``. [guess]
+- the mock's capacity reached (live tasks per key or in all, tenants; scenario ``limits``):
+  HTTP 429, ``code: 429``, ``msg: "Too many tasks: ..."``, beside the rate limit. [guess]
 - a defect in the mock: HTTP 500, ``code: 500``.
 
 Request bodies accept fields the contract does not name, as A2E's own back end evidently does
@@ -94,6 +96,8 @@ class A2EDialect:
             return ApiError(405, METHOD_NOT_ALLOWED, "Method Not Allowed")
         if kind == "too_large":
             return ApiError(413, TOO_LARGE, _with("Request Entity Too Large", detail))
+        if kind == "capacity":
+            return ApiError(429, RATE_LIMITED, _with("Too many tasks", detail))
         return ApiError(500, INTERNAL, _with("Internal Server Error", detail))
 
     def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
