@@ -2,12 +2,14 @@
 
 A task's deadline is its provider's ``task_retention`` after it was created (YouCam documents
 24 h for a task id; A2E and the relay document nothing, so their defaults in default.yaml are
-guesses). Lookups that name the clock's ``now`` already treat a task past its deadline as
-gone; this module makes it go for real, with its webhook deliveries, its pending settlements
-and whatever a provider keeps for it (hooks registered with :func:`on_task_evicted`, e.g. the
-uploads a task named). The work is amortised: the store keeps deadlines in a heap, every submit
-evicts a few of those that passed, and a periodic tick on the mock clock catches up in bounded
-batches, so memory plateaus without a pause however far the clock jumps.
+guesses), fixed when it is stored: a scenario replaced later changes the deadline of new tasks
+only, as it does their timelines. Lookups that name the clock's ``now`` already treat a task
+past its deadline as gone; this module makes it go for real, with its webhook deliveries, its
+pending settlements and whatever a provider keeps for it (hooks registered with
+:func:`on_task_evicted`, e.g. the uploads a task named). The work is amortised: the store
+keeps deadlines in a heap, every submit evicts a few of those that passed, and a periodic tick
+on the mock clock catches up in bounded batches, so memory plateaus without a pause however
+far the clock jumps.
 
 The same tick visits tenants a few at a time and forgets those a fresh tenant would equal: not
 listed by the scenario, no live task, no pending settlement, no balance change ever, the

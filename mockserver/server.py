@@ -42,7 +42,7 @@ from mockserver.keys import PROVIDERS_KEY, STATE_KEY
 from mockserver.quietlog import QuietLog
 
 log = logging.getLogger("avatar_mock")
-quiet = QuietLog(log)
+quiet = QuietLog(log)  # the event loop's own complaints (failed accept), once per process
 
 CONTROL_PREFIX = "/__mock"
 HEAD_KEPT = 2048  # bytes of a request head kept to find its path when the head is refused
@@ -211,7 +211,7 @@ class GuardedRequestHandler(RequestHandler):
         if not self._in_head or self._request_count != self._heads or self.transport is None:
             return
         self._guard.timed_out += 1
-        quiet.warning(
+        self._guard.quiet.warning(
             "header-timeout",
             "closed a connection from %s: no complete request head within %g s",
             self._peer(),
@@ -236,7 +236,9 @@ class GuardedRequestHandler(RequestHandler):
             return super().handle_error(request, status, exc, message)
         problem = _problem(exc)
         self._guard.bad_heads += 1
-        quiet.warning("bad-head", "refused a request head from %s: %s", self._peer(), problem)
+        self._guard.quiet.warning(
+            "bad-head", "refused a request head from %s: %s", self._peer(), problem
+        )
         status, body = self._guard.answer(_path_of(self._head), problem)
         response = web.Response(status=status, body=body, content_type="application/json")
         response.force_close()
@@ -267,11 +269,12 @@ class GuardedServer(web.Server):
         self.refused = 0  # counters since start, for tests and operators
         self.timed_out = 0
         self.bad_heads = 0
+        self.quiet = QuietLog(log)  # refusals: one line per kind per 10 s, with a count
 
     def __call__(self) -> asyncio.BaseProtocol:  # type: ignore[override]
         if self.open >= self.limits.max_connections:
             self.refused += 1
-            quiet.warning(
+            self.quiet.warning(
                 "connection-refused",
                 "refused a connection: %d open, the most allowed (serve --max-connections)",
                 self.open,

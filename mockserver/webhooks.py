@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from mockserver.tasks import Task
 
 log = logging.getLogger("avatar_mock")
-quiet = QuietLog(log)
 
 CHAOS_EFFECTS = (
     "duplicate",
@@ -187,6 +186,7 @@ class WebhookEngine:
         self._session: aiohttp.ClientSession | None = None
         self._inflight: set[asyncio.Task] = set()
         self._stopping = False
+        self._quiet = QuietLog(log)  # drops are logged once per 10 s, with a count
         self._rng = random.Random(f"{state.scenario.seed}:webhooks")
         self._planners: dict[str, WebhookPlanner | None] = {}
 
@@ -261,7 +261,7 @@ class WebhookEngine:
             error = f"dropped: the delivery queue is full ({limit} waiting)"
             self._record(delivery, Message(b"", {}), None, error, 0.0, [])
             self._finish(delivery)
-            quiet.warning(
+            self._quiet.warning(
                 "webhook-queue-full", "webhook %s to %s %s", delivery.id, delivery.target, error
             )
             return
