@@ -15,7 +15,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterator
-from itertools import count
 from typing import Any
 
 from mockserver.lifecycle import TaskFamily, Timeline
@@ -101,8 +100,8 @@ class TaskStore:
         # ids in submit order; a dict, so removing one (eviction, delete) is O(1)
         self._lists: dict[tuple[str, str, str], dict[str, None]] = {}
         self._per_tenant: dict[str, int] = {}
-        self._deadlines: list[tuple[float, int, str, str]] = []  # (evict_at, seq, provider, id)
-        self._order = count()
+        # (evict_at, provider, id): a heap, three references per task (the float is the task's)
+        self._deadlines: list[tuple[float, str, str]] = []
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -122,9 +121,7 @@ class TaskStore:
         self._per_tenant[task.tenant] = self._per_tenant.get(task.tenant, 0) + 1
         if retention is not None:
             task.evict_at = task.created_at + retention
-            heapq.heappush(
-                self._deadlines, (task.evict_at, next(self._order), task.provider, task.id)
-            )
+            heapq.heappush(self._deadlines, (task.evict_at, task.provider, task.id))
         return task
 
     def get(
@@ -171,7 +168,7 @@ class TaskStore:
         out: list[Task] = []
         deadlines = self._deadlines
         while deadlines and deadlines[0][0] < now and len(out) < budget:
-            evict_at, _, provider, task_id = heapq.heappop(deadlines)
+            evict_at, provider, task_id = heapq.heappop(deadlines)
             task = self._tasks.get((provider, task_id))
             if task is not None and task.evict_at == evict_at:  # not deleted, not replaced
                 out.append(task)
