@@ -50,6 +50,7 @@ def bench_scenario(webhook_url: str | None) -> dict[str, Any]:
         "name": "bench",
         "balances": {"units": 1e12, "coins": 1e12, "quota": 1e12, "diamonds": 1e12},
         "journal": {"size": 10_000},
+        "limits": {"max_tasks": None, "max_tasks_per_tenant": None},  # a million, one key
         "providers": {
             "youcam": {
                 "settings": youcam_settings,

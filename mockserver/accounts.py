@@ -8,14 +8,20 @@ and no timer runs per task.
 A balance someone sets (the control API, the pytest plugin) is read by :func:`read_balances`:
 one NaN balance made every YouCam answer for that tenant a 500 and put ``NaN``, which is not
 JSON, into the control API's answers.
+
+What a tenant keeps is bounded: its balance history is a ring (``limits.history_per_tenant``)
+whose entries keep their absolute position, the settlements of a task evicted by retention go
+with it, and the number of tenants is capped (``limits.max_tenants``); a tenant no different
+from a fresh one is forgotten once unused for a while (``mockserver.retention``).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import count
+from itertools import count, islice
 from typing import Any
 
 from mockserver.numbers import MAX_BALANCE, NumberError, read_number
@@ -59,11 +65,61 @@ class Settlement:
         self.done = False
 
 
+HISTORY_KEPT = 1000  # balance changes kept per tenant unless the scenario says otherwise
+
+
+class History:
+    """A tenant's balance changes, oldest first; only the newest ``size`` are kept.
+
+    Every entry keeps its absolute position (0 for the first change ever), so readers that
+    remember how far they read (YouCam's unit ledger) or number rows by position (A2E's
+    history ids) stay right after the oldest entries are dropped.
+    """
+
+    __slots__ = ("_entries", "start")
+
+    def __init__(self, size: int = HISTORY_KEPT) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max(size, 1))
+        self.start = 0  # absolute position of the oldest entry kept
+
+    def append(self, entry: dict[str, Any]) -> None:
+        if len(self._entries) == self._entries.maxlen:
+            self.start += 1
+        self._entries.append(entry)
+
+    @property
+    def end(self) -> int:
+        """Absolute position the next entry will take (the number of changes ever made)."""
+        return self.start + len(self._entries)
+
+    def numbered(self, since: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(position, entry)`` for each entry kept at ``since`` or later, oldest first."""
+        skip = max(since - self.start, 0)
+        return enumerate(islice(self._entries, skip, None), self.start + skip)
+
+    def last(self, n: int) -> list[dict[str, Any]]:
+        return list(self._entries)[-n:] if n > 0 else []
+
+    def resize(self, size: int) -> None:
+        size = max(size, 1)
+        if size != self._entries.maxlen:
+            dropped = max(len(self._entries) - size, 0)
+            self._entries = deque(islice(self._entries, dropped, None), maxlen=size)
+            self.start += dropped
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 @dataclass
 class Tenant:
     key: str
     balances: dict[str, float]
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: History = field(default_factory=History)
+    touched_at: float | None = None  # mock time of the last request that used it
     _pending: list[tuple[float, int, Settlement]] = field(default_factory=list)
     _reserved: dict[str, float] = field(default_factory=dict)
 
@@ -116,6 +172,27 @@ class Tenant:
             if s.rule(s.task, ends_at):
                 self.apply(s.currency, s.amount, ends_at, s.reason, s.task.id)
 
+    def has_pending(self) -> bool:
+        return any(not s.done for _, _, s in self._pending)
+
+    def forget(self, tasks: Collection[Task]) -> None:
+        """Drop the pending settlements of ``tasks`` (evicted before they ended): they never
+        apply, and what they held in reserve is released. The caller settles first, so what
+        fell due before the eviction still applies."""
+        if not self._pending:
+            return
+        kept = []
+        for entry in self._pending:
+            s = entry[2]
+            if s.task in tasks and not s.done:
+                s.done = True
+                if s.amount < 0:
+                    self._reserved[s.currency] -= -s.amount
+            if not s.done:
+                kept.append(entry)
+        heapq.heapify(kept)
+        self._pending = kept
+
     def reschedule(self, task: Task, seq: Callable[[], int]) -> None:
         """A task's end moved (forced): its pending settlements fall due at the new end."""
         for _, _, s in list(self._pending):
@@ -136,12 +213,16 @@ class Tenant:
             "key": self.key,
             "balances": dict(self.balances),
             "reserved": {k: v for k, v in self._reserved.items() if v},
-            "history": self.history[-50:],
+            "history": self.history.last(50),
         }
 
 
 class UnknownKey(Exception):
     """The scenario lists its keys and this is not one of them."""
+
+
+class TooManyTenants(Exception):
+    """A new key would take the number of tenants past ``limits.max_tenants``."""
 
 
 class Accounts:
@@ -152,12 +233,26 @@ class Accounts:
         default_balances: dict[str, float],
         listed: dict[str, dict[str, float]] | None = None,
         only_listed: bool = False,
+        *,
+        max_tenants: int | None = None,
+        history_size: int = HISTORY_KEPT,
     ) -> None:
         self.default_balances = dict(default_balances)
         self.listed = dict(listed or {})
         self.only_listed = only_listed
+        self.max_tenants = max_tenants
+        self.history_size = history_size
         self._tenants: dict[str, Tenant] = {}
+        self._rounds: deque[str] = deque()  # keys in the order the idle sweep visits them
         self._seq = count()
+
+    def bound(self, max_tenants: int | None, history_size: int) -> None:
+        """New bounds from the scenario; histories shrink or grow to the new size."""
+        self.max_tenants = max_tenants
+        if history_size != self.history_size:
+            self.history_size = history_size
+            for tenant in self._tenants.values():
+                tenant.history.resize(history_size)
 
     def reconfigure(
         self,
@@ -173,21 +268,55 @@ class Accounts:
     def next_seq(self) -> int:
         return next(self._seq)
 
-    def tenant(self, key: str) -> Tenant:
+    def tenant(self, key: str, now: float | None = None) -> Tenant:
+        """The key's tenant, made on first use; ``now`` marks it used (the idle sweep)."""
         t = self._tenants.get(key)
         if t is None:
-            t = self._tenants[key] = self.fresh(key)
+            t = self._new(key, now)
+        if now is not None:
+            t.touched_at = now
         return t
 
     def fresh(self, key: str) -> Tenant:
         """The tenant ``key`` would be on its first request, not kept (a look, not a use)."""
-        if key in self.listed:
-            balances = {**self.default_balances, **self.listed[key]}
-        elif self.only_listed:
+        if self.only_listed and key not in self.listed:
             raise UnknownKey(key)
-        else:
-            balances = dict(self.default_balances)
-        return Tenant(key, {k: float(v) for k, v in balances.items()})
+        return Tenant(key, self.fresh_balances(key), History(self.history_size))
+
+    def fresh_balances(self, key: str) -> dict[str, float]:
+        """What a new tenant of ``key`` starts with."""
+        balances = {**self.default_balances, **self.listed.get(key, {})}
+        return {k: float(v) for k, v in balances.items()}
+
+    def _new(self, key: str, now: float | None) -> Tenant:
+        if self.only_listed and key not in self.listed:
+            raise UnknownKey(key)
+        if self.max_tenants is not None and len(self._tenants) >= self.max_tenants:
+            raise TooManyTenants(key)
+        t = Tenant(key, self.fresh_balances(key), History(self.history_size), touched_at=now)
+        self._tenants[key] = t
+        self._rounds.append(key)
+        return t
+
+    def idle_candidates(self, budget: int) -> Iterator[Tenant]:
+        """Up to ``budget`` tenants in turn, for the idle sweep; each goes to the back."""
+        rounds = self._rounds
+        for _ in range(min(budget, len(rounds))):
+            key = rounds.popleft()
+            tenant = self._tenants.get(key)
+            if tenant is None:
+                continue  # forgotten already
+            rounds.append(key)
+            yield tenant
+
+    def forget(self, key: str) -> None:
+        """Drop a tenant; its key starts afresh next time (its place in the rounds lapses)."""
+        self._tenants.pop(key, None)
+        if len(self._rounds) > 2 * len(self._tenants) + 64:
+            self._rounds = deque(dict.fromkeys(k for k in self._rounds if k in self._tenants))
+
+    def __len__(self) -> int:
+        return len(self._tenants)
 
     def known(self, key: str) -> bool:
         return key in self._tenants or key in self.listed or not self.only_listed
@@ -200,3 +329,4 @@ class Accounts:
 
     def clear(self) -> None:
         self._tenants.clear()
+        self._rounds.clear()

@@ -368,8 +368,12 @@ async def add_preset(request: web.Request) -> web.Response:
     if errors:
         problems = [describe(e) for e in errors]  # "count: ... is greater than the maximum"
         return _json({"error": "invalid preset", "status": 400, "problems": problems}, 400)
+    state = _state(request)
+    limit = state.bounds.presets_kept
+    if len(state.chaos.presets) >= limit:  # limits.presets_kept: the queue is bounded
+        return _refuse(409, f"{limit} presets are queued already; DELETE /__mock/presets first")
     try:
-        preset = _state(request).chaos.add_preset(body)
+        preset = state.chaos.add_preset(body)
     except ChaosError as err:  # a number or phase the schema cannot refuse (NaN, 1e308)
         return _json({"error": "invalid preset", "status": 400, "problems": [str(err)]}, 400)
     return _json(preset.describe(), 201)
@@ -420,7 +424,7 @@ async def get_routes(request: web.Request) -> web.Response:
 
 
 async def get_violations(request: web.Request) -> web.Response:
-    return _json({"violations": _state(request).violations})
+    return _json({"violations": list(_state(request).violations)})
 
 
 def setup(app: web.Application) -> None:

@@ -143,8 +143,10 @@ def create_app(
             provider.extra_routes(app)
     app[ROUTES_KEY] = routes
     app.on_startup.append(state.webhooks.start)
+    app.on_startup.append(state.retention.start)
     app.on_cleanup.append(state.webhooks.stop)
     app.on_cleanup.append(state.uploads.close)  # spooled upload files
+    app.on_cleanup.append(state.retention.stop)
     admin.setup(app)
     media_routes.setup(app)
     # last: nothing else matched ([\s\S], not ".", so a path with a decoded newline lands here too)

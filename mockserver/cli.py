@@ -77,6 +77,35 @@ def _parser() -> argparse.ArgumentParser:
         f"(or ${SECRET_ENV}, which keeps it out of the process list); default: random",
     )
     serve.add_argument("--log-level", default="WARNING")
+    limits = serve.add_argument_group("connection limits")
+    limits.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection whose request head is not complete in time (default 10; 0: off)",
+    )
+    limits.add_argument(
+        "--keepalive-timeout",
+        type=_seconds,
+        default=75.0,
+        metavar="SECONDS",
+        help="close an idle keep-alive connection after this long (default 75)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        metavar="N",
+        help="answer 503 to connections past N open (default: the file limit less 128, "
+        "at most 4096)",
+    )
+    limits.add_argument(
+        "--max-header-size",
+        type=_positive_int,
+        default=8190,
+        metavar="BYTES",
+        help="longest request line or header line (default 8190; longer: 400)",
+    )
 
     check = sub.add_parser("check-config", help="validate a scenario file")
     check.add_argument("file")
@@ -109,6 +138,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(text: str) -> float:
+    """A ``serve`` flag in seconds, read by the one number reader (finite, 0..1 day)."""
+    from mockserver.numbers import NumberError, parse_number
+
+    try:
+        return parse_number(text, "seconds", minimum=0, maximum=86_400)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from exc
+
+
+def _positive_int(text: str) -> int:
+    from mockserver.numbers import NumberError, parse_number
+
+    try:
+        return int(parse_number(text, "value", minimum=1, maximum=10_000_000, integer=True))
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from exc
+
+
 @contextlib.contextmanager
 def collection_paused() -> Iterator[None]:
     """No cyclic garbage collection while the server is built; what was built is then frozen.
@@ -133,9 +181,15 @@ def _serve(args: argparse.Namespace) -> int:
         built = _build(args)
     if isinstance(built, int):
         return built
-    from aiohttp import web
+    from mockserver.server import ConnectionLimits, serve
 
-    web.run_app(built, host=args.host, port=args.port, print=None, access_log=None)
+    limits = ConnectionLimits(
+        header_timeout=args.header_timeout or None,
+        keepalive_timeout=args.keepalive_timeout,
+        max_field_size=args.max_header_size,
+        **({"max_connections": args.max_connections} if args.max_connections else {}),
+    )
+    serve(built, args.host, args.port, limits)
     return 0
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from mockserver.accounts import TooManyTenants
 from mockserver.errors import ApiError
 from mockserver.ids import uuid4
 
@@ -90,7 +91,12 @@ class RequestContext:
 
     @property
     def tenant(self) -> Tenant:
-        return self.state.accounts.tenant(self.key)
+        """The caller's tenant (made on first use), marked used now; past the scenario's
+        ``limits.max_tenants`` a new key is refused in the provider's words."""
+        try:
+            return self.state.accounts.tenant(self.key, self.now)
+        except TooManyTenants as exc:
+            raise self.error("capacity", "too many API keys in use") from exc
 
     @property
     def origin(self) -> str:

@@ -22,6 +22,7 @@ PIPELINE_KINDS = (
     "no_route",  # no operation at this path
     "method_not_allowed",
     "too_large",  # body over the configured limit
+    "capacity",  # the mock holds as many tasks or tenants as the scenario's limits allow
     "internal",  # a defect in the mock itself; never a traceback
 )
 

@@ -188,6 +188,9 @@ def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: 
                     problem = body_error(op, ctx.body)
                     if problem:
                         raise ctx.error(*problem)
+                    for name in op.body_integers:  # 2.0 passed as an integer: make it one
+                        if ctx.body.get(name).__class__ is float:
+                            ctx.body[name] = int(ctx.body[name])
                 payload = await handler(ctx)
                 status = 200
                 if effect is not None and not effect.before_work:

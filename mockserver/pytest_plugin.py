@@ -36,6 +36,7 @@ from mockserver.clock import VirtualClock
 from mockserver.keys import STATE_KEY
 from mockserver.scenario import Scenario, parse_text
 from mockserver.scenario import load as load_scenario
+from mockserver.server import GuardedRunner
 from mockserver.state import MockState, ServerOptions
 from mockserver.submit import force as force_task
 
@@ -111,7 +112,7 @@ class MockServer:
     async def _start_site(self) -> None:
         clock = VirtualClock(start=START, speed=self._speed)
         self._app = create_app(self._default, clock, self._options)
-        self._runner = web.AppRunner(self._app, access_log=None)
+        self._runner = GuardedRunner(self._app)  # the limits ``avatar-mock serve`` has
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
 

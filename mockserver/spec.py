@@ -80,6 +80,16 @@ class Operation:
         return bool(self._body.get("required"))
 
     @cached_property
+    def body_integers(self) -> tuple[str, ...]:
+        """Top-level body fields declared ``integer``: JSON Schema counts ``2.0`` as one, and
+        the body arrives as a float, which ``islice`` or ``range`` in a handler refuses."""
+        props = (self.body_schema or {}).get("properties") or {}
+        return tuple(
+            name for name, schema in props.items()
+            if isinstance(schema, dict) and schema.get("type") == "integer"
+        )  # fmt: skip
+
+    @cached_property
     def responses(self) -> dict[int, dict[str, Any] | None]:
         return {
             int(code): _json_schema(resp.get("content"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,7 @@ from mockserver.issuer import SecretIssuer
 from mockserver.journal import Journal
 from mockserver.media import MediaLinks
 from mockserver.ratelimit import FixedWindows
+from mockserver.retention import Bounds, Retention
 from mockserver.scenario import Scenario
 from mockserver.tasks import TaskStore
 from mockserver.uploads import UploadStore
@@ -38,11 +39,14 @@ class MockState:
     options: ServerOptions
     store: TaskStore = field(default_factory=TaskStore)
     windows: FixedWindows = field(default_factory=FixedWindows)
-    violations: list[dict[str, Any]] = field(default_factory=list)
     # Provider-owned side stores (uploaded files, sessions...), cleared on reset.
     stores: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
 
     def __post_init__(self) -> None:
+        self.bounds = Bounds.parse(self.scenario.raw.get("limits"))
+        # contract violations seen in --strict mode: a ring, the newest kept
+        self.violations: deque[dict[str, Any]] = deque(maxlen=self.bounds.violations_kept)
+        self.retention = Retention(self)
         self.journal = Journal(self.scenario.journal_size)
         # Secrets never come from the seed: a tenant could compute them (mockserver/issuer.py).
         self.secrets = SecretIssuer(self.options.secret)
@@ -57,7 +61,13 @@ class MockState:
 
     def _new_accounts(self) -> Accounts:
         s = self.scenario
-        return Accounts(s.default_balances, s.tenants, only_listed=s.auth_mode == "listed")
+        return Accounts(
+            s.default_balances,
+            s.tenants,
+            only_listed=s.auth_mode == "listed",
+            max_tenants=self.bounds.max_tenants,
+            history_size=self.bounds.history_per_tenant,
+        )
 
     def _reset_counters(self) -> None:
         self._seq: dict[str, int] = defaultdict(int)
@@ -95,6 +105,9 @@ class MockState:
         """
         presets = self.chaos.presets
         self.scenario = scenario
+        self.bounds = Bounds.parse(scenario.raw.get("limits"))
+        if self.violations.maxlen != self.bounds.violations_kept:
+            self.violations = deque(self.violations, maxlen=self.bounds.violations_kept)
         self.journal.resize(scenario.journal_size)
         self.chaos = ChaosEngine(scenario.raw.get("chaos"), scenario.seed, self.clock.now())
         self.chaos.presets = presets
@@ -102,3 +115,4 @@ class MockState:
         self.accounts.reconfigure(
             scenario.default_balances, scenario.tenants, scenario.auth_mode == "listed"
         )
+        self.accounts.bound(self.bounds.max_tenants, self.bounds.history_per_tenant)

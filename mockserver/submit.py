@@ -6,6 +6,11 @@ handler passes (a provider rule, such as a file that was never uploaded), and fi
 scenario's failure rate. ``X-Mock-Outcome`` is ``success``, ``failure``, ``failure:<value>``
 (the scenario failure that carries ``<value>``, e.g. an engine code), ``stuck`` or
 ``stuck:<state>``.
+
+Every task (and every plain record a provider keeps in the task store) is admitted first:
+a few tasks past their retention are evicted on the way, and the scenario's caps on live
+tasks per tenant and in all (``limits.max_tasks_per_tenant``, ``limits.max_tasks``) refuse
+one more in the provider's own words (its ``capacity`` refusal, see each dialect).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from mockserver.chaos import Outcome
 from mockserver.context import RequestContext
 from mockserver.jsonio import unencodable
 from mockserver.lifecycle import FamilyConfig, TaskFamily, plan, replan_forced, task_rng
+from mockserver.retention import SWEEP_PER_SUBMIT
 from mockserver.state import MockState
 from mockserver.tasks import Task
 
@@ -50,7 +56,26 @@ def outcome_from_header(ctx: RequestContext, config: FamilyConfig) -> Outcome | 
 
 
 def running_count(state: MockState, provider: str, tenant: str, family: str, now: float) -> int:
-    return sum(1 for t in state.store.newest_first(provider, tenant, family) if not t.is_done(now))
+    tasks = state.store.newest_first(provider, tenant, family, now)
+    return sum(1 for t in tasks if not t.is_done(now))
+
+
+def admit(ctx: RequestContext) -> None:
+    """Make room for one more task of the caller, or refuse: the caps are reached."""
+    state = ctx.state
+    state.retention.sweep(ctx.now, SWEEP_PER_SUBMIT)
+    bounds = state.bounds
+    limit = bounds.max_tasks_per_tenant
+    if limit is not None and state.store.count_for(ctx.key) >= limit:
+        raise ctx.error("capacity", f"this API key holds {limit} live tasks, the most allowed")
+    limit = bounds.max_tasks
+    if limit is not None and len(state.store) >= limit:
+        raise ctx.error("capacity", f"the server holds {limit} live tasks, the most allowed")
+
+
+def keep(ctx: RequestContext, task: Task) -> Task:
+    """Store an admitted task until its provider's retention has passed."""
+    return ctx.state.store.add(task, ctx.settings.get("task_retention"))
 
 
 def submit(
@@ -64,10 +89,12 @@ def submit(
 ) -> Task:
     """Plan and store a task for the calling tenant.
 
-    Refuses with the provider's 429 when the family's per-tenant running limit is reached.
+    Refuses with the provider's 429 when the family's per-tenant running limit is reached,
+    and with its capacity refusal when the live-task caps are.
     """
     state = ctx.state
     config = ctx.config.families[family.name]
+    admit(ctx)
     running = 0
     if config.max_running_per_tenant or config.pressure_state:
         running = running_count(state, family.provider, ctx.key, family.name, ctx.now)
@@ -94,7 +121,7 @@ def submit(
         timeline=timeline,
         params=params,
     )
-    state.store.add(task)
+    keep(ctx, task)
     state.webhooks.task_submitted(task, ctx.origin)
     return task
 

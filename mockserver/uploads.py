@@ -180,6 +180,10 @@ class UploadStore:
         count, used = self._used.get((space, tenant), (0, 0))
         return count, used
 
+    def holds(self, tenant: str) -> bool:
+        """Whether the tenant keeps any upload or reserved slot, in any space."""
+        return any((space, tenant) in self._used for space in self._totals)
+
     def __len__(self) -> int:
         return len(self._entries)
 

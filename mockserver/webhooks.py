@@ -7,6 +7,15 @@ wakes it; ``flush()`` delivers everything due now and waits (tests, and the cont
 ``advance`` with ``"deliver": true``). A failed attempt (timeout, connection error, non-2xx) is
 retried after each delay of ``retry_schedule`` in turn, with a fresh timestamp and signature.
 
+Receivers cannot hurt each other. A due delivery waits in its target's queue (per origin:
+scheme, host and port) until that target has fewer than ``per_target`` attempts in flight and
+the engine fewer than ``concurrency``; only then is it sent, and its ``timeout`` runs from that
+moment, never while it waits. A receiver that never answers therefore holds at most
+``per_target`` slots and delays only its own deliveries. What waits is bounded too: past
+``queue_size`` deliveries scheduled or waiting, a new one (or a retry) is dropped, with an
+attempt entry that says so. Attempts are a ring of ``attempts_kept``; finished deliveries are
+kept (for redelivery) up to ``attempts_kept`` as well, and a task's go when it is evicted.
+
 Webhook chaos (duplicate, delay, reorder, drop, bad_signature, stale_timestamp, tampered_body)
 is drawn per delivery from the scenario's seed.
 """
@@ -25,11 +34,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from mockserver.ids import uuid4
 from mockserver.numbers import MAX_SECONDS, read_number
+from mockserver.quietlog import QuietLog
 
 if TYPE_CHECKING:
     from mockserver.state import MockState
@@ -85,6 +96,7 @@ class Delivery:
     body_override: bytes | None = None  # a redelivery sends exactly what was sent before
     retry_schedule: tuple[float, ...] | None = None  # None: the scenario's webhooks schedule
     planned_for: float = 0.0  # the moment the task enters expect_state (due moves on retry)
+    finished: bool = False  # no attempt left to make (sent, given up, dropped, or skipped)
 
     def __post_init__(self) -> None:
         self.planned_for = self.due
@@ -106,9 +118,11 @@ class WebhookPlanner(Protocol):
 
 @dataclass
 class WebhookSettings:
-    timeout: float = 10.0
+    timeout: float = 10.0  # real seconds an attempt may take, from when it is sent
     retry_schedule: tuple[float, ...] = (5.0, 30.0, 300.0)
-    concurrency: int = 8
+    concurrency: int = 64  # attempts in flight at once, every target together
+    per_target: int = 4  # attempts in flight at once to one origin
+    queue_size: int = 100_000  # deliveries scheduled or waiting; past it new ones are dropped
     timestamp_clock: str = "wall"  # what receivers' verifiers compare against
     attempts_kept: int = 10_000
     chaos: tuple[dict[str, Any], ...] = ()
@@ -117,11 +131,13 @@ class WebhookSettings:
     def parse(cls, raw: dict[str, Any] | None) -> WebhookSettings:
         raw = raw or {}
         return cls(
-            timeout=float(raw.get("timeout", 10.0)),
+            timeout=float(raw.get("timeout", cls.timeout)),
             retry_schedule=tuple(float(s) for s in raw.get("retry_schedule", (5, 30, 300))),
-            concurrency=int(raw.get("concurrency", 8)),
+            concurrency=int(raw.get("concurrency", cls.concurrency)),
+            per_target=int(raw.get("per_target", cls.per_target)),
+            queue_size=int(raw.get("queue_size", cls.queue_size)),
             timestamp_clock=raw.get("timestamp_clock", "wall"),
-            attempts_kept=int(raw.get("attempts_kept", 10_000)),
+            attempts_kept=int(raw.get("attempts_kept", cls.attempts_kept)),
             chaos=tuple(_chaos_rule(r, i) for i, r in enumerate(raw.get("chaos") or ())),
         )
 
@@ -142,6 +158,16 @@ def _chaos_rule(raw: dict[str, Any], index: int) -> dict[str, Any]:
     return rule
 
 
+def origin_of(url: str) -> str:
+    """The target a delivery counts against: scheme, host and port of its URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port or ''}"
+
+
 def _planner(provider: str) -> WebhookPlanner | None:
     """By convention: ``mockserver.providers.<name>.webhooks.PLANNER``, if the module exists."""
     try:
@@ -157,17 +183,27 @@ class WebhookEngine:
     def __init__(self, state: MockState) -> None:
         self.state = state
         self.settings = WebhookSettings.parse(state.scenario.raw.get("webhooks"))
-        self._heap: list[tuple[float, int, Delivery]] = []
+        self._heap: list[tuple[float, int, Delivery]] = []  # scheduled, by due time
         self._seq = 0
         self._ids = 0
         self._attempt_ids = 0
         self.attempts: deque[dict[str, Any]] = deque(maxlen=self.settings.attempts_kept)
         self.deliveries: dict[str, Delivery] = {}
         self._by_task: dict[str, list[Delivery]] = {}
+        self._finished: deque[str] = deque()  # ids of finished deliveries, oldest first
+        # Due deliveries waiting for a slot, per target; targets that may start one, in turn;
+        # attempts in flight per target and in all.
+        self._waiting: dict[str, deque[Delivery]] = {}
+        self._waiting_count = 0
+        self._ready: dict[str, None] = {}
+        self._active: dict[str, int] = {}
+        self._running = 0
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
         self._session: aiohttp.ClientSession | None = None
         self._inflight: set[asyncio.Task] = set()
+        self._stopping = False
+        self._quiet = QuietLog(log)  # drops are logged once per 10 s, with a count
         self._rng = random.Random(f"{state.scenario.seed}:webhooks")
         self._planners: dict[str, WebhookPlanner | None] = {}
 
@@ -179,10 +215,15 @@ class WebhookEngine:
             self.attempts = deque(self.attempts, maxlen=self.settings.attempts_kept)
 
     def reset(self) -> None:
+        """Forget every delivery; attempts in flight finish, unrecorded."""
         self._heap.clear()
         self.attempts.clear()
         self.deliveries.clear()
         self._by_task.clear()
+        self._finished.clear()
+        self._waiting.clear()
+        self._waiting_count = 0
+        self._ready.clear()
         self._ids = self._attempt_ids = 0
         self._rng = random.Random(f"{self.state.scenario.seed}:webhooks")
 
@@ -225,19 +266,61 @@ class WebhookEngine:
 
     def schedule(self, delivery: Delivery) -> None:
         self.deliveries[delivery.id] = delivery
+        self._push(delivery)
+
+    def _push(self, delivery: Delivery) -> None:
+        """Into the schedule, unless the queue is full: then dropped, with an attempt entry."""
+        limit = self.settings.queue_size
+        if len(self._heap) + self._waiting_count >= limit:
+            self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+            heapq.heapify(self._heap)
+        if len(self._heap) + self._waiting_count >= limit:
+            error = f"dropped: the delivery queue is full ({limit} waiting)"
+            self._record(delivery, Message(b"", {}), None, error, 0.0, [])
+            self._finish(delivery)
+            self._quiet.warning(
+                "webhook-queue-full", "webhook %s to %s %s", delivery.id, delivery.target, error
+            )
+            return
         self._seq += 1
         heapq.heappush(self._heap, (delivery.due, self._seq, delivery))
         self._wake.set()
 
+    def forget_task(self, task: Task) -> None:
+        """The task was evicted: its deliveries are cancelled and forgotten."""
+        for delivery in self._by_task.pop(task.id, ()):
+            delivery.cancelled = True
+            self.deliveries.pop(delivery.id, None)
+
+    def _finish(self, delivery: Delivery) -> None:
+        """No attempt is left for ``delivery``; keep it (for redelivery) while room lasts."""
+        if delivery.finished:
+            return
+        delivery.finished = True
+        finished = self._finished
+        finished.append(delivery.id)
+        while len(finished) > self.settings.attempts_kept:
+            old = self.deliveries.pop(finished.popleft(), None)
+            if old is not None and old.task is not None:
+                siblings = self._by_task.get(old.task.id)
+                if siblings is not None:
+                    siblings[:] = [d for d in siblings if d is not old]
+                    if not siblings:
+                        del self._by_task[old.task.id]
+
     def pending(self) -> int:
-        return sum(1 for _, _, d in self._heap if not d.cancelled)
+        """Deliveries scheduled or waiting for a slot, not cancelled."""
+        waiting = sum(1 for q in self._waiting.values() for d in q if not d.cancelled)
+        return waiting + sum(1 for _, _, d in self._heap if not d.cancelled)
 
     # --- running -----------------------------------------------------------------------
 
     async def start(self, app: Any = None) -> None:
+        self._stopping = False
         self._loop_task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self, app: Any = None) -> None:
+        self._stopping = True
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -266,36 +349,85 @@ class WebhookEngine:
             return None
         return max((self._heap[0][0] - clock.now()) / speed, 0.0) + 0.001
 
-    def _dispatch_due(self) -> list[asyncio.Task]:
+    def _dispatch_due(self) -> int:
+        """Move what fell due to its target's queue and start what slots allow; how many
+        fell due."""
         now = self.state.clock.now()
         due: list[Delivery] = []
         while self._heap and self._heap[0][0] <= now:
             _, _, delivery = heapq.heappop(self._heap)
             if delivery.still_planned():
                 due.append(delivery)
-        due = self._apply_order_chaos(due)
-        started = []
-        for delivery in due:
-            task = asyncio.get_running_loop().create_task(self._send(delivery))
+            else:
+                self._finish(delivery)
+        for delivery in self._apply_order_chaos(due):
+            target = origin_of(delivery.target)
+            queue = self._waiting.get(target)
+            if queue is None:
+                queue = self._waiting[target] = deque()
+            queue.append(delivery)
+            self._waiting_count += 1
+            if self._active.get(target, 0) < self.settings.per_target:
+                self._ready[target] = None
+        self._pump()
+        return len(due)
+
+    def _pump(self) -> None:
+        """Start waiting deliveries, targets in turn, while the slots allow."""
+        per_target = self.settings.per_target
+        while self._ready and self._running < self.settings.concurrency and not self._stopping:
+            target = next(iter(self._ready))
+            del self._ready[target]
+            queue = self._waiting[target]
+            delivery = queue.popleft()
+            self._waiting_count -= 1
+            if not queue:
+                del self._waiting[target]
+            if delivery.cancelled:  # its task was evicted while it waited
+                self._finish(delivery)
+                if target in self._waiting:
+                    self._ready[target] = None
+                continue
+            active = self._active[target] = self._active.get(target, 0) + 1
+            self._running += 1
+            if target in self._waiting and active < per_target:
+                self._ready[target] = None  # to the back: the next target goes first
+            task = asyncio.get_running_loop().create_task(self._attempt(delivery, target))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
-            started.append(task)
-        return started
+
+    async def _attempt(self, delivery: Delivery, target: str) -> None:
+        try:
+            await self._send(delivery)
+        finally:
+            self._running -= 1
+            left = self._active.get(target, 1) - 1
+            if left > 0:
+                self._active[target] = left
+            else:
+                self._active.pop(target, None)
+            if target in self._waiting and left < self.settings.per_target:
+                self._ready[target] = None
+            self._pump()
 
     async def flush(self) -> None:
         """Deliver everything due at the clock's now, retries that fall due included."""
         for _ in range(1000):
-            started = self._dispatch_due()
+            fell_due = self._dispatch_due()
             if self._inflight:
                 await asyncio.gather(*list(self._inflight), return_exceptions=True)
-            if not started and not self._inflight:
+            elif self._waiting:  # slots full of attempts this loop did not start: wait
+                await asyncio.sleep(0.001)
+            if not fell_due and not self._inflight and not self._waiting:
                 return
 
     # --- sending -----------------------------------------------------------------------
 
     def _session_for_loop(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=max(self.settings.concurrency, 1))
+            # No pool limit: the engine's own slots bound what is in flight, so an attempt
+            # never waits in the connector's queue with its timeout running.
+            connector = aiohttp.TCPConnector(limit=0)
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
@@ -328,8 +460,7 @@ class WebhookEngine:
             delayed = next((r for r in rules if r["effect"] == "delay"), None)
             if delayed is not None:
                 delivery.due += float(delayed.get("seconds", 30))
-                self._seq += 1
-                heapq.heappush(self._heap, (delivery.due, self._seq, delivery))
+                self._push(delivery)
                 continue
             out.append(delivery)
         for i in range(len(out) - 1):
@@ -367,6 +498,7 @@ class WebhookEngine:
         message = self._message(delivery, chaos)
         if "drop" in chaos:
             self._record(delivery, message, None, "dropped by chaos", 0.0, chaos)
+            self._finish(delivery)
             return
         copies = 2 if "duplicate" in chaos else 1
         for _ in range(copies):
@@ -374,17 +506,18 @@ class WebhookEngine:
             self._record(delivery, message, status, error, latency, chaos)
         if error is not None or status is None or not 200 <= status < 300:
             self._retry(delivery)
+        else:
+            self._finish(delivery)
 
     async def _post(self, url: str, message: Message) -> tuple[int | None, str | None, float]:
+        """One attempt, timed from now: the caller holds its slots already."""
         started = time.perf_counter()
         try:
             session = self._session_for_loop()
-            timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
-            async with session.post(
-                url, data=message.body, headers=message.headers, timeout=timeout
-            ) as resp:
-                await resp.read()
-                return resp.status, None, time.perf_counter() - started
+            async with asyncio.timeout(self.settings.timeout):
+                async with session.post(url, data=message.body, headers=message.headers) as resp:
+                    await resp.read()
+                    return resp.status, None, time.perf_counter() - started
         except TimeoutError:
             return None, "timeout", time.perf_counter() - started
         except (aiohttp.ClientError, OSError, ValueError) as exc:
@@ -398,12 +531,11 @@ class WebhookEngine:
         schedule = self.settings.retry_schedule
         if delivery.retry_schedule is not None:
             schedule = delivery.retry_schedule
-        if delivery.attempt > len(schedule):
+        if delivery.attempt > len(schedule) or delivery.cancelled:
+            self._finish(delivery)
             return
         delivery.due = self.state.clock.now() + schedule[delivery.attempt - 1]
-        self._seq += 1
-        heapq.heappush(self._heap, (delivery.due, self._seq, delivery))
-        self._wake.set()
+        self._push(delivery)
 
     def _record(
         self,
@@ -459,5 +591,7 @@ class WebhookEngine:
             chaos=["none"],
             body_override=last_body.encode() if last_body is not None else None,
         )
+        if copy.task is not None:  # evicted with its task, like the original
+            self._by_task.setdefault(copy.task.id, []).append(copy)
         self.schedule(copy)
         return copy

@@ -287,15 +287,9 @@ def test_stateful_run_polls_the_tasks_it_creates(provider: str, fuzz_mock: MockS
     assert found == {e["operation_id"] for e in polls}, "a linked poll did not find its task"
 
 
-# --- what the fuzzer found in other modules, until they are fixed ----------------------------
+# --- what the fuzzer found, kept as regression tests --------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a page number given as an integral float (2.0, which JSON Schema counts "
-    "as an integer) reaches itertools.islice in providers/a2e/common.py and answers 500; "
-    "the body's numbers must be read as ints (mockserver/numbers.py)",
-)
 @pytest.mark.parametrize("field", ["current", "pageSize"])
 def test_a2e_video_list_page_as_an_integral_float(field: str, fuzz_mock: MockServer) -> None:
     operation = SCHEMAS["a2e"]["/api/v1/video/awsList"]["POST"]

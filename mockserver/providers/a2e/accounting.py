@@ -62,7 +62,7 @@ async def list_credits_history(ctx: RequestContext) -> dict[str, Any]:
     consumption = params.get("is_consumption")
     entries = [
         (entry, index)
-        for index, entry in enumerate(tenant.history)
+        for index, entry in tenant.history.numbered()
         if entry["currency"] in CURRENCIES
         and (start is None or round(entry["at"], 3) >= start)  # as createdAt shows it
         and (end is None or round(entry["at"], 3) <= end)

@@ -37,7 +37,7 @@ def row(task: Task) -> dict[str, Any]:
 
 def require_background(ctx: RequestContext, back_id: str) -> None:
     """Refuse a ``custom_back_id`` that is not one of the caller's backgrounds. [guess: 400]"""
-    task = ctx.state.store.get(PROVIDER, ctx.key, back_id)
+    task = ctx.state.store.get(PROVIDER, ctx.key, back_id, ctx.now)
     if task is None or task.family is not BACKGROUND:
         raise bad_request(f"unknown custom_back_id {back_id}")
 

@@ -22,6 +22,7 @@ from mockserver.context import RequestContext
 from mockserver.ids import hex_id
 from mockserver.lifecycle import TaskFamily, Timeline
 from mockserver.providers.a2e.dialect import not_found
+from mockserver.submit import admit, keep
 from mockserver.tasks import Task
 
 PROVIDER = "a2e"
@@ -88,18 +89,18 @@ def lookup(ctx: RequestContext, family: TaskFamily, task_id: str) -> Task:
 
     Unknown, another key's, deleted, or of another family: all look the same.
     """
-    task = ctx.state.store.get(PROVIDER, ctx.key, task_id)
+    task = ctx.state.store.get(PROVIDER, ctx.key, task_id, ctx.now)
     if task is None or task.family is not family:
         raise not_found()
     return task
 
 
 def newest_first(ctx: RequestContext, family: TaskFamily) -> Iterable[Task]:
-    return ctx.state.store.newest_first(PROVIDER, ctx.key, family.name)
+    return ctx.state.store.newest_first(PROVIDER, ctx.key, family.name, ctx.now)
 
 
 def count(ctx: RequestContext, family: TaskFamily) -> int:
-    return ctx.state.store.count(PROVIDER, ctx.key, family.name)
+    return ctx.state.store.count(PROVIDER, ctx.key, family.name, ctx.now)
 
 
 def _page(ctx: RequestContext, family: TaskFamily, page: int, size: int) -> Iterable[Task]:
@@ -133,8 +134,9 @@ def record_family(name: str) -> TaskFamily:
 
 
 def store_record(ctx: RequestContext, family: TaskFamily, params: dict[str, Any]) -> Task:
-    """Keep a plain record for the caller, ready at once."""
+    """Keep a plain record for the caller, ready at once (admitted and retained like a task)."""
     state = ctx.state
+    admit(ctx)
     task = Task(
         id=new_id(ctx)(),
         provider=PROVIDER,
@@ -145,8 +147,7 @@ def store_record(ctx: RequestContext, family: TaskFamily, params: dict[str, Any]
         timeline=Timeline((family.success,), (ctx.now,), None),
         params=params,
     )
-    state.store.add(task)
-    return task
+    return keep(ctx, task)
 
 
 def mark_deleted(ctx: RequestContext, task: Task) -> None:
@@ -224,6 +225,6 @@ def status_tasks(ctx: RequestContext, family: TaskFamily) -> list[Task]:
     or foreign), else the tenant's newest tasks of the family."""
     wanted = ctx.params.get("_id")
     if wanted is not None:
-        task = ctx.state.store.get(PROVIDER, ctx.key, wanted)
+        task = ctx.state.store.get(PROVIDER, ctx.key, wanted, ctx.now)
         return [task] if task is not None and task.family is family else []
     return list(islice(newest_first(ctx, family), STATUS_LIMIT))

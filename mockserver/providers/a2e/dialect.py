@@ -26,6 +26,8 @@ are occupied") and no fixed HTTP statuses, so these are the mock's choices, each
   ``code: 429``, ``msg: "Too many requests, retry after 30 s"`` and ``Retry-After: 30`` when
   the wait is known (a scenario can turn the header off with the provider setting
   ``rate_limit_retry_after: false``). [guess]
+- the mock's capacity reached (live tasks per key or in all, tenants; scenario ``limits``):
+  HTTP 429, ``code: 429``, ``msg: "Too many tasks: ..."``, beside the rate limit. [guess]
 - a defect in the mock: HTTP 500, ``code: 500``; an injected 5xx (chaos): ``code`` is the HTTP
   status and ``msg`` its phrase, so body and status agree. [guess]
 
@@ -97,6 +99,8 @@ class A2EDialect:
             return ApiError(405, METHOD_NOT_ALLOWED, "Method Not Allowed")
         if kind == "too_large":
             return ApiError(413, TOO_LARGE, _with("Request Entity Too Large", detail))
+        if kind == "capacity":
+            return ApiError(429, RATE_LIMITED, _with("Too many tasks", detail))
         return ApiError(500, INTERNAL, _with("Internal Server Error", detail))
 
     def fault(self, status: int, detail: str = "") -> ApiError:

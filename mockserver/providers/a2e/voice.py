@@ -93,7 +93,7 @@ def record(ctx: RequestContext, task: Task) -> dict[str, Any]:
 
 def completed_voice(ctx: RequestContext, voice_id: str) -> Task:
     """The caller's voice by ``_id`` or ``speaker_id``, refused unless it is completed."""
-    task = ctx.state.store.get(PROVIDER, ctx.key, voice_id)
+    task = ctx.state.store.get(PROVIDER, ctx.key, voice_id, ctx.now)
     if task is None or task.family is not VOICE:
         task = next(
             (t for t in newest_first(ctx, VOICE) if (t.extra or {}).get("speaker_id") == voice_id),

@@ -14,7 +14,9 @@ The gateway in front (new-api) refuses a bad key (401) and a rate limit (429) wi
 OpenAI-like body ``{"error": {"message", "type": "new_api_error", "code"}}`` (a 429 with a
 known wait also says it in ``Retry-After`` [guess]); the 401 can be
 switched to Suno-API's ``{"code": "invalid_request", "message": "unauthorized secret token"}``
-with the scenario setting ``unauthorized_style: suno-api``.
+with the scenario setting ``unauthorized_style: suno-api``. The mock's own capacity (live
+tasks per key or in all, tenants; scenario ``limits``) is the gateway's 429 in the same body,
+the message saying which cap. [guess]
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class RelayDialect:
             return ApiError(405, "method_not_allowed", "405 method not allowed")
         if kind == "too_large":
             return ApiError(413, "read_request_body_failed", detail or "request body too large")
+        if kind == "capacity":
+            message = detail or "too many tasks"
+            return ApiError(429, GATEWAY, message, body=gateway_body(message))
         return ApiError(500, "internal_error", detail or "internal error")
 
     def fault(self, status: int, detail: str = "") -> ApiError:

@@ -253,7 +253,7 @@ def task_view(ctx: RequestContext, task: Task) -> dict[str, Any]:
 
 @provider.handles("getAvatarTask")
 async def get_task(ctx: RequestContext) -> dict[str, Any]:
-    task = ctx.state.store.get("relay", ctx.key, ctx.params["id"])
+    task = ctx.state.store.get("relay", ctx.key, ctx.params["id"], ctx.now)
     if task is None:
         raise task_not_exist()
     return {"code": "success", "message": "", "data": task_view(ctx, task)}

@@ -3,6 +3,10 @@
 ``status`` mirrors the HTTP status; ``error_code`` is left out where the documentation shows
 none (429, 404). A 429 carries no ``Retry-After`` and no rate-limit headers, as the live API
 (catalog §6), whatever the wait.
+
+The mock's own capacity (live tasks per key or in all, tenants; scenario ``limits``) is
+refused with the documented 429 ``Too many requests``: YouCam documents no such cap, and its
+rate limit is the refusal a client already handles by backing off. [guess]
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ class YouCamDialect:
     def pipeline_error(self, kind: str, detail: str = "") -> ApiError:
         if kind == "unauthorized":
             return ApiError(401, "InvalidApiKey", UNAUTHORIZED_MESSAGE)
-        if kind == "rate_limited":
+        if kind in ("rate_limited", "capacity"):
             return ApiError(429, None, "Too many requests")
         if kind in ("invalid_json", "invalid_params"):
             return ApiError(400, "InvalidParameters", _with("Invalid parameter value", detail))

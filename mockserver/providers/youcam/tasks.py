@@ -112,14 +112,11 @@ def lookup(
     family: str | None = None,
     feature: Feature | None = None,
 ) -> Task:
-    """The tenant's live task, or InvalidTaskId (unknown, foreign, too old, expired, or a task
-    of another feature read through this feature's status path)."""
-    task = ctx.state.store.get("youcam", ctx.key, task_id)
+    """The tenant's live task, or InvalidTaskId (unknown, foreign, past its retention,
+    expired, or a task of another feature read through this feature's status path). A task
+    past ``task_retention`` is gone the moment it passes; ``mockserver.retention`` evicts it."""
+    task = ctx.state.store.get("youcam", ctx.key, task_id, ctx.now)
     if task is None or (family is not None and task.family.name != family):
-        raise invalid_task_id()
-    retention = ctx.config.settings.get("task_retention")
-    if retention is not None and ctx.now - task.created_at > retention:
-        ctx.state.store.remove(task)
         raise invalid_task_id()
     if feature is None:
         feature = by_key().get(task.family.name.removesuffix("/pre-process"))

@@ -15,14 +15,17 @@ units for 30 days, 70 % pay-as-you-go units for a year].
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.accounts import Tenant
+from mockserver.accounts import HISTORY_KEPT, Tenant
 from mockserver.context import RequestContext
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.features import features, skus
 from mockserver.providers.youcam.templates import page
+from mockserver.retention import tenant_holds
+from mockserver.state import MockState
 
 UNITS = "units"
 STORE = "youcam_units"
@@ -49,8 +52,9 @@ class Lot:
 @dataclass
 class Ledger:
     lots: list[Lot]
-    history: list[dict[str, Any]] = field(default_factory=list)  # oldest first
-    seen: int = 0  # core history entries already replayed
+    # oldest first; a ring like the tenant's own history
+    history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
+    seen: int = 0  # position in the tenant's history up to which changes were replayed
 
 
 def _big_id(ctx: RequestContext) -> int:
@@ -156,10 +160,8 @@ def sync(ctx: RequestContext) -> Ledger:
     if ledger is None:
         ledger = store[tenant.key] = _new_ledger(ctx, tenant)
     history = tenant.history
-    i = ledger.seen
-    while i < len(history):
-        change = history[i]
-        i += 1
+    lost = history.start > ledger.seen  # the ring dropped changes before they were replayed
+    for _, change in list(history.numbered(ledger.seen)):  # _expire appends to it
         if change["currency"] != UNITS or change["reason"] == EXPIRE_REASON:
             continue
         at, amount, task_id = change["at"], change["amount"], change.get("task_id")
@@ -176,8 +178,31 @@ def sync(ctx: RequestContext) -> Ledger:
         target = task_id or str(_big_id(ctx))
         ledger.history.append(_entry(ctx, at, action, target, credits, dst))
     _expire(ctx, ledger, tenant, ctx.now)
-    ledger.seen = len(history)
+    if lost:
+        _reconcile(ctx, ledger, tenant)
+    ledger.seen = history.end
     return ledger
+
+
+def _reconcile(ctx: RequestContext, ledger: Ledger, tenant: Tenant) -> None:
+    """The lots add up to the balance again, after changes the ring dropped unreplayed."""
+    live = sum(lot.amount for lot in ledger.lots if not lot.expired)
+    drift = tenant.balances.get(UNITS, 0.0) - live
+    if abs(drift) < 1e-9:
+        return
+    if drift < 0:
+        credits = _spend(ledger, -drift, ctx.now)
+    else:
+        lot = Lot(_big_id(ctx), "ApiPaygToken", drift, ctx.now + 365 * DAY, ctx.now)
+        ledger.lots.append(lot)
+        credits = [_credit(lot.id, drift)]
+    ledger.history.append(_entry(ctx, ctx.now, ADMIN_ACTION, str(_big_id(ctx)), credits))
+
+
+@tenant_holds
+def _has_ledger(state: MockState, key: str) -> bool:
+    """A key whose lots were shown keeps them (their ids and expiry dates were drawn)."""
+    return key in state.stores[STORE]
 
 
 @provider.handles("getCredit")
