@@ -172,30 +172,27 @@ def test_still_the_ini_scenario_after_use_scenario(avatar_mock):
 
 
 def test_each_xdist_worker_gets_its_own_server(pytester: pytest.Pytester) -> None:
+    """``--dist each`` runs every test on both workers, so both surely start a server (with
+    ``load`` one fast worker may take them all); each test writes its own file (appending to
+    one shared file from two processes loses lines)."""
     pytest.importorskip("xdist")
     tests = "\n".join(
         f"""
 def test_{i}(avatar_mock, worker_id):
     task_id = submit(avatar_mock)
-    PORTS.write_text(PORTS.read_text() + f"{{worker_id}} {{avatar_mock.base_url}}\\n"
-                     if PORTS.exists() else f"{{worker_id}} {{avatar_mock.base_url}}\\n")
+    pathlib.Path(f"port-{{worker_id}}-{i}.txt").write_text(avatar_mock.base_url)
     assert avatar_mock.journal()[0]["path"].endswith("ai-avatar")
     assert len(avatar_mock.journal()) == 1  # no other worker's requests
 """
         for i in range(6)
     )
-    result = _run(
-        pytester,
-        f"import pathlib\nfrom helpers import submit\nPORTS = pathlib.Path('ports.txt')\n{tests}",
-        "-n",
-        "2",
-    )
-    result.assert_outcomes(passed=6)
-    lines = set((pytester.path / "ports.txt").read_text().split("\n")) - {""}
+    source = f"import pathlib\nfrom helpers import submit\n{tests}"
+    result = _run(pytester, source, "-n", "2", "--dist", "each")
+    result.assert_outcomes(passed=12)
     by_worker: dict[str, set[str]] = {}
-    for line in lines:
-        worker, url = line.split()
-        by_worker.setdefault(worker, set()).add(url)
+    for path in pytester.path.glob("port-*.txt"):
+        worker = path.name.split("-")[1]
+        by_worker.setdefault(worker, set()).add(path.read_text())
     assert len(by_worker) == 2
     urls = [next(iter(u)) for u in by_worker.values()]
     assert all(len(u) == 1 for u in by_worker.values()) and urls[0] != urls[1]
