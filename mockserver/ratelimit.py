@@ -26,11 +26,15 @@ class Limit:
     window: float
 
 
+# (provider, "key" | "ip", window length, API key or client address)
+Subject = tuple[str, str, float, str]
+
+
 class FixedWindows:
     def __init__(self) -> None:
-        self._windows: dict[tuple[str, ...], list[float]] = {}  # key -> [opened_at, count]
-        # (closes_at, opened_at, key), one per window opened: what prune may drop, in order
-        self._closing: list[tuple[float, float, tuple[str, ...]]] = []
+        self._windows: dict[Subject, list[float]] = {}  # subject -> [opened_at, count]
+        # (closes_at, opened_at, subject), one per window opened: what prune may drop, in order
+        self._closing: list[tuple[float, float, Subject]] = []
 
     def __len__(self) -> int:
         return len(self._windows)
@@ -47,7 +51,7 @@ class FixedWindows:
             limit = rule.limit
             # the window length is part of the subject: a per-second and a per-300 s rule on the
             # same key are two windows, both counted
-            subject = (provider, per, limit.window, key if per == "key" else ip)
+            subject: Subject = (provider, per, limit.window, key if per == "key" else ip)
             w = windows.get(subject)
             if w is None or now >= w[0] + limit.window:
                 windows[subject] = [now, 1]
