@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .rendering import load_yaml_file
@@ -158,8 +158,10 @@ class Operation:
                 continue
             where, response = _follow(self.contract.document, f"{base}/{_escape(str(code))}")
             media = _json_media(response.get("content"))
-            has_schema = media is not None and "schema" in media[1]
-            out[int(code)] = f"{where}/content/{_escape(media[0])}/schema" if has_schema else None
+            if media is None or "schema" not in media[1]:
+                out[int(code)] = None
+            else:
+                out[int(code)] = f"{where}/content/{_escape(media[0])}/schema"
         return out
 
     def expects_json(self, status: int) -> bool:
@@ -198,7 +200,7 @@ class Contract:
         self.provider = provider
         self.document = document
         self.uri = f"urn:avatar-mock:contract:{provider}"
-        resource = Resource(contents=document, specification=DRAFT202012)
+        resource = DRAFT202012.create_resource(document)
         self.registry: Registry[Any] = Registry().with_resource(self.uri, resource)
         self._validators: dict[str, Draft202012Validator] = {}
         self.operations = list(self._operations())

@@ -172,5 +172,5 @@ async def grade_client(
             continue
         verdict, detail = spec.fn(ran, ctx, PACE.get(provider, 2.0))
         grades.append(Grade(spec.name, verdict, detail, list(ran)))
-    name = client_name or getattr(factory, "__name__", type(factory).__name__)
+    name = client_name or str(getattr(factory, "__name__", type(factory).__name__))
     return Card(provider, fam.name, name, grades, list(runs.values()))

@@ -93,7 +93,7 @@ def target(pytestconfig: pytest.Config, contract: OperationCatalog) -> Iterator[
     report = pytestconfig.stash.get(REPORT, None)
     if report is not None:
         report.meta["target"] = "mock" if tgt.is_mock else "real"
-    if tgt.is_mock and contract.provider not in tgt.health["providers"]:
+    if tgt.is_mock and contract.provider not in (tgt.health or {})["providers"]:
         tgt.close()
         pytest.skip(f"the mock at {tgt.base_url} does not serve {contract.provider}")
     yield tgt

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..clients.a2e import A2EClient
+from ..clients.a2e import Family as A2EFamily
 from ..openapi import Operation
 from .operation_catalog import Family, OperationCatalog
 from .payloads import flatten, instance
@@ -102,9 +104,7 @@ def client_for(target: Target, family: Family, key: str | None = None) -> Any:
     if family.provider == "youcam":
         return target.client(key, version=family.youcam_version)
     client = target.client(key)
-    if family.provider == "a2e" and family.client_name not in client.families:
-        from ..clients.a2e import Family as A2EFamily
-
+    if isinstance(client, A2EClient) and family.client_name not in client.families:
         flow = family.flow
         client.families[family.client_name] = A2EFamily(
             family.submit.path,

@@ -187,7 +187,7 @@ class OperationCatalog:
 
     def needs_auth(self, op: Operation) -> bool:
         security = self.raw_operation(op).get("security", self.raw.get("security"))
-        return bool(security) and any(bool(s) for s in security)
+        return bool(security) and any(bool(s) for s in security or ())
 
     def request_example(self, op: Operation) -> Any:
         """A documented example request body, if the contract gives one."""

@@ -431,6 +431,7 @@ def results_schema(feature: Feature) -> dict[str, Any]:
     if kind in ("json", "skin_analysis"):
         return result["schema"]
     extras = _extras(result.get("extra"))
+    props: dict[str, Any]
     if kind == "url":
         props = {"url": URL, **({"dst_id": {"type": "string"}} if result.get("dst_id") else {})}
         required = ["url", *(["dst_id"] if result.get("dst_id") else [])]
