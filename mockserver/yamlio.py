@@ -1,86 +1,26 @@
-"""YAML loading with the C loader when available, and JSON renderings that spare start-up it.
+"""YAML loading and the stamped JSON renderings that spare start-up it.
 
-Start-up time matters (issue #8): parsing YAML in Python is slow (40 KB of features.yaml
-takes ~30 ms, the YouCam contract ~360 ms) and importing PyYAML alone costs ~20 ms. A YAML
-file that is read at every start therefore ships with a JSON rendering next to it
-(``name.yaml`` -> ``name.json``, written by ``python contracts/render_json.py``) stamped with
-the hash of the YAML it came from; :func:`load_yaml_file` uses the rendering only while the
-stamp matches, so the YAML stays the source of truth. PyYAML itself is imported on first use.
+The format belongs to the contract kit, whose documents are the ones rendered
+(contracts/rendering.py); the server reads its contracts and scenarios through it. The server
+may depend on the kit, never the reverse.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from mockserver.contracts.rendering import (
+    SOURCE_HASH,
+    compose_yaml,
+    load_yaml,
+    load_yaml_file,
+    render_json,
+    rendering_path,
+)
 
-if TYPE_CHECKING:
-    import yaml
-
-SOURCE_HASH = "x-avatar-mock-source-sha256"
-
-
-@cache
-def _loader() -> type:
-    """The fastest safe loader. PyYAML is imported here, not at module import: a default
-    start reads only JSON renderings and never needs it."""
-    import yaml
-
-    try:
-        return yaml.CSafeLoader
-    except AttributeError:  # pragma: no cover - libyaml missing
-        return yaml.SafeLoader
-
-
-def load_yaml(text: str) -> Any:
-    import yaml  # lazy: see _loader
-
-    return yaml.load(text, Loader=_loader())
-
-
-def compose_yaml(text: str) -> yaml.Node | None:
-    """The node tree, with line numbers, used to point at a bad key."""
-    import yaml  # lazy: see _loader
-
-    return yaml.compose(text, Loader=_loader())
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def rendering_path(path: Path) -> Path:
-    """Where the JSON rendering of the YAML file ``path`` lives."""
-    return path.with_suffix(".json")
-
-
-def render_json(path: Path) -> str:
-    """The YAML mapping in ``path`` as JSON, stamped with the hash of the YAML text.
-
-    Refuses a document JSON cannot carry unchanged (say, a non-string key), so a rendering
-    never reads differently from its YAML.
-    """
-    text = path.read_text(encoding="utf-8")
-    doc = load_yaml(text)
-    if not isinstance(doc, dict) or SOURCE_HASH in doc:
-        raise ValueError(f"{path}: only a mapping without {SOURCE_HASH!r} can be rendered")
-    out = json.dumps({**doc, SOURCE_HASH: _digest(text)}, ensure_ascii=False, separators=(",", ":"))
-    back = json.loads(out)
-    back.pop(SOURCE_HASH)
-    if back != doc:
-        raise ValueError(f"{path}: JSON cannot carry this document unchanged")
-    return out + "\n"
-
-
-def load_yaml_file(path: Path) -> Any:
-    """The document in the YAML file ``path``: from its JSON rendering while that carries the
-    hash of this YAML text, else parsed from the YAML."""
-    text = path.read_text(encoding="utf-8")
-    rendered = rendering_path(path)
-    if rendered.exists():
-        doc = json.loads(rendered.read_text(encoding="utf-8"))
-        if isinstance(doc, dict) and doc.pop(SOURCE_HASH, None) == _digest(text):
-            return doc
-    return load_yaml(text)
+__all__ = [
+    "SOURCE_HASH",
+    "compose_yaml",
+    "load_yaml",
+    "load_yaml_file",
+    "render_json",
+    "rendering_path",
+]

@@ -11,10 +11,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from mockserver.contracts.reportcard.model import FAIL, NOT_APPLICABLE, PASS
 
 from mockserver.registry import providers
 from mockserver.reportcard import GRADES, SCENARIOS, Harness, grade_client, reference_client
-from mockserver.reportcard.model import FAIL, NOT_APPLICABLE, PASS
 
 WEBHOOK_GRADE = "rejected a forged webhook"
 FAMILIES = [("youcam", "ai-avatar"), ("relay", "avatar"), ("a2e", "image2video"), ("a2e", "video")]

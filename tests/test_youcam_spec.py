@@ -3,8 +3,11 @@ operations, names, examples and result samples are where the table says."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from jsonschema import Draft202012Validator
+from mockserver.contracts.youcam.table import load_table
 
 from contracts.youcam.build_spec import build, main
 from mockserver.providers.youcam.features import (
@@ -22,6 +25,16 @@ def test_committed_spec_is_what_build_spec_produces():
     """The drift check: the committed document is exactly what the script writes."""
     assert main(["--check"]) == 0, "run: python -m contracts.youcam.build_spec"
     assert load_document("youcam") == build()
+
+
+def test_the_server_binds_the_rows_the_contract_carries():
+    """The server reads its rows back out of the contract (x-feature), in table order: what it
+    binds is what the document says, and the drift check above ties that to features.yaml."""
+    served = [dataclasses.astuple(f) for f in features()]
+    assert served == [dataclasses.astuple(f) for f in load_table()]
+    rows = [op.extensions["x-feature"]["slug"] for op in OPS.values() if op.method == "POST"
+            and "x-feature" in op.extensions]  # fmt: skip
+    assert rows == [f.slug for f in features()]
 
 
 def test_the_table_and_the_contract_agree_on_every_operation():

@@ -109,7 +109,7 @@ class A2EClient(PollingClient):
             return data[0], answer.body
         return data, answer.body
 
-    async def read(self, task_id: str, family: str | None = None) -> Status:
+    async def read(self, task_id: str, family: str | None = None) -> Status:  # type: ignore[override]
         family = family or self._families.get(task_id, "image2video")
         spec = self.families[family]
         row, body = await self._row(spec, task_id)

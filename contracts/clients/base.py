@@ -185,7 +185,11 @@ class PollingClient(abc.ABC):
 
     @abc.abstractmethod
     async def read(self, task_id: str, **where: Any) -> Status:
-        """One reading of the task (provider-specific); raises TaskLost when it is gone."""
+        """One reading of the task (provider-specific); raises TaskLost when it is gone.
+
+        ``where`` is what wait() was told of where the task lives; each client takes only its
+        own keyword (YouCam ``feature``, A2E ``family``, relay none), so its override is
+        narrower than this and says so with ``type: ignore[override]``."""
 
     async def wait(self, task_id: str, **where: Any) -> TaskResult:
         """Poll at the provider's pace until the task ends; never poll a finished task again."""

@@ -42,7 +42,7 @@ class RelayClient(PollingClient):
         _raise_for(answer)
         return answer.body["data"]
 
-    async def read(self, task_id: str) -> Status:
+    async def read(self, task_id: str) -> Status:  # type: ignore[override]
         answer = await self.request("GET", f"/avatar/task/{quote(task_id, safe='')}")
         _raise_for(answer)
         task = answer.body["data"]

@@ -52,7 +52,7 @@ class YouCamClient(PollingClient):
         self._features[task_id] = feature
         return task_id
 
-    async def read(self, task_id: str, feature: str | None = None) -> Status:
+    async def read(self, task_id: str, feature: str | None = None) -> Status:  # type: ignore[override]
         feature = feature or self._features.get(task_id, "ai-avatar")
         path = f"{self._task_path(feature)}/{quote(task_id, safe='')}"
         answer = await self.request("GET", path)

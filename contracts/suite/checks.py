@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.spec import Operation
-from mockserver.validation import response_problem
-
-from .catalog import Catalog
+from ..openapi import Operation
 from .dialects import dialect
 from .flows import takes_id
+from .operation_catalog import OperationCatalog
 from .payloads import invalid_body, invalid_query
 from .target import Reply
 
 
 def conforms(op: Operation, reply: Reply) -> None:
     """The status is documented for ``op`` and the body validates against its schema."""
-    assert reply.body is not None or not op.response_validators.get(reply.status), (
+    assert reply.body is not None or not op.expects_json(reply.status), (
         f"{op.operation_id}: {reply.status} answer is not JSON: {reply.text[:200]!r}"
     )
-    problem = response_problem(op, reply.status, reply.body)
+    problem = op.answer_problem(reply.status, reply.body)
     assert problem is None, (
         f"{op.operation_id}: {problem}; answer {reply.status} {reply.text[:300]}"
     )
@@ -52,7 +50,7 @@ def succeeded(op: Operation, reply: Reply) -> None:
     conforms(op, reply)
 
 
-def applies(check: str, contract: Catalog, op: Operation) -> bool:
+def applies(check: str, contract: OperationCatalog, op: Operation) -> bool:
     """Whether a per-operation check means anything for ``op`` (else it is not generated)."""
     if check == "auth":
         return contract.needs_auth(op)

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver.resources import spec_path
-
-from .catalog import Catalog, Op, catalog
+from ..openapi import spec_path
 from .checks import applies
+from .operation_catalog import Op, OperationCatalog, operation_catalog
 from .report import ContractReport
 from .target import Target
 
@@ -68,19 +67,19 @@ def pytest_configure(config: pytest.Config) -> None:
             "allow_spend": bool(config.getoption("allow_spend")),
         },
     )
-    for op in catalog(provider).operations:
+    for op in operation_catalog(provider).operations:
         report.add_operation(op.operation_id, op.method, op.path)
     config.stash[REPORT] = report
     config.pluginmanager.register(report, "avatar-mock-contract-report")
 
 
 @pytest.fixture(scope="session")
-def contract(pytestconfig: pytest.Config) -> Catalog:
-    return catalog(_provider(pytestconfig))
+def contract(pytestconfig: pytest.Config) -> OperationCatalog:
+    return operation_catalog(_provider(pytestconfig))
 
 
 @pytest.fixture(scope="session")
-def target(pytestconfig: pytest.Config, contract: Catalog) -> Iterator[Target]:
+def target(pytestconfig: pytest.Config, contract: OperationCatalog) -> Iterator[Target]:
     opt = pytestconfig.getoption
     tgt = Target(
         contract.provider,
@@ -94,7 +93,7 @@ def target(pytestconfig: pytest.Config, contract: Catalog) -> Iterator[Target]:
     report = pytestconfig.stash.get(REPORT, None)
     if report is not None:
         report.meta["target"] = "mock" if tgt.is_mock else "real"
-    if tgt.is_mock and contract.provider not in tgt.health["providers"]:
+    if tgt.is_mock and contract.provider not in (tgt.health or {})["providers"]:
         tgt.close()
         pytest.skip(f"the mock at {tgt.base_url} does not serve {contract.provider}")
     yield tgt
@@ -105,7 +104,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     provider = metafunc.config.getoption("provider", None)
     if not provider:
         return
-    cat = catalog(_provider(metafunc.config))
+    cat = operation_catalog(_provider(metafunc.config))
     if "op" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("check")
         check = marker.args[0] if marker else ""

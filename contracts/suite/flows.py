@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.spec import Operation
-
-from .catalog import Catalog, Family
+from ..clients.a2e import A2EClient
+from ..clients.a2e import Family as A2EFamily
+from ..openapi import Operation
+from .operation_catalog import Family, OperationCatalog
 from .payloads import flatten, instance
 from .target import Target
 
@@ -54,7 +55,7 @@ def takes_id(op: Operation) -> bool:
     )
 
 
-def _template_hint(target: Target, contract: Catalog, op: Operation) -> dict[str, Any]:
+def _template_hint(target: Target, contract: OperationCatalog, op: Operation) -> dict[str, Any]:
     props = flatten(op.body_schema or {}).get("properties", {})
     if "template_id" not in props or contract.provider != "youcam":
         return {}
@@ -69,7 +70,7 @@ def _template_hint(target: Target, contract: Catalog, op: Operation) -> dict[str
     return {"template_id": templates[0]["id"]} if templates else {}
 
 
-def valid_body(target: Target, contract: Catalog, op: Operation) -> Any:
+def valid_body(target: Target, contract: OperationCatalog, op: Operation) -> Any:
     """A body the contract accepts: its documented example, else one built from the schema."""
     if op.body_schema is None:
         return None
@@ -94,7 +95,7 @@ def fill_path(op: Operation, value: str) -> str:
     return path
 
 
-def submit_body(target: Target, contract: Catalog, family: Family) -> Any:
+def submit_body(target: Target, contract: OperationCatalog, family: Family) -> Any:
     return valid_body(target, contract, family.submit)
 
 
@@ -103,9 +104,7 @@ def client_for(target: Target, family: Family, key: str | None = None) -> Any:
     if family.provider == "youcam":
         return target.client(key, version=family.youcam_version)
     client = target.client(key)
-    if family.provider == "a2e" and family.client_name not in client.families:
-        from ..clients.a2e import Family as A2EFamily
-
+    if isinstance(client, A2EClient) and family.client_name not in client.families:
         flow = family.flow
         client.families[family.client_name] = A2EFamily(
             family.submit.path,
@@ -119,7 +118,7 @@ def client_for(target: Target, family: Family, key: str | None = None) -> Any:
 
 def shape_for_format(path: str) -> str:
     """``/a/{_id}`` -> ``/a/{}``, the form the clients format ids into."""
-    from .catalog import shape
+    from .operation_catalog import shape
 
     return shape(path)
 

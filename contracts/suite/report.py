@@ -43,7 +43,7 @@ class ContractReport:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
+        props = {str(k): str(v) for k, v in report.user_properties}
         check, ops = props.get("check"), props.get("operations")
         if not check or not ops:
             return

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.spec import Operation
-
-from .catalog import Catalog
+from ..openapi import Operation
 from .checks import conforms, refused, succeeded
 from .dialects import dialect
 from .flows import body_id_field, fake_id, fill_path, valid_body, valid_query
+from .operation_catalog import OperationCatalog
 from .payloads import invalid_body, invalid_query
 from .target import NO_KEY, Target
 
 
-def _request(target: Target, contract: Catalog, op: Operation, **kw):
+def _request(target: Target, contract: OperationCatalog, op: Operation, **kw):
     path = fill_path(op, fake_id(op.provider))
     body = kw.pop("json_body", None)
     if body is None and op.body_schema is not None:
@@ -27,7 +26,7 @@ def _request(target: Target, contract: Catalog, op: Operation, **kw):
 
 
 @pytest.mark.check("auth")
-def test_missing_key_is_refused(target: Target, contract: Catalog, op: Operation) -> None:
+def test_missing_key_is_refused(target: Target, contract: OperationCatalog, op: Operation) -> None:
     d = dialect(op.provider)
     reply = _request(target, contract, op, key=NO_KEY, params=valid_query(op))
     refused(op, reply, d.unauthorized_codes, d.unauthorized_status)
@@ -35,7 +34,7 @@ def test_missing_key_is_refused(target: Target, contract: Catalog, op: Operation
 
 @pytest.mark.check("auth")
 def test_malformed_authorization_is_refused(
-    target: Target, contract: Catalog, op: Operation
+    target: Target, contract: OperationCatalog, op: Operation
 ) -> None:
     d = dialect(op.provider)
     reply = _request(
@@ -50,7 +49,9 @@ def test_malformed_authorization_is_refused(
 
 
 @pytest.mark.check("params")
-def test_bad_parameters_are_refused(target: Target, contract: Catalog, op: Operation) -> None:
+def test_bad_parameters_are_refused(
+    target: Target, contract: OperationCatalog, op: Operation
+) -> None:
     bad_body = invalid_body(op.body_schema)
     if bad_body is not None:
         why, body = bad_body
@@ -66,7 +67,7 @@ def test_bad_parameters_are_refused(target: Target, contract: Catalog, op: Opera
 
 
 @pytest.mark.check("unknown-id")
-def test_unknown_id_is_refused(target: Target, contract: Catalog, op: Operation) -> None:
+def test_unknown_id_is_refused(target: Target, contract: OperationCatalog, op: Operation) -> None:
     field = body_id_field(op)
     body = None
     if field is not None:
@@ -81,7 +82,9 @@ def test_unknown_id_is_refused(target: Target, contract: Catalog, op: Operation)
 
 
 @pytest.mark.check("answer")
-def test_answer_matches_its_schema(target: Target, contract: Catalog, op: Operation) -> None:
+def test_answer_matches_its_schema(
+    target: Target, contract: OperationCatalog, op: Operation
+) -> None:
     """A valid request gets a documented answer. Success is required where the request is
     surely valid (a read, or a documented example); a body built from the schema alone may
     still be refused for reasons no schema states (an RSA-encrypted token, say)."""

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from ..clients.base import TaskLost, TaskResult
-from .catalog import Catalog, Family
 from .checks import conforms, refused, succeeded
 from .dialects import dialect
 from .flows import client_for, fill_path, submit_body, submit_with, valid_query, where
+from .operation_catalog import Family, OperationCatalog
 from .target import Reply, Target
 
 
@@ -40,7 +40,9 @@ def _mock_only(target: Target) -> None:
         pytest.skip("needs the mock's control API to choose the outcome")
 
 
-def follow(target: Target, contract: Catalog, family: Family, key: str | None = None) -> Run:
+def follow(
+    target: Target, contract: OperationCatalog, family: Family, key: str | None = None
+) -> Run:
     """Submit one task with a valid request and poll it to its end, recording every answer."""
     body = submit_body(target, contract, family)  # may read the server: before the loop runs
 
@@ -72,7 +74,7 @@ def runs() -> dict[str, Run | Exception]:
 
 
 @pytest.fixture
-def run(target: Target, contract: Catalog, family: Family, runs: dict[str, Any]) -> Run:
+def run(target: Target, contract: OperationCatalog, family: Family, runs: dict[str, Any]) -> Run:
     """The family's one followed task; a failure to follow it is kept too, so a paid task is
     never started twice."""
     _spend(target)
@@ -138,7 +140,9 @@ def test_result_exists_exactly_when_the_task_succeeded(family: Family, run: Run)
 
 
 @pytest.mark.check("lifecycle")
-def test_failed_task_has_no_result(target: Target, contract: Catalog, family: Family) -> None:
+def test_failed_task_has_no_result(
+    target: Target, contract: OperationCatalog, family: Family
+) -> None:
     _mock_only(target)
     key = target.key("failure")
     target.admin(
@@ -156,7 +160,7 @@ def test_failed_task_has_no_result(target: Target, contract: Catalog, family: Fa
 
 @pytest.mark.check("lifecycle")
 def test_task_not_polled_within_the_window_is_gone(
-    target: Target, contract: Catalog, family: Family
+    target: Target, contract: OperationCatalog, family: Family
 ) -> None:
     _mock_only(target)
     setting = family.flow.expiry_setting

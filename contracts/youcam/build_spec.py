@@ -1,14 +1,16 @@
-"""Build contracts/youcam/openapi.yaml from base.yaml and the feature table.
+"""Build contracts/youcam/openapi.yaml (and its JSON rendering) from base.yaml and the table.
 
-    python -m contracts.youcam.build_spec          # write openapi.yaml
+    python -m contracts.youcam.build_spec          # write openapi.yaml and openapi.json
     python -m contracts.youcam.build_spec --check  # exit 1 if the committed file is stale
 
-Every row of mockserver/providers/youcam/features.yaml becomes its run and status operations,
+Every row of contracts/youcam/features.yaml becomes its run and status operations,
 its template list and pre-process pair where the row has them, and its file endpoint (on the
 row's own path version: v2.1 rows upload to /s2s/v2.1/file/{slug}), with the row's request
 schema, result shape and example. Each run answer carries OpenAPI links to its status GET and
-to task/delete, so stateful tools follow the task ids. The server binds its generic handlers
-from the same rows, so spec and handlers cannot drift apart; tests/test_youcam_spec.py fails
+to task/delete, so stateful tools follow the task ids. The run operation carries its row as
+written (``x-feature``; the table's defaults once, as ``x-feature-defaults``): the server reads
+the rows back out of the document and binds its generic handlers from them, so the contract
+is its only source and spec and handlers cannot drift apart; tests/test_youcam_spec.py fails
 when the committed document differs from what this script produces. contracts/youcam/coverage.py
 writes the coverage page from the same rows.
 """
@@ -23,15 +25,18 @@ from typing import Any
 
 import yaml
 
-from mockserver.providers.youcam.features import (
+from ..rendering import load_yaml, render_json, rendering_path
+from .table import (
+    DEFAULTS,
     PRE_RESULTS,
+    ROW,
     Feature,
     example_body,
-    features,
+    parse_row,
+    read_table,
     request_schema,
     results_schema,
 )
-from mockserver.yamlio import load_yaml
 
 HERE = Path(__file__).parent
 BASE = HERE / "base.yaml"
@@ -144,12 +149,15 @@ def _run_op(
     schema: str,
     example: Any,
     accepted: dict[str, Any],
+    row: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": op_id,
         "summary": summary,
         "x-evidence": f.evidence,
     }
+    if row is not None:
+        op[ROW] = row
     if f.guess:
         op["x-guess"] = list(f.guess)
     media: dict[str, Any] = {"schema": _ref("schemas", schema)}
@@ -266,6 +274,8 @@ def BASE_DOC() -> dict[str, Any]:
 def build() -> dict[str, Any]:
     """The whole document, as a dict."""
     doc = copy.deepcopy(BASE_DOC())
+    table = read_table()
+    doc[DEFAULTS] = table["defaults"]
     paths: dict[str, Any] = doc["paths"]
     schemas: dict[str, Any] = doc["components"]["schemas"]
     codes: dict[str, None] = {}
@@ -283,7 +293,10 @@ def build() -> dict[str, Any]:
         ],
     }
     schemas["PreProcessRequest"] = pre_request
-    for f in features():
+    for raw in table["features"]:
+        f = parse_row(raw, table["defaults"], Feature)
+        if f.run_path in paths:  # the server reads the rows back in path order
+            raise ValueError(f"{f.key}: {f.run_path} is in base.yaml or on two rows")
         codes.update(dict.fromkeys(f.engine_errors))
         name = f.camel
         schemas[f"{name}Request"] = request_schema(f)
@@ -297,6 +310,7 @@ def build() -> dict[str, Any]:
             f"{name}Request",
             example_body(f),
             _accepted(f.status_op, deletable=True),
+            raw,
         )
         paths[f.status_path] = _status_op(
             f.status_op,
@@ -381,15 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     OUT.write_text(text, encoding="utf-8")
     print(f"wrote {OUT} ({len(text.splitlines())} lines)")
-    from mockserver.spec import render_json, rendering_path
-
-    rendering_path("youcam").write_text(render_json("youcam"), encoding="utf-8")
-    print(f"wrote {rendering_path('youcam')} (the fast-loading rendering)")
-    from mockserver import yamlio
-    from mockserver.providers.youcam.features import TABLE
-
-    yamlio.rendering_path(TABLE).write_text(yamlio.render_json(TABLE), encoding="utf-8")
-    print(f"wrote {yamlio.rendering_path(TABLE)} (the feature table's fast-loading rendering)")
+    rendering_path(OUT).write_text(render_json(OUT), encoding="utf-8")
+    print(f"wrote {rendering_path(OUT)} (the fast-loading rendering)")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Play every scenario against a client on an in-process mock, then grade it.
+"""Play every scenario against a client on a running mock, then grade it.
 
 Each scenario starts from a fresh mock (default scenario, clock at the same moment, empty
 stores), with the scenario's overlay in force and a key of its own. The client gets a
@@ -13,20 +13,20 @@ import asyncio
 import inspect
 from typing import Any
 
-from mockserver.contracts.suite.catalog import Family, catalog
-from mockserver.pytest_plugin import MockServer
-from mockserver.reportcard.grades import GRADES
-from mockserver.reportcard.model import (
+from ..suite.operation_catalog import Family, operation_catalog
+from .grades import GRADES
+from .model import (
     NOT_APPLICABLE,
     NOT_GRADED,
     Card,
     ClientFactory,
     Grade,
     Harness,
+    MockControl,
     ScenarioRun,
 )
-from mockserver.reportcard.scenarios import SCENARIOS, Context, Scenario
-from mockserver.reportcard.webhooks import SECRET, Receiver, send_forgeries
+from .scenarios import SCENARIOS, CardScenario, Context
+from .webhooks import SECRET, Receiver, send_forgeries
 
 PACE = {"youcam": 2.0, "relay": 5.0, "a2e": 5.0}  # documented seconds between polls
 DEFAULT_FAMILY = {"youcam": "ai-avatar", "relay": "avatar", "a2e": "image2video"}
@@ -37,7 +37,7 @@ class BudgetExceeded(Exception):
 
 
 def find_family(provider: str, name: str | None) -> Family:
-    families = {f.name: f for f in catalog(provider).families}
+    families = {f.name: f for f in operation_catalog(provider).families}
     name = name or DEFAULT_FAMILY.get(provider) or next(iter(families), None)
     if name not in families:
         known = ", ".join(families) or "none"
@@ -56,7 +56,7 @@ async def _close(client: Any) -> None:
 
 
 async def play(
-    scenario: Scenario,
+    scenario: CardScenario,
     ctx: Context,
     factory: ClientFactory,
     *,
@@ -118,7 +118,7 @@ async def grade_client(
     *,
     provider: str,
     family: str | None = None,
-    server: MockServer | None = None,
+    server: MockControl,
     client_name: str | None = None,
     scenarios: list[str] | None = None,
     wall_timeout: float = 20.0,
@@ -126,14 +126,11 @@ async def grade_client(
 ) -> Card:
     """Grade the client ``factory`` builds, scenario by scenario, from the mock's journal.
 
-    ``server``: a running :class:`MockServer` to use (e.g. the ``avatar_mock`` fixture's);
-    by default one is started for the card and stopped after it. It is reset between
-    scenarios and left reset.
+    ``server``: the running mock to play on (the ``avatar_mock`` fixture's, or
+    ``mockserver.reportcard.grade_client``, which starts one). It is reset between scenarios
+    and left reset.
     """
     fam = find_family(provider, family)
-    own = server is None
-    if server is None:
-        server = await asyncio.to_thread(MockServer().start)
     receiver = await Receiver().start()
     try:
         runs: dict[str, ScenarioRun] = {}
@@ -149,8 +146,8 @@ async def grade_client(
             overlay = scenario.overlay(ctx)
             if overlay:
                 server.use_scenario(overlay)
-            if scenario.prepare is not None:
-                scenario.prepare(ctx)
+            if scenario.prepare is not None:  # may call the mock's control API: off the loop
+                await asyncio.to_thread(scenario.prepare, ctx)
             runs[name] = await play(
                 scenario,
                 ctx,
@@ -162,8 +159,6 @@ async def grade_client(
         server.restore()
     finally:
         await receiver.stop()
-        if own:
-            await asyncio.to_thread(server.stop)
     ctx = Context(provider, fam, server, "")
     grades = []
     for spec in GRADES.values():
@@ -177,5 +172,5 @@ async def grade_client(
             continue
         verdict, detail = spec.fn(ran, ctx, PACE.get(provider, 2.0))
         grades.append(Grade(spec.name, verdict, detail, list(ran)))
-    name = client_name or getattr(factory, "__name__", type(factory).__name__)
+    name = client_name or str(getattr(factory, "__name__", type(factory).__name__))
     return Card(provider, fam.name, name, grades, list(runs.values()))

@@ -15,19 +15,19 @@ import asyncio
 import base64
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-
-from mockserver.providers.youcam.webhooks import sign
+from standardwebhooks import Webhook
 
 SECRET = "whsec_" + base64.b64encode(b"avatar-mock report card secret!!").decode()
 STALE_SECONDS = 3600
 
 
 @dataclass
-class Delivery:
+class Attempt:
     kind: str  # genuine | duplicate | bad_signature | tampered_body | stale_timestamp
     body: bytes
     headers: dict[str, str]
@@ -42,7 +42,7 @@ class Receiver:
     runner: web.AppRunner | None = None
     url: str = ""
     client: Any = None
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: list[Attempt] = field(default_factory=list)
 
     async def start(self) -> Receiver:
         app = web.Application()
@@ -62,10 +62,10 @@ class Receiver:
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         headers = dict(request.headers)
-        kind = headers.pop("X-Card-Delivery", "genuine")  # the client never sees the label
+        kind = headers.pop("X-Card-Attempt", "genuine")  # the client never sees the label
         if kind == "genuine" and any(d.kind == "genuine" for d in self.deliveries):
             kind = "duplicate"
-        delivery = Delivery(kind, body, headers)
+        delivery = Attempt(kind, body, headers)
         self.deliveries.append(delivery)
         try:
             delivery.accepted = bool(await self.client.receive_webhook(body, headers))
@@ -82,7 +82,7 @@ def overlay(url: str) -> dict[str, Any]:
     }
 
 
-def forgeries(genuine: Delivery) -> list[tuple[str, bytes, dict[str, str]]]:
+def forgeries(genuine: Attempt) -> list[tuple[str, bytes, dict[str, str]]]:
     headers = {k.lower(): v for k, v in genuine.headers.items()}
     message_id = headers["webhook-id"]
     signature = headers["webhook-signature"]
@@ -116,10 +116,17 @@ def forgeries(genuine: Delivery) -> list[tuple[str, bytes, dict[str, str]]]:
             {
                 **base,
                 "webhook-timestamp": str(stale),
-                "webhook-signature": sign(SECRET, message_id, stale, genuine.body),
+                "webhook-signature": sign(message_id, stale, genuine.body),
             },
         ),
     ]
+
+
+def sign(message_id: str, timestamp: int, body: bytes) -> str:
+    """A genuine signature with the card's secret, by the reference library (Standard Webhooks
+    signs the body as text; a YouCam body is JSON, so UTF-8)."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return Webhook(SECRET).sign(message_id, moment, body.decode())
 
 
 async def send_forgeries(receiver: Receiver) -> None:
@@ -129,7 +136,7 @@ async def send_forgeries(receiver: Receiver) -> None:
     async with aiohttp.ClientSession() as session:
         for kind, body, headers in forgeries(genuine):
             async with session.post(
-                receiver.url, data=body, headers={**headers, "X-Card-Delivery": kind}
+                receiver.url, data=body, headers={**headers, "X-Card-Attempt": kind}
             ) as resp:
                 await resp.read()
     await asyncio.sleep(0)

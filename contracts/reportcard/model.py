@@ -47,6 +47,31 @@ class ClientUnderTest(Protocol):
 ClientFactory = Callable[[Harness], ClientUnderTest]
 
 
+class MockControl(Protocol):
+    """What the card needs of a running mock: its address, its virtual clock, a fresh start,
+    a scenario overlay, its journal and tasks, and pending webhooks sent now.
+
+    ``mockserver.pytest_plugin.MockServer`` is one (the ``avatar_mock`` fixture); the card
+    knows it only by this shape, so the kit does not depend on the server's code.
+    """
+
+    base_url: str
+
+    def now(self) -> float: ...
+
+    def advance(self, seconds: float) -> float: ...
+
+    def restore(self) -> None: ...
+
+    def use_scenario(self, text_or_name: str) -> Any: ...
+
+    def journal(self, *, tenant: str | None = None) -> list[dict[str, Any]]: ...
+
+    def task(self, task_id: str) -> dict[str, Any] | None: ...
+
+    async def deliver(self) -> None: ...
+
+
 @dataclass
 class ScenarioRun:
     """One scenario played against the client, with what the mock saw."""

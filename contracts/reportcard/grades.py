@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.reportcard.model import FAIL, NOT_APPLICABLE, PASS, ScenarioRun
-from mockserver.reportcard.scenarios import LOST_ANSWER_RULE, STORM_RETRY_AFTER, WINDOW, Context
+from .model import FAIL, NOT_APPLICABLE, PASS, ScenarioRun
+from .scenarios import LOST_ANSWER_RULE, STORM_RETRY_AFTER, WINDOW, Context
 
 MIN_BACKOFF = 1.0  # seconds: the least a client should wait after a bare 429
 EPSILON = 1e-6

@@ -1,4 +1,4 @@
-"""The bad days a client is put through, one registered :class:`Scenario` each.
+"""The bad days a client is put through, one registered :class:`CardScenario` each.
 
 A scenario is a scenario overlay (YAML laid over the default, as ``use_scenario`` takes it),
 optional presets queued before the client submits, and optionally something done between its
@@ -9,15 +9,15 @@ journal of one run is that key's requests.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mockserver.contracts.suite.catalog import Family
+from ..suite.operation_catalog import Family
 
 if TYPE_CHECKING:
-    from mockserver.pytest_plugin import MockServer
-    from mockserver.reportcard.model import ScenarioRun
+    from .model import MockControl, ScenarioRun
 
 STORM_RETRY_AFTER = 5.0  # seconds the 429 storm asks for
 STORM_SIZE = 4  # refusals in a row
@@ -33,7 +33,7 @@ class Context:
 
     provider: str
     family: Family
-    server: MockServer
+    server: MockControl
     key: str
     webhook_url: str | None = None  # the card's loopback receiver, when it runs one
 
@@ -62,11 +62,19 @@ class Context:
             "match": {"tenant": self.key, "operation": self.family.submit.operation_id},
             "outcome": outcome,
         }
-        self.server.call(lambda s: s.chaos.add_preset(preset))
+        _post(f"{self.server.base_url}/__mock/presets", preset)
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
+    """One control call (``POST /__mock/presets``): the card drives the mock over HTTP."""
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        resp.read()
 
 
 @dataclass(frozen=True)
-class Scenario:
+class CardScenario:
     name: str
     description: str
     overlay: Callable[[Context], str | None] = lambda ctx: None
@@ -78,10 +86,10 @@ class Scenario:
     webhooks: bool = False  # the card runs a receiver and hands deliveries to the client
 
 
-SCENARIOS: dict[str, Scenario] = {}
+SCENARIOS: dict[str, CardScenario] = {}
 
 
-def register(scenario: Scenario) -> Scenario:
+def register(scenario: CardScenario) -> CardScenario:
     if scenario.name in SCENARIOS:
         raise ValueError(f"scenario {scenario.name!r} registered twice")
     SCENARIOS[scenario.name] = scenario
@@ -136,21 +144,21 @@ def _lose_task(ctx: Context, run: ScenarioRun) -> str:
 
 
 register(
-    Scenario(
+    CardScenario(
         "429-storm",
         f"the first {STORM_SIZE} requests get 429 with Retry-After: {STORM_RETRY_AFTER:g}",
         overlay=_storm(STORM_RETRY_AFTER),
     )
 )
 register(
-    Scenario(
+    CardScenario(
         "429-storm-bare",
         f"the first {STORM_SIZE} requests get 429 without Retry-After (as YouCam sends it)",
         overlay=_storm(None),
     )
 )
 register(
-    Scenario(
+    CardScenario(
         "expiry-window",
         f"a {WINDOW:g} s polling window and a task that works {6 * WINDOW:g} s",
         overlay=_expiry_overlay,
@@ -158,21 +166,21 @@ register(
     )
 )
 register(
-    Scenario(
+    CardScenario(
         "failures",
         "the task fails with one of the provider's failure codes",
         prepare=lambda ctx: ctx.preset("failure"),
     )
 )
 register(
-    Scenario(
+    CardScenario(
         "slow-task",
         f"the task works for {SLOW_SECONDS:g} s before it succeeds",
         overlay=_slow(SLOW_SECONDS),
     )
 )
 register(
-    Scenario(
+    CardScenario(
         "lost-task",
         "the provider forgets the task (InvalidTaskId, task_not_exist)",
         overlay=lambda ctx: (
@@ -202,14 +210,14 @@ def _lost_answer(effect: dict) -> Callable[[Context], str]:
 
 
 register(
-    Scenario(
+    CardScenario(
         "lost-submit-answer",
         "the first submit starts its task, but the client is told 503",
         overlay=_lost_answer({"type": "status", "status": 503}),
     )
 )
 register(
-    Scenario(
+    CardScenario(
         "lost-submit-connection",
         "the first submit starts its task, then the connection is reset before the answer",
         overlay=_lost_answer({"type": "reset"}),
@@ -218,13 +226,13 @@ register(
 
 
 def _webhook_overlay(ctx: Context) -> str:
-    from mockserver.reportcard.webhooks import overlay
+    from .webhooks import overlay
 
     return json.dumps(overlay(ctx.webhook_url or ""))
 
 
 register(
-    Scenario(
+    CardScenario(
         "webhook-chaos",
         "a duplicated genuine delivery, then forged ones (bad signature, tampered body, "
         "stale timestamp)",

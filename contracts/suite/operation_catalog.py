@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from mockserver.spec import Operation, load_document, load_operations
+from ..openapi import Operation, contract
 
 _PARAM = re.compile(r"\{[^}]+\}")
 
@@ -111,11 +111,8 @@ _A2E_START = re.compile(r"^/api/v1/(\w+)/(start|add|startDubbing)$")
 
 
 class Op:
-    """An operation as a test parameter: the spec's Operation, shown by its id.
-
-    An Operation's own repr spells out its compiled validators; pytest prints parameters in
-    every failure report, and 250 operations' worth of that takes seconds per failure.
-    """
+    """An operation as a test parameter, shown by its id (pytest prints parameters in every
+    failure report, and a short id keeps 250 operations' worth of them readable)."""
 
     __slots__ = ("operation",)
 
@@ -169,7 +166,7 @@ class Family:
 
 
 @dataclass
-class Catalog:
+class OperationCatalog:
     provider: str
     operations: list[Operation]
     families: list[Family]
@@ -190,7 +187,7 @@ class Catalog:
 
     def needs_auth(self, op: Operation) -> bool:
         security = self.raw_operation(op).get("security", self.raw.get("security"))
-        return bool(security) and any(bool(s) for s in security)
+        return bool(security) and any(bool(s) for s in security or ())
 
     def request_example(self, op: Operation) -> Any:
         """A documented example request body, if the contract gives one."""
@@ -235,7 +232,7 @@ def _by_extension(provider: str, operations: list[Operation]) -> list[Family]:
     return families
 
 
-def _by_pattern(provider: str, catalog: Catalog) -> list[Flow]:
+def _by_pattern(provider: str, catalog: OperationCatalog) -> list[Flow]:
     flows = []
     for op in catalog.operations:
         if op.method != "POST":
@@ -280,10 +277,11 @@ def _by_pattern(provider: str, catalog: Catalog) -> list[Flow]:
 
 
 @cache
-def catalog(provider: str) -> Catalog:
+def operation_catalog(provider: str) -> OperationCatalog:
     """The provider's contract: every operation, and the task families found in it."""
-    operations = load_operations(provider)
-    cat = Catalog(provider, operations, [], load_document(provider))
+    read = contract(provider)
+    operations = list(read.operations)
+    cat = OperationCatalog(provider, operations, [], read.document)
     families = _by_extension(provider, operations)
     taken = {f.submit.operation_id for f in families}
     flows = [f for f in DOCUMENTED if f.provider == provider] + _by_pattern(provider, cat)

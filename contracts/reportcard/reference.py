@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.contracts.clients.a2e import A2EClient
-from mockserver.contracts.clients.base import PollingClient
-from mockserver.contracts.clients.relay import RelayClient
-from mockserver.contracts.clients.webhook_verify import (
+from ..clients.a2e import A2EClient
+from ..clients.base import PollingClient
+from ..clients.relay import RelayClient
+from ..clients.webhook_verify import (
     WebhookVerificationError,
     YouCamWebhookVerifier,
 )
-from mockserver.contracts.clients.youcam import YouCamClient
-from mockserver.contracts.suite.catalog import catalog
-from mockserver.contracts.suite.payloads import flatten, instance
-from mockserver.reportcard.model import ClientFactory, Harness
+from ..clients.youcam import YouCamClient
+from ..suite.operation_catalog import operation_catalog
+from ..suite.payloads import flatten, instance
+from .model import ClientFactory, Harness
 
 CLIENTS: dict[str, type[PollingClient]] = {
     "youcam": YouCamClient,
@@ -37,7 +37,7 @@ class ReferenceAdapter:
             harness.base_url, harness.api_key, sleep=harness.sleep
         )
         self.family = next(
-            f for f in catalog(harness.provider).families if f.name == harness.family
+            f for f in operation_catalog(harness.provider).families if f.name == harness.family
         )
         secret = harness.webhook_secret
         self.verifier = YouCamWebhookVerifier(secret) if secret else None
@@ -45,7 +45,7 @@ class ReferenceAdapter:
     async def _body(self) -> dict[str, Any]:
         if self.body is not None:
             return self.body
-        cat = catalog(self.harness.provider)
+        cat = operation_catalog(self.harness.provider)
         submit = self.family.submit
         example = cat.request_example(submit)
         if example is not None:
