@@ -160,7 +160,7 @@ async def main() -> None:
                         [ids[i % len(ids)]], now=NOW, counters=RULES, journal=[entry], keep=10_000
                     )
 
-                async def submit(i: int, db: Backend = db, name: str = name) -> object:
+                async def submit(i: int, db: Backend = db) -> object:
                     seq = await db.count(CounterOp("seq:a2e"), now=NOW)
                     key = f"a2e:new:{seq.value:08x}"
                     return await db.put(key, value, version=0, indexes=["a2e:sk-b", "a2e:sk-b:p"])
@@ -177,13 +177,13 @@ async def main() -> None:
         )
         print("| backend | op | ops/s | p50 ms | p99 ms | CPU µs/op | loop lag p99 ms |")
         print("|---|---|---:|---:|---:|---:|---:|")
-        for (name, op), slices in rows.items():
+        for (name, kind), slices in rows.items():
             ops = sum(s[0] for s in slices)
             lat = [x for s in slices for x in s[1]]
             lag = max(s[2] for s in slices)  # the worst slice's
             cpu = sum(s[3] for s in slices) / ops
             print(
-                f"| {name} | {op} | {ops / seconds:,.0f} | {statistics.median(lat) * 1e3:.3f} "
+                f"| {name} | {kind} | {ops / seconds:,.0f} | {statistics.median(lat) * 1e3:.3f} "
                 f"| {p99(lat) * 1e3:.3f} | {cpu * 1e6:.0f} | {lag * 1e3:.2f} |"
             )
         for db in backends.values():
