@@ -392,3 +392,22 @@ async def test_sqlite_keeps_every_acknowledged_write_through_kill_9(tmp_path: Pa
         assert (await db.count(CounterOp("seq"), now=0.0)).value - 1 >= len(acked)
     finally:
         await db.close()
+
+
+async def test_sqlite_writes_sharing_a_commit_fail_alone(tmp_path: Path) -> None:
+    db = await open_backend(f"sqlite:{tmp_path / 'state.db'}")
+    try:
+        bad: object = {"not": "bytes"}
+        results = await asyncio.gather(
+            db.put("a", b"1", version=0, indexes=["t"]),
+            db.put("b", bad, version=0, indexes=["t"]),  # type: ignore[arg-type]
+            db.put("c", b"3", version=0, indexes=["t"]),
+            db.put("a", b"again", version=0),  # sees the first put of its own batch
+            return_exceptions=True,
+        )
+        assert results[0] == 1 and results[2] == 1 and results[3] is None
+        assert isinstance(results[1], Exception)
+        assert [r.key for r in (await db.newest("t", limit=5)).records] == ["c", "a"]
+        assert await db.get("b") is None
+    finally:
+        await db.close()

@@ -7,9 +7,9 @@ on a power cut or an OS crash, which a mock can afford; ``?synchronous=full`` fs
 commit for that too (see bench/RESULTS.md for what it costs).
 
 sqlite3 blocks, so every call runs on one worker thread per client: the event loop keeps
-answering while a commit waits on the disk, and the calls of one client stay in order.
-Writes take ``BEGIN IMMEDIATE``, so processes sharing the file serialise their writes and
-every compare-and-set sees the latest committed version.
+answering while a commit waits on the disk. Writes take ``BEGIN IMMEDIATE``, so processes
+sharing the file serialise their writes and every compare-and-set sees the latest committed
+version; writes that arrive during a commit share the next one (``_commit``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import math
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs
 
 from mockserver.backends.base import (
@@ -74,6 +74,8 @@ class SqliteBackend(Backend):
         self.url = f"sqlite:{target}"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-state")
         self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._draining: asyncio.Future[None] | None = None
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -97,6 +99,8 @@ class SqliteBackend(Backend):
         self._db = db
 
     async def close(self) -> None:
+        if self._draining is not None:
+            await self._draining
         if self._db is not None:
             await self._call(self._db.close)
             self._db = None
@@ -107,17 +111,56 @@ class SqliteBackend(Backend):
         assert self._db is not None, "open() the backend first"
         return self._db
 
-    def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` in one write transaction: all of it is committed, or none."""
+    async def _commit(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in a write transaction; answered once that transaction is committed.
+
+        Writes issued while a commit is under way wait for the next one and share it (group
+        commit): one transaction, one WAL write (one fsync with FULL) for many calls, each in
+        a savepoint of its own, so a call that fails undoes only itself."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((fn, args, future))
+        if self._draining is None:
+            self._draining = asyncio.ensure_future(self._drain())
+        return cast(T, await future)
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    outcomes = await self._call(self._commit_batch, [(f, a) for f, a, _ in batch])
+                except Exception as err:  # the commit itself failed: nothing of it holds
+                    outcomes = [(False, err)] * len(batch)
+                for (_, _, future), (ok, out) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(out)
+                    else:
+                        future.set_exception(out)
+        finally:
+            self._draining = None
+
+    def _commit_batch(
+        self, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ) -> list[tuple[bool, Any]]:
         db = self.db
+        outcomes: list[tuple[bool, Any]] = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            out = fn(db, *args)
+            for fn, args in calls:
+                db.execute("SAVEPOINT call")
+                try:
+                    outcomes.append((True, fn(db, *args)))
+                except Exception as err:
+                    db.execute("ROLLBACK TO call")
+                    outcomes.append((False, err))
+                db.execute("RELEASE call")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return out
+        return outcomes
 
     def _read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on one snapshot (a read transaction)."""
@@ -138,7 +181,7 @@ class SqliteBackend(Backend):
         return None if got is None else (bytes(got[0]), got[1])
 
     async def put_meta(self, name: str, value: bytes, *, version: int | None = None) -> bool:
-        return await self._call(self._write, _put_meta, name, value, version)
+        return await self._commit(_put_meta, name, value, version)
 
     # -- records ---------------------------------------------------------------------------
     async def get(self, key: str) -> Record | None:
@@ -150,10 +193,10 @@ class SqliteBackend(Backend):
     async def put(
         self, key: str, value: bytes, *, version: int | None = None, indexes: Sequence[str] = ()
     ) -> int | None:
-        return await self._call(self._write, _put, key, value, version, tuple(indexes))
+        return await self._commit(_put, key, value, version, tuple(indexes))
 
     async def delete(self, key: str, *, version: int | None = None) -> bool:
-        return await self._call(self._write, _delete, key, version)
+        return await self._commit(_delete, key, version)
 
     async def newest(self, index: str, *, limit: int, offset: int = 0) -> Page:
         return await self._call(self._newest, index, limit, offset)
@@ -163,16 +206,16 @@ class SqliteBackend(Backend):
 
     # -- counters, leases, journal ----------------------------------------------------------
     async def count(self, op: CounterOp, *, now: float) -> Count:
-        return await self._call(self._write, _count, op, now)
+        return await self._commit(_count, op, now)
 
     async def acquire(self, lease: str, owner: str, *, now: float, ttl: float) -> bool:
-        return await self._call(self._write, _acquire, lease, owner, now, now + ttl)
+        return await self._commit(_acquire, lease, owner, now, now + ttl)
 
     async def release(self, lease: str, owner: str) -> bool:
-        return await self._call(self._write, _release, lease, owner)
+        return await self._commit(_release, lease, owner)
 
     async def append(self, entries: Sequence[bytes], *, keep: int) -> int:
-        return await self._call(self._write, _append, list(entries), keep)
+        return await self._commit(_append, list(entries), keep)
 
     async def journal(self, *, since: int = 0) -> list[tuple[int, bytes]]:
         return await self._call(self._journal, since)
@@ -193,14 +236,14 @@ class SqliteBackend(Backend):
         keep: int = 0,
     ) -> PollResult:
         if counters or journal:
-            return await self._call(self._write, _poll, list(keys), now, counters, journal, keep)
+            return await self._commit(_poll, list(keys), now, counters, journal, keep)
         return await self._call(self._read, _poll, list(keys), now, (), (), keep)
 
     async def sweep(self, *, now: float, budget: int) -> int:
-        return await self._call(self._write, _sweep, now, budget)
+        return await self._commit(_sweep, now, budget)
 
     async def clear(self) -> None:
-        await self._call(self._write, _clear)
+        await self._commit(_clear)
 
 
 # The statements, each run inside the caller's transaction on the worker thread.
