@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mockserver.backends import Backend, CounterOp, open_backend
 from mockserver.backends.sqlite import SqliteBackend
-from tests.redis_server import redis_server
+from tests.redis_server import redis_server, with_prefix
 
 T = TypeVar("T")
 NOW = 1_750_000_000.0
@@ -139,7 +139,7 @@ async def main() -> None:
             "sqlite (FULL)": f"sqlite:{tmp}/full.db?synchronous=full",
         }
         if redis_url:
-            urls["redis"] = f"{redis_url}?prefix=bench:"
+            urls["redis"] = with_prefix(redis_url, "bench:")
         backends = {name: await open_backend(url) for name, url in urls.items()}
         backends["sqlite (NORMAL), on the loop"] = await open_on_loop(f"{tmp}/inline-normal.db")
         backends["sqlite (FULL), on the loop"] = await open_on_loop(

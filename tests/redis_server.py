@@ -24,6 +24,11 @@ SKIP_REASON = (
 )
 
 
+def with_prefix(url: str, prefix: str) -> str:
+    """``url`` with its keys under ``prefix``: tests sharing one server never see each other."""
+    return f"{url}{'&' if '?' in url else '?'}prefix={prefix}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -30,7 +30,7 @@ from mockserver.backends import (
     open_backend,
 )
 from mockserver.backends.memory import MemoryBackend, MemoryStore
-from tests.redis_server import SKIP_REASON, free_port, redis_server
+from tests.redis_server import SKIP_REASON, free_port, redis_server, with_prefix
 
 NOW = 1_750_000_000.0
 Connect = Callable[[], Awaitable[Backend]]
@@ -54,7 +54,7 @@ async def connect(
     url = {
         "sqlite": f"sqlite:{tmp_path / 'state.db'}",
         # a prefix of its own: tests on one server (and xdist workers) never see each other
-        "redis": f"{redis_url}?prefix=t{uuid.uuid4().hex}:",
+        "redis": with_prefix(str(redis_url), f"t{uuid.uuid4().hex}:"),
     }.get(kind, "memory")
     opened: list[Backend] = []
 
@@ -303,7 +303,7 @@ async def test_state_urls_no_backend_reads_are_refused(tmp_path: Path) -> None:
 async def test_a_redis_poll_is_one_round_trip(redis_url: str | None) -> None:
     if redis_url is None:
         pytest.skip(SKIP_REASON)
-    url = f"{redis_url}?prefix=t{uuid.uuid4().hex}:"
+    url = with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
     db = await open_backend(url)
     probe = await open_backend(url)
     try:

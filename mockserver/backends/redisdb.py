@@ -66,7 +66,7 @@ end
 """
 
 # KEYS: meta cexp j jseq, records..., counters...
-# ARGV: now nrec ncnt keep prefix, (member by resets limit) per counter, journal entries...
+# ARGV: now nrec ncnt keep, (member by resets limit) per counter, journal entries...
 POLL = (
     _COUNT
     + _APPEND
@@ -80,7 +80,7 @@ for k = 5, 4 + nrec do
   out[#out + 1] = h[2]
 end
 for c = 0, ncnt - 1 do
-  local a = 6 + c * 4
+  local a = 5 + c * 4
   local got = count(KEYS[5 + nrec + c], KEYS[2], ARGV[a], now, tonumber(ARGV[a + 1]),
     ARGV[a + 2], ARGV[a + 3])
   out[#out + 1] = got[1]
@@ -88,7 +88,7 @@ for c = 0, ncnt - 1 do
   out[#out + 1] = got[3]
   if got[1] == 0 then break end
 end
-if #ARGV >= 6 + ncnt * 4 then append(KEYS[3], KEYS[4], keep, 6 + ncnt * 4, #ARGV) end
+if #ARGV >= 5 + ncnt * 4 then append(KEYS[3], KEYS[4], keep, 5 + ncnt * 4, #ARGV) end
 return out
 """
 )
@@ -339,7 +339,7 @@ class RedisBackend(Backend):
         keep: int = 0,
     ) -> PollResult:
         p = self.prefix
-        args: list[Any] = [repr(now), len(keys), len(counters), keep, p]
+        args: list[Any] = [repr(now), len(keys), len(counters), keep]
         for op in counters:
             args += self._counter_args(op, now)
         args += journal
