@@ -1,0 +1,373 @@
+"""``sqlite:PATH``: an embedded store that survives a restart and a ``kill -9``.
+
+WAL with ``synchronous=NORMAL`` by default: a commit has been written to the WAL file (handed
+to the OS) before the call returns, so killing the process cannot lose an acknowledged write,
+and a transaction is applied whole or not at all. What NORMAL gives up is the last commits
+on a power cut or an OS crash, which a mock can afford; ``?synchronous=full`` fsyncs every
+commit for that too (see bench/RESULTS.md for what it costs).
+
+sqlite3 blocks, so every call runs on one worker thread per client: the event loop keeps
+answering while a commit waits on the disk. Writes take ``BEGIN IMMEDIATE``, so processes
+sharing the file serialise their writes and every compare-and-set sees the latest committed
+version; writes that arrive during a commit share the next one (``_commit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
+from urllib.parse import parse_qs
+
+from mockserver.backends.base import (
+    CLOCK,
+    Backend,
+    BackendUnavailable,
+    ClockState,
+    Count,
+    CounterOp,
+    Page,
+    PollResult,
+    Record,
+    counted,
+)
+
+T = TypeVar("T")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB, version INTEGER);
+CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, version INTEGER, value BLOB);
+CREATE TABLE IF NOT EXISTS members (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, key TEXT, UNIQUE (name, key));
+CREATE INDEX IF NOT EXISTS members_by_key ON members (key);
+CREATE INDEX IF NOT EXISTS members_newest ON members (name, seq);
+CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER, resets_at REAL);
+CREATE INDEX IF NOT EXISTS counters_resets ON counters (resets_at);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT, expires_at REAL);
+CREATE INDEX IF NOT EXISTS leases_expire ON leases (expires_at);
+-- AUTOINCREMENT: a sequence number is never reused, even after clear() or a bound of 0
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry BLOB);
+"""
+
+SYNCHRONOUS = ("normal", "full")
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """``PATH[?synchronous=normal|full]`` -> (path, synchronous)."""
+    path, _, query = target.partition("?")
+    options = parse_qs(query)
+    sync = options.pop("synchronous", ["normal"])[-1].lower()
+    if sync not in SYNCHRONOUS or options or not path:
+        raise BackendUnavailable(
+            f"bad sqlite state url 'sqlite:{target}': write sqlite:PATH, optionally with "
+            "?synchronous=normal|full"
+        )
+    return path, sync
+
+
+class SqliteBackend(Backend):
+    def __init__(self, target: str) -> None:
+        self.path, self.synchronous = parse_target(target)
+        self.url = f"sqlite:{target}"
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-state")
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._draining: asyncio.Future[None] | None = None
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _connect(self) -> None:
+        await self._call(self._open)
+
+    def _open(self) -> None:
+        try:
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            db.execute("PRAGMA journal_mode=WAL").fetchone()
+            db.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            db.executescript(_DDL)
+        except sqlite3.Error as err:
+            raise BackendUnavailable(
+                f"cannot open the sqlite state store at {self.path!r}: {err} (does the "
+                "directory exist, is it writable, and is the file an avatar-mock store?)"
+            ) from None
+        self._db = db
+
+    async def close(self) -> None:
+        if self._draining is not None:
+            await self._draining
+        if self._db is not None:
+            await self._call(self._db.close)
+            self._db = None
+        self._pool.shutdown(wait=True)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None, "open() the backend first"
+        return self._db
+
+    async def _commit(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in a write transaction; answered once that transaction is committed.
+
+        Writes issued while a commit is under way wait for the next one and share it (group
+        commit): one transaction, one WAL write (one fsync with FULL) for many calls, each in
+        a savepoint of its own, so a call that fails undoes only itself."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((fn, args, future))
+        if self._draining is None:
+            self._draining = asyncio.ensure_future(self._drain())
+        return cast(T, await future)
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    outcomes = await self._call(self._commit_batch, [(f, a) for f, a, _ in batch])
+                except Exception as err:  # the commit itself failed: nothing of it holds
+                    outcomes = [(False, err)] * len(batch)
+                for (_, _, future), (ok, out) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(out)
+                    else:
+                        future.set_exception(out)
+        finally:
+            self._draining = None
+
+    def _commit_batch(
+        self, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    ) -> list[tuple[bool, Any]]:
+        db = self.db
+        outcomes: list[tuple[bool, Any]] = []
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for fn, args in calls:
+                db.execute("SAVEPOINT call")
+                try:
+                    outcomes.append((True, fn(db, *args)))
+                except Exception as err:
+                    db.execute("ROLLBACK TO call")
+                    outcomes.append((False, err))
+                db.execute("RELEASE call")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return outcomes
+
+    def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on one snapshot (a read transaction)."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            return fn(db, *args)
+        finally:
+            db.execute("COMMIT")
+
+    # -- meta ------------------------------------------------------------------------------
+    async def get_meta(self, name: str) -> tuple[bytes, int] | None:
+        return await self._call(self._get_meta, name)
+
+    def _get_meta(self, name: str) -> tuple[bytes, int] | None:
+        row = self.db.execute("SELECT value, version FROM meta WHERE name = ?", (name,))
+        got = row.fetchone()
+        return None if got is None else (bytes(got[0]), got[1])
+
+    async def put_meta(self, name: str, value: bytes, *, version: int | None = None) -> bool:
+        return await self._commit(_put_meta, name, value, version)
+
+    # -- records ---------------------------------------------------------------------------
+    async def get(self, key: str) -> Record | None:
+        return (await self.get_many((key,)))[0]
+
+    async def get_many(self, keys: Sequence[str]) -> list[Record | None]:
+        return await self._call(_get_many, self.db, list(keys))
+
+    async def put(
+        self, key: str, value: bytes, *, version: int | None = None, indexes: Sequence[str] = ()
+    ) -> int | None:
+        return await self._commit(_put, key, value, version, tuple(indexes))
+
+    async def delete(self, key: str, *, version: int | None = None) -> bool:
+        return await self._commit(_delete, key, version)
+
+    async def newest(self, index: str, *, limit: int, offset: int = 0) -> Page:
+        return await self._call(self._newest, index, limit, offset)
+
+    def _newest(self, index: str, limit: int, offset: int) -> Page:
+        return self._read(_newest, index, limit, offset)
+
+    # -- counters, leases, journal ----------------------------------------------------------
+    async def count(self, op: CounterOp, *, now: float) -> Count:
+        return await self._commit(_count, op, now)
+
+    async def acquire(self, lease: str, owner: str, *, now: float, ttl: float) -> bool:
+        return await self._commit(_acquire, lease, owner, now, now + ttl)
+
+    async def release(self, lease: str, owner: str) -> bool:
+        return await self._commit(_release, lease, owner)
+
+    async def append(self, entries: Sequence[bytes], *, keep: int) -> int:
+        return await self._commit(_append, list(entries), keep)
+
+    async def journal(self, *, since: int = 0) -> list[tuple[int, bytes]]:
+        return await self._call(self._journal, since)
+
+    def _journal(self, since: int) -> list[tuple[int, bytes]]:
+        rows = self.db.execute(
+            "SELECT seq, entry FROM journal WHERE seq > ? ORDER BY seq", (since,)
+        ).fetchall()
+        return [(s, bytes(e)) for s, e in rows]
+
+    async def poll(
+        self,
+        keys: Sequence[str],
+        *,
+        now: float,
+        counters: Sequence[CounterOp] = (),
+        journal: Sequence[bytes] = (),
+        keep: int = 0,
+    ) -> PollResult:
+        if counters or journal:
+            return await self._commit(_poll, list(keys), now, counters, journal, keep)
+        return await self._call(self._read, _poll, list(keys), now, (), (), keep)
+
+    async def sweep(self, *, now: float, budget: int) -> int:
+        return await self._commit(_sweep, now, budget)
+
+    async def clear(self) -> None:
+        await self._commit(_clear)
+
+
+# The statements, each run inside the caller's transaction on the worker thread.
+
+
+def _put_meta(db: sqlite3.Connection, name: str, value: bytes, version: int | None) -> bool:
+    row = db.execute("SELECT version FROM meta WHERE name = ?", (name,)).fetchone()
+    at = row[0] if row else 0
+    if version is not None and version != at:
+        return False
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?, ?)", (name, value, at + 1))
+    return True
+
+
+def _get_many(db: sqlite3.Connection, keys: list[str]) -> list[Record | None]:
+    if not keys:
+        return []
+    marks = ",".join("?" * len(keys))
+    rows = db.execute(f"SELECT key, version, value FROM records WHERE key IN ({marks})", keys)
+    found = {k: Record(k, v, bytes(d)) for k, v, d in rows}
+    return [found.get(k) for k in keys]
+
+
+def _put(
+    db: sqlite3.Connection, key: str, value: bytes, version: int | None, indexes: tuple[str, ...]
+) -> int | None:
+    row = db.execute("SELECT version FROM records WHERE key = ?", (key,)).fetchone()
+    at = row[0] if row else 0
+    if version is not None and version != at:
+        return None
+    db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", (key, at + 1, value))
+    for name in dict.fromkeys(indexes):
+        db.execute("INSERT OR IGNORE INTO members (name, key) VALUES (?, ?)", (name, key))
+    return at + 1
+
+
+def _delete(db: sqlite3.Connection, key: str, version: int | None) -> bool:
+    row = db.execute("SELECT version FROM records WHERE key = ?", (key,)).fetchone()
+    if row is None or (version is not None and version != row[0]):
+        return False
+    db.execute("DELETE FROM records WHERE key = ?", (key,))
+    db.execute("DELETE FROM members WHERE key = ?", (key,))
+    return True
+
+
+def _newest(db: sqlite3.Connection, index: str, limit: int, offset: int) -> Page:
+    (total,) = db.execute("SELECT count(*) FROM members WHERE name = ?", (index,)).fetchone()
+    rows = db.execute(
+        "SELECT r.key, r.version, r.value FROM members m JOIN records r ON r.key = m.key"
+        " WHERE m.name = ? ORDER BY m.seq DESC LIMIT ? OFFSET ?",
+        (index, limit, offset),
+    ).fetchall()
+    return Page(total, [Record(k, v, bytes(d)) for k, v, d in rows])
+
+
+def _count(db: sqlite3.Connection, op: CounterOp, now: float) -> Count:
+    row = db.execute("SELECT value, resets_at FROM counters WHERE key = ?", (op.key,)).fetchone()
+    current = None if row is None else (row[0], math.inf if row[1] is None else row[1])
+    stored, answer = counted(current, op, now)
+    if stored != current:
+        resets = None if stored[1] == math.inf else stored[1]
+        db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?, ?)", (op.key, stored[0], resets))
+    return answer
+
+
+def _acquire(db: sqlite3.Connection, lease: str, owner: str, now: float, until: float) -> bool:
+    row = db.execute("SELECT owner, expires_at FROM leases WHERE name = ?", (lease,)).fetchone()
+    if row is not None and row[0] != owner and row[1] > now:
+        return False
+    db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (lease, owner, until))
+    return True
+
+
+def _release(db: sqlite3.Connection, lease: str, owner: str) -> bool:
+    cur = db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (lease, owner))
+    return cur.rowcount > 0
+
+
+def _append(db: sqlite3.Connection, entries: Sequence[bytes], keep: int) -> int:
+    for entry in entries:
+        db.execute("INSERT INTO journal (entry) VALUES (?)", (entry,))
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
+    last = row[0] if row else 0
+    db.execute("DELETE FROM journal WHERE seq <= ?", (last - keep,))
+    return int(last)
+
+
+def _poll(
+    db: sqlite3.Connection,
+    keys: list[str],
+    now: float,
+    counters: Sequence[CounterOp],
+    journal: Sequence[bytes],
+    keep: int,
+) -> PollResult:
+    counts: list[Count] = []
+    for op in counters:
+        c = _count(db, op, now)
+        counts.append(c)
+        if not c.admitted:
+            break
+    if journal:
+        _append(db, journal, keep)
+    clock = db.execute("SELECT value, version FROM meta WHERE name = ?", (CLOCK,)).fetchone()
+    return PollResult(
+        ClockState.decode(bytes(clock[0])) if clock else None,
+        clock[1] if clock else 0,
+        _get_many(db, keys),
+        counts,
+    )
+
+
+def _sweep(db: sqlite3.Connection, now: float, budget: int) -> int:
+    dropped = db.execute(
+        "DELETE FROM counters WHERE key IN (SELECT key FROM counters WHERE resets_at <= ? LIMIT ?)",
+        (now, budget),
+    ).rowcount
+    dropped += db.execute(
+        "DELETE FROM leases WHERE name IN (SELECT name FROM leases WHERE expires_at <= ? LIMIT ?)",
+        (now, max(0, budget - dropped)),
+    ).rowcount
+    return int(dropped)
+
+
+def _clear(db: sqlite3.Connection) -> None:
+    for table in ("records", "members", "counters", "leases", "journal"):
+        db.execute(f"DELETE FROM {table}")
