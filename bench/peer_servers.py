@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -48,11 +49,13 @@ class Running:
     def __init__(self, peer: Peer, cpu: str | None, timeout: float = 180.0) -> None:
         self.peer = peer
         prefix = ["taskset", "-c", cpu] if cpu is not None else []
+        # stderr to a file: a pipe nobody reads would stall a chatty server once it is full
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the server)
         started = time.perf_counter()
         self.proc = subprocess.Popen(
             prefix + peer.argv,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             env={**os.environ, **peer.env},
             cwd=peer.cwd,
             start_new_session=True,  # its children (npm shims, forks) stop with it
@@ -75,9 +78,8 @@ class Running:
                 return time.perf_counter() - started
             except OSError:
                 if self.proc.poll() is not None:
-                    err = (
-                        self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                    )
+                    self.stderr.seek(0)
+                    err = self.stderr.read().decode(errors="replace")
                     raise RuntimeError(f"{self.peer.name} exited: {err[-600:]}") from None
                 time.sleep(0.005)
         self.stop()
@@ -137,6 +139,7 @@ class Running:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
+        self.stderr.close()
 
 
 # --- the servers ----------------------------------------------------------------------------
