@@ -10,6 +10,7 @@ names the field and changes nothing; answers are strict JSON too (never ``NaN``)
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -23,6 +24,7 @@ from mockserver.chaos import ChaosError
 from mockserver.clock import ClockError
 from mockserver.jsonio import JsonError, check_charset, loads_object
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.loops import loop_name
 from mockserver.numbers import MAX_SECONDS, MAX_SPEED, NumberError, parse_integer, read_number
 from mockserver.resources import spec_path
 from mockserver.scenario import ScenarioError, parse_data, parse_text, preset_validator
@@ -150,6 +152,7 @@ async def health(request: web.Request) -> web.Response:
             "providers": [p.name for p in request.config_dict[PROVIDERS_KEY]],
             "tasks": len(state.store),
             "clock": state.clock.describe(),
+            "loop": loop_name(asyncio.get_running_loop()),
         }
     )
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 from mockserver.issuer import SECRET_ENV
+from mockserver.loops import LOOP_ENV, LOOPS, LoopError, resolve
 
 ADMIN_TOKEN_ENV = "AVATAR_MOCK_ADMIN_TOKEN"
 
@@ -77,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         f"(or ${SECRET_ENV}, which keeps it out of the process list); default: random",
     )
     serve.add_argument("--log-level", default="WARNING")
+    serve.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default=os.environ.get(LOOP_ENV) or None,
+        help=f"event loop (or ${LOOP_ENV}); default uvloop where installed, else asyncio",
+    )
     limits = serve.add_argument_group("connection limits")
     limits.add_argument(
         "--header-timeout",
@@ -177,6 +184,11 @@ def collection_paused() -> Iterator[None]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    try:
+        args.loop = resolve(args.loop)
+    except LoopError as exc:  # --loop uvloop where it is missing, or a bad $AVATAR_MOCK_LOOP
+        print(f"avatar-mock: {exc}", file=sys.stderr)
+        return 2
     with collection_paused():
         built = _build(args)
     if isinstance(built, int):
@@ -189,7 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_field_size=args.max_header_size,
         **({"max_connections": args.max_connections} if args.max_connections else {}),
     )
-    serve(built, args.host, args.port, limits)
+    serve(built, args.host, args.port, limits, args.loop)
     return 0
 
 
@@ -235,7 +247,7 @@ def _build(args: argparse.Namespace) -> web.Application | int:
     names = ", ".join(p.name for p in app[PROVIDERS_KEY])
     print(
         f"avatar-mock serving {names} on http://{args.host}:{args.port} "
-        f"(clock {args.clock}, seed {scenario.seed}); control API at /__mock/",
+        f"(clock {args.clock}, seed {scenario.seed}, loop {args.loop}); control API at /__mock/",
         flush=True,
     )
     return app

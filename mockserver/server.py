@@ -30,7 +30,7 @@ import resource
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -39,6 +39,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from mockserver.ids import uuid4
 from mockserver.keys import PROVIDERS_KEY, STATE_KEY
+from mockserver.loops import loop_factory
 from mockserver.quietlog import QuietLog
 
 log = logging.getLogger("avatar_mock")
@@ -141,7 +142,8 @@ class _Refusal(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # a stream transport; uvloop's do not subclass asyncio.Transport, so no isinstance
+        transport = cast(asyncio.Transport, transport)
         transport.write(REFUSED)
         if self.server.lingering >= LINGER_MAX or not transport.can_write_eof():
             transport.close()
@@ -340,6 +342,14 @@ async def _serve(app: web.Application, host: str, port: int, limits: ConnectionL
         await runner.cleanup()
 
 
-def serve(app: web.Application, host: str, port: int, limits: ConnectionLimits) -> None:
-    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM (``avatar-mock serve``)."""
-    asyncio.run(_serve(app, host, port, limits))
+def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    limits: ConnectionLimits,
+    loop: str = "asyncio",
+) -> None:
+    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM (``avatar-mock serve``), on a
+    new event loop of kind ``loop`` (see mockserver/loops.py)."""
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        runner.run(_serve(app, host, port, limits))

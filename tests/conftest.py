@@ -2,10 +2,13 @@
 
 Every test gets a fresh app. Strict mode validates every answer against its OpenAPI schema;
 a contract violation fails the test at teardown even if the test did not look at that answer.
+``AVATAR_MOCK_TEST_LOOP=uvloop`` runs the whole suite on uvloop (``serve``'s default where it
+is installed) instead of the standard loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +24,19 @@ from mockserver.scenario import Scenario, parse_text
 from mockserver.state import MockState, ServerOptions
 
 START = 1_750_000_000.0  # a fixed, realistic epoch so timestamps are reproducible
+TEST_LOOP_ENV = "AVATAR_MOCK_TEST_LOOP"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The event loop every test runs on: pytest-asyncio's loops, and those the pytest plugin's
+    background servers make, come from the global policy set here."""
+    loop = os.environ.get(TEST_LOOP_ENV, "asyncio")
+    if loop == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    elif loop != "asyncio":
+        raise pytest.UsageError(f"{TEST_LOOP_ENV} must be asyncio or uvloop, not {loop!r}")
 
 
 @dataclass
