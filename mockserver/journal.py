@@ -63,17 +63,20 @@ class Journal:
     """
 
     def __init__(self, size: int = 10_000) -> None:
-        self._entries: deque[Entry] = deque(maxlen=size)
+        self._entries: deque[tuple[Any, ...]] = deque(maxlen=size)
         self._added = 0
 
     def add(self, entry: Entry) -> None:
         """Record one answered request."""
-        self._entries.append(entry)
+        # Kept as a plain tuple (the slice of a tuple subclass is one): the collector stops
+        # tracking a plain tuple of atoms, so ten thousand kept entries cost each later
+        # collection nothing, where Entry instances would be walked by every full one.
+        self._entries.append(entry[:])
         self._added += 1
 
     def entries(self) -> list[dict[str, Any]]:
         first = self._added - len(self._entries) + 1
-        return [_readable(seq, e) for seq, e in enumerate(self._entries, first)]
+        return [_readable(seq, Entry._make(e)) for seq, e in enumerate(self._entries, first)]
 
     def query(
         self,

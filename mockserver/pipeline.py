@@ -28,7 +28,6 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import orjson
@@ -202,15 +201,11 @@ def provider_headers(hook: Callable[[RequestContext], dict[str, str]]) -> Finish
     return add_headers
 
 
-def finish(ctx: RequestContext, reply: Reply, steps: tuple[Finish, ...]) -> Reply:
-    for step in steps:
-        reply = step(ctx, reply)
-    return reply
-
-
 def answer(ctx: RequestContext, reply: Reply, steps: tuple[Finish, ...]) -> web.Response:
     """The reply, finished by ``steps``, as the JSON answer."""
-    status, payload, headers = finish(ctx, reply, steps)
+    for step in steps:
+        reply = step(ctx, reply)
+    status, payload, headers = reply
     return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
 
 
@@ -219,7 +214,9 @@ async def spoil(
 ) -> web.StreamResponse:
     """The reply, finished by ``steps``, sent the way ``effect`` sends it (truncated,
     malformed, dribbled...): the bytes carry the Content-Type, never a Content-Length."""
-    status, payload, headers = finish(ctx, reply, steps)
+    for step in steps:
+        reply = step(ctx, reply)
+    status, payload, headers = reply
     out = {**(headers or {}), "Content-Type": JSON}
     return await effect.send(ctx.request, status, _dumps(payload), out)
 
@@ -347,21 +344,27 @@ async def with_chaos(ctx: RequestContext, steps: Steps) -> web.StreamResponse:
 class _Lazy:
     """An operation's steps, composed on its first request: resolving every operation's
     schemas (and compiling their checks) at start-up would delay the first answer for
-    operations a session may never call."""
+    operations a session may never call. Once composed, ``steps`` is a plain slot."""
+
+    __slots__ = ("_parts", "steps")
+    steps: Steps
 
     def __init__(self, state: MockState, provider: Provider, op: Operation, handler: Handler):
         self._parts = (state, provider, op, handler)
 
-    @cached_property
-    def steps(self) -> Steps:
-        return compose(*self._parts)
+    def __getattr__(self, name: str) -> Any:  # only while the slot is empty
+        if name != "steps":
+            raise AttributeError(name)
+        self.steps = compose(*self._parts)
+        return self.steps
 
 
 def make_endpoint(
     state: MockState, provider: Provider, op: Operation, handler: Handler
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for one spec operation: its composed steps, the 500 guard and the
-    journal. Every poll comes through here, so the common case (no chaos) is one flat call."""
+    journal. Every poll comes through here, so the common case (no chaos) is :func:`work`
+    written out in place: one coroutine besides the handler's own."""
     lazy = _Lazy(state, provider, op, handler)
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
@@ -373,7 +376,15 @@ def make_endpoint(
             if state.chaos.may_act(request.headers):
                 response = await with_chaos(ctx, steps)
             else:
-                response = answer(ctx, await work(ctx, steps), steps.finish)
+                try:  # work(ctx, steps), in place
+                    for check in steps.checks:
+                        check(ctx)
+                    if steps.body is not None:
+                        await steps.body(ctx)
+                    reply: Reply = 200, await steps.handler(ctx), None
+                except REFUSALS as err:
+                    reply = refused(ctx, err)
+                response = answer(ctx, reply, steps.finish)
         except Exception:  # a defect in the mock: the provider's 500, never a traceback
             response = internal_error(ctx)
         journal(ctx, response, started)
