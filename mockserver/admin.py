@@ -94,9 +94,8 @@ def control(handler: AdminHandler) -> AdminHandler:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            return _refuse(
-                exc.status, exc.text if exc.content_type == "application/json" else exc.reason
-            )
+            text = exc.text if exc.content_type == "application/json" else None
+            return _refuse(exc.status, exc.reason if text is None else text)
         except Exception:
             log.exception("control API failed on %s %s", request.method, request.path)
             return _refuse(500, "internal error")
@@ -130,12 +129,12 @@ async def _body(request: web.Request) -> dict[str, Any]:
         raise BadRequest(str(exc)) from None
 
 
-def _number(body: dict[str, Any], name: str, hint: str, **bounds: float) -> float:
+def _number(body: dict[str, Any], name: str, hint: str, *, minimum: float, maximum: float) -> float:
     """``body[name]`` read by numbers.read_number; the refusal names it and shows the form."""
     if name not in body:
         raise BadRequest(f"{name} is required; {hint}")
     try:
-        return read_number(body[name], name, **bounds)
+        return read_number(body[name], name, minimum=minimum, maximum=maximum)
     except NumberError as err:
         raise BadRequest(f"{err}; {hint}") from None
 
@@ -182,10 +181,12 @@ async def advance_clock(request: web.Request) -> web.Response:
 async def set_clock(request: web.Request) -> web.Response:
     state = _state(request)
     body = await _body(request)
-    if state.clock.mode != "virtual":
-        return _refuse(409, "the real clock has no speed to set; start with --clock virtual")
     hint = f'give {{"speed": S}} with 0 <= S <= {MAX_SPEED:.0f} (0 freezes the clock)'
-    state.clock.set_speed(_number(body, "speed", hint, minimum=0, maximum=MAX_SPEED))
+    speed = _number(body, "speed", hint, minimum=0, maximum=MAX_SPEED)
+    try:
+        state.clock.set_speed(speed)
+    except ClockError as exc:  # the real clock: as advance_clock, the body is read first
+        return _refuse(409, str(exc))
     return _json(state.clock.describe())
 
 

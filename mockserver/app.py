@@ -19,7 +19,7 @@ from aiohttp import web
 
 from mockserver import admin, journal, media_routes
 from mockserver.chaos import UNROUTED, with_chaos
-from mockserver.clock import RealClock, VirtualClock
+from mockserver.clock import Clock, VirtualClock
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError, ControlDialect
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
@@ -51,13 +51,15 @@ def _answer(request: web.Request, provider: Provider | None, err: ApiError) -> w
     state = request.app[STATE_KEY]
     # No operation matched, but the provider's conventions hold all the same: its trace id,
     # its headers (YouCam's x-request-id on every answer).
-    ctx = RequestContext(request, state, provider, None, state.clock.now())
+    # No operation either: the provider's hooks read none.
+    now = state.clock.now()
+    ctx = RequestContext(request, state, provider, None, now)  # type: ignore[arg-type]
     if provider.response_headers is not None:
         headers = {**provider.response_headers(ctx), **headers}
     return json_answer(err.status, provider.dialect.render(err, ctx.trace_id), headers or None)
 
 
-async def _allowed_methods(request: web.Request, fallback: web.AbstractResource) -> set[str]:
+async def _allowed_methods(request: web.Request, fallback: web.AbstractResource | None) -> set[str]:
     """The methods some other route serves at this path (empty: no route has the path)."""
     allowed: set[str] = set()
     for resource in request.app.router.resources():
@@ -106,7 +108,7 @@ def make_fallback():
 
 def create_app(
     scenario: Scenario | None = None,
-    clock: RealClock | VirtualClock | None = None,
+    clock: Clock | None = None,
     options: ServerOptions | None = None,
 ) -> web.Application:
     """The mock as an aiohttp application; routes come from the providers' OpenAPI documents."""

@@ -23,10 +23,30 @@ LATEST = 221_845_392_000.0
 
 
 class Clock(Protocol):
-    mode: str
+    """What the mock asks of its clock. Both clocks answer all of it; the real one refuses
+    with :class:`ClockError` what it cannot do (move, change speed), so a caller asks the
+    clock, never its type or its ``mode``."""
+
+    @property
+    def mode(self) -> str:
+        """``real`` or ``virtual``, as ``describe`` reports it."""
+        ...
+
+    @property
+    def speed(self) -> float:
+        """Clock seconds per real second (0: frozen)."""
+        ...
 
     def now(self) -> float:
         """Seconds since the Unix epoch, as the mock sees it."""
+        ...
+
+    def advance(self, seconds: float) -> float:
+        """Move forward by ``seconds``; the new reading."""
+        ...
+
+    def set_speed(self, speed: float) -> None:
+        """Run at ``speed`` times real time from now on."""
         ...
 
     def describe(self) -> dict[str, object]: ...
@@ -44,6 +64,7 @@ class RealClock:
     """Wall-clock time; cannot be advanced."""
 
     mode = "real"
+    speed = 1.0
 
     def now(self) -> float:
         return time.time()
@@ -51,8 +72,11 @@ class RealClock:
     def advance(self, seconds: float) -> float:
         raise ClockError("the real clock cannot be advanced; start with --clock virtual")
 
+    def set_speed(self, speed: float) -> None:
+        raise ClockError("the real clock has no speed to set; start with --clock virtual")
+
     def describe(self) -> dict[str, object]:
-        return {"now": self.now(), "mode": self.mode, "speed": 1.0}
+        return {"now": self.now(), "mode": self.mode, "speed": self.speed}
 
 
 class VirtualClock:
@@ -111,7 +135,7 @@ def _read(value: object, field: str, *, maximum: float) -> float:
         raise ClockValueError(field, err.reason) from None
 
 
-def make_clock(mode: str, speed: float = 1.0) -> RealClock | VirtualClock:
+def make_clock(mode: str, speed: float = 1.0) -> Clock:
     if mode == "real":
         return RealClock()
     if mode == "virtual":

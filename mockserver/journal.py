@@ -7,11 +7,10 @@ sent, the duration in seconds) and turned into the readable form only when it is
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 from yarl import URL
@@ -19,67 +18,65 @@ from yarl import URL
 from mockserver.keys import STATE_KEY
 
 
-def _readable(entry: tuple[Any, ...]) -> dict[str, Any]:
-    """``(seq, at, method, target, status, provider, op, tenant, ip, seconds, chaos)`` as the
-    control API shows it: the target split into the decoded path and query, the duration in
-    milliseconds."""
-    seq, at, method, target, status, provider, op_id, tenant, ip, seconds, chaos = entry
-    url = URL(target, encoded=True)
+class Entry(NamedTuple):
+    """One answered request as recorded: the request target as sent (path and query), the
+    duration in seconds, the provider, operation and tenant when an operation answered, and
+    what chose its faults or outcome (``chaos``); status 0 when the connection was dropped."""
+
+    at: float
+    method: str
+    target: str
+    status: int
+    provider: str | None
+    operation_id: str | None
+    tenant: str | None
+    ip: str | None
+    seconds: float
+    chaos: list[str] | None
+
+
+def _readable(seq: int, entry: Entry) -> dict[str, Any]:
+    """An entry as the control API shows it: the target split into the decoded path and
+    query, the duration in milliseconds."""
+    url = URL(entry.target, encoded=True)
     return {
         "seq": seq,
-        "at": at,
-        "method": method,
+        "at": entry.at,
+        "method": entry.method,
         "path": url.path,
         "query": url.query_string,
-        "status": status,
-        "provider": provider,
-        "operation_id": op_id,
-        "tenant": tenant,
-        "ip": ip,
-        "duration_ms": round(seconds * 1000, 3),
-        "chaos": chaos,
+        "status": entry.status,
+        "provider": entry.provider,
+        "operation_id": entry.operation_id,
+        "tenant": entry.tenant,
+        "ip": entry.ip,
+        "duration_ms": round(entry.seconds * 1000, 3),
+        "chaos": entry.chaos,
     }
 
 
 class Journal:
-    """Entries are kept as tuples (cheap to record, small in memory) and read as dicts."""
+    """Entries are kept as tuples (cheap to record, small in memory) and read as dicts.
+
+    An entry's ``seq`` is not stored: the ring only ever drops its oldest entries, so the
+    entries held are the last ``len`` of the ``added`` ever recorded.
+    """
 
     def __init__(self, size: int = 10_000) -> None:
         self._entries: deque[tuple[Any, ...]] = deque(maxlen=size)
-        self._seq = itertools.count(1)
+        self._added = 0
 
-    def add(
-        self,
-        at: float,
-        method: str,
-        target: str,
-        status: int,
-        provider: str | None,
-        operation_id: str | None,
-        tenant: str | None,
-        ip: str | None,
-        seconds: float,
-        chaos: list[str] | None,
-    ) -> None:
-        """Record one request; ``target`` is the raw request target (path and query)."""
-        self._entries.append(
-            (
-                next(self._seq),
-                at,
-                method,
-                target,
-                status,
-                provider,
-                operation_id,
-                tenant,
-                ip,
-                seconds,
-                chaos,
-            )
-        )
+    def add(self, entry: Entry) -> None:
+        """Record one answered request."""
+        # Kept as a plain tuple (the slice of a tuple subclass is one): the collector stops
+        # tracking a plain tuple of atoms, so ten thousand kept entries cost each later
+        # collection nothing, where Entry instances would be walked by every full one.
+        self._entries.append(entry[:])
+        self._added += 1
 
     def entries(self) -> list[dict[str, Any]]:
-        return [_readable(e) for e in self._entries]
+        first = self._added - len(self._entries) + 1
+        return [_readable(seq, Entry._make(e)) for seq, e in enumerate(self._entries, first)]
 
     def query(
         self,
@@ -121,26 +118,30 @@ def _path_matches(path: str, wanted: str) -> bool:
 
 def record_unmatched(request: web.Request, status: int, started: float) -> None:
     """Journal an answer no operation gave (fallback, media, uploads): no provider, no
-    tenant. Operations journal themselves (pipeline.make_endpoint)."""
+    tenant. Operations journal themselves (pipeline.journal)."""
     state = request.app[STATE_KEY]
     state.journal.add(
-        state.clock.now(),
-        request.method,
-        request.raw_path,
-        status,
-        None,
-        None,
-        None,
-        request.remote,
-        time.perf_counter() - started,
-        None,
+        Entry(
+            state.clock.now(),
+            request.method,
+            request.raw_path,
+            status,
+            None,
+            None,
+            None,
+            request.remote,
+            time.perf_counter() - started,
+            None,
+        )
     )
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A route of the mock's own, beside the spec's operations (whose handlers take a
+# RequestContext: registry.Handler).
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def journaled(handler: Handler) -> Handler:
+def journaled(handler: RouteHandler) -> RouteHandler:
     """For the mock's own non-operation routes (media downloads, upload PUTs)."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:

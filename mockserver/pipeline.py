@@ -1,20 +1,33 @@
-"""One operation's way through the mock: chaos -> auth -> rate limit -> validate -> handler
--> check -> chaos -> journal.
+"""One operation's way through the mock, as steps of one job each, composed per operation.
 
-Every refusal is raised as an :class:`ApiError` and rendered by the provider's dialect, so a
-client only ever sees the provider's own envelope; a defect in the mock becomes the
-provider's 500, never a traceback. A chaos effect (:mod:`mockserver.effects`) acts through
-its own methods: before the work (``act`` instead of the handler), after it (``act`` instead
-of the answer: the task exists, the client hears otherwise) and on the way out (``send``).
+    chaos before -> authenticate -> limit -> read params -> read body -> handler
+                 -> check response -> provider headers -> chaos after -> journal
+
+Each step is a small function that can be called alone on a :class:`RequestContext`. A step
+before the work refuses by raising an :class:`ApiError` (or a ``ParamsError``), which
+:func:`refused` renders in the provider's dialect, so a client only ever sees the provider's
+own envelope; a defect in the mock becomes the provider's 500 (:func:`internal_error`), never
+a traceback. :func:`compose` picks, once per operation, only the steps it needs (no body step
+for a bodyless operation, no response check outside strict mode, no header step for a
+provider without headers); anything a scenario decides (rate limits, fault rules) is read per
+request, because ``PUT /__mock/scenario`` replaces the scenario under a running app.
+
+Chaos (:mod:`mockserver.effects`) acts through its own methods: before the work (``act``
+instead of the handler), after it (``act`` instead of the answer: the task exists, the client
+hears otherwise) and on the way out (``send``). There is no aiohttp middleware: every step is
+a plain call on the request's own path, which keeps a poll as short as the floor allows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,6 +38,7 @@ from mockserver.chaos import ChaosError, Spot, lenient_json
 from mockserver.context import RequestContext
 from mockserver.effects import Effect
 from mockserver.errors import ApiError
+from mockserver.journal import Entry
 from mockserver.jsonio import JsonError, loads_object, printable
 from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
@@ -34,6 +48,13 @@ from mockserver.validation import body_error, response_problem
 
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"
+
+Reply = tuple[int, Any, dict[str, str] | None]  # status, payload, extra headers
+Check = Callable[[RequestContext], None]  # a step before the work; refuses by raising
+BodyStep = Callable[[RequestContext], Awaitable[None]]
+Finish = Callable[[RequestContext, Reply], Reply]  # a step between the work and the wire
+# What a step may raise to refuse; a defect (anything else) is the provider's 500.
+REFUSALS = (ApiError, ParamsError, ChaosError)
 
 
 def _dumps(payload: Any) -> bytes:
@@ -48,10 +69,40 @@ def json_answer(status: int, payload: Any, headers: dict[str, str] | None = None
     return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
 
 
-def _rate_limit(ctx: RequestContext) -> None:
-    wait = ctx.state.windows.admit(
-        ctx.config.rate_limits, ctx.provider.name, ctx.key, ctx.client_ip, ctx.now
-    )
+# --- the steps, in the order a request meets them ---------------------------------------------
+
+
+async def chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
+    """Wait the delay chaos decided and return the effect it chose, if any."""
+    chaos = ctx.state.chaos
+    ctx.key = bearer_key(ctx.request) or ""  # provisional, for chaos matching
+    body = None
+    if has_body and chaos.needs_body:
+        try:
+            body = lenient_json(await ctx.request.read())
+        except web.HTTPRequestEntityTooLarge:
+            body = None
+    decision = chaos.decide(Spot.of(ctx), body)
+    if decision is None:
+        return None
+    for source in decision.sources:
+        ctx.chose(source)
+    if decision.delay:
+        await asyncio.sleep(decision.delay)
+    return decision.effect
+
+
+def authenticate(ctx: RequestContext) -> None:
+    """The caller's key, as the provider checks it (a refusal in its words)."""
+    ctx.key = ctx.provider.authenticate(ctx)
+
+
+def limit(ctx: RequestContext) -> None:
+    """The scenario's request windows; read per request, as the scenario may be replaced."""
+    rules = ctx.config.rate_limits
+    if not rules:
+        return
+    wait = ctx.state.windows.admit(rules, ctx.provider.name, ctx.key, ctx.client_ip, ctx.now)
     if wait is None:
         return
     if ctx.provider.on_refused is not None:
@@ -66,7 +117,29 @@ def _rate_limit(ctx: RequestContext) -> None:
     raise err
 
 
-async def _read_body(ctx: RequestContext) -> dict[str, Any]:
+def reads_params(reader: ParamsReader) -> Check:
+    """The step that reads the operation's query and path parameters with ``reader``."""
+
+    def read_params(ctx: RequestContext) -> None:
+        ctx.params = reader(ctx.request)
+
+    return read_params
+
+
+async def read_body(ctx: RequestContext) -> None:
+    """The JSON body, checked against the operation's schema; ``2.0`` for an integer
+    field becomes ``2`` (JSON Schema counts it as one, ``range`` in a handler would not)."""
+    op = ctx.operation
+    ctx.body = body = await _json_body(ctx)
+    problem = body_error(op, body)
+    if problem:
+        raise ctx.error(*problem)
+    for name in op.body_integers:
+        if body.get(name).__class__ is float:
+            body[name] = int(body[name])
+
+
+async def _json_body(ctx: RequestContext) -> dict[str, Any]:
     op = ctx.operation
     request = ctx.request
     try:
@@ -91,136 +164,231 @@ async def _read_body(ctx: RequestContext) -> dict[str, Any]:
         raise ctx.error("invalid_json", str(exc)) from None
 
 
-def _check_response(ctx: RequestContext, status: int, payload: Any) -> tuple[int, Any]:
+def refused(ctx: RequestContext, err: Exception) -> Reply:
+    """A refusal as the provider words it: an ApiError as raised (with its headers), a bad
+    parameter or chaos header as the provider's invalid-parameters answer."""
+    if not isinstance(err, ApiError):
+        err = ctx.error("invalid_params", str(err))
+        return err.status, ctx.provider.dialect.render(err, ctx.trace_id), None
+    return err.status, ctx.provider.dialect.render(err, ctx.trace_id), err.headers or None
+
+
+def check_response(ctx: RequestContext, reply: Reply) -> Reply:
+    """Strict mode: an answer that breaks the operation's schema is recorded and becomes
+    the provider's 500, so a test sees the mock's own defect."""
+    status, payload, headers = reply
     problem = response_problem(ctx.operation, status, payload)
     if problem is None:
-        return status, payload
+        return reply
     op = ctx.operation
     ctx.state.violations.append(
         {"operation_id": op.operation_id, "status": status, "problem": problem, "body": payload}
     )
     log.error("response violates %s/%s: %s", op.provider, op.operation_id, problem)
     err = ctx.error("internal", f"response violates the contract: {problem}")
-    return err.status, ctx.provider.dialect.render(err, ctx.trace_id)
+    return err.status, ctx.provider.dialect.render(err, ctx.trace_id), headers
 
 
-async def _chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
-    """Wait the delay chaos decided and return the effect it chose, if any."""
-    chaos = ctx.state.chaos
-    ctx.key = bearer_key(ctx.request) or ""  # provisional, for chaos matching
-    body = None
-    if has_body and chaos.needs_body:
-        try:
-            body = lenient_json(await ctx.request.read())
-        except web.HTTPRequestEntityTooLarge:
-            body = None
-    decision = chaos.decide(Spot.of(ctx), body)
-    if decision is None:
-        return None
-    for source in decision.sources:
-        ctx.chose(source)
-    if decision.delay:
-        await asyncio.sleep(decision.delay)
-    return decision.effect
+def provider_headers(hook: Callable[[RequestContext], dict[str, str]]) -> Finish:
+    """The step that puts the provider's own headers (YouCam's x-request-id) on every
+    answer; a refusal's own headers (Retry-After) win."""
+
+    def add_headers(ctx: RequestContext, reply: Reply) -> Reply:
+        status, payload, headers = reply
+        hooked = hook(ctx)
+        return status, payload, hooked if headers is None else {**hooked, **headers}
+
+    return add_headers
 
 
-def _journaled(
-    ctx: RequestContext, response: web.StreamResponse, started: float
+def answer(ctx: RequestContext, reply: Reply, steps: tuple[Finish, ...]) -> web.Response:
+    """The reply, finished by ``steps``, as the JSON answer."""
+    for step in steps:
+        reply = step(ctx, reply)
+    status, payload, headers = reply
+    return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
+
+
+async def spoil(
+    ctx: RequestContext, effect: Effect, reply: Reply, steps: tuple[Finish, ...]
 ) -> web.StreamResponse:
+    """The reply, finished by ``steps``, sent the way ``effect`` sends it (truncated,
+    malformed, dribbled...): the bytes carry the Content-Type, never a Content-Length."""
+    for step in steps:
+        reply = step(ctx, reply)
+    status, payload, headers = reply
+    out = {**(headers or {}), "Content-Type": JSON}
+    return await effect.send(ctx.request, status, _dumps(payload), out)
+
+
+def journal(ctx: RequestContext, response: web.StreamResponse, started: float) -> None:
     """Record the answer in the journal (status 0 when chaos dropped the connection)."""
     request = ctx.request
     ctx.state.journal.add(
-        ctx.now,
-        request.method,
-        request.raw_path,
-        response.status,
-        ctx.provider.name,
-        ctx.operation.operation_id,
-        ctx.key or None,
-        request.remote,
-        time.perf_counter() - started,
-        ctx.chaos,
+        Entry(
+            ctx.now,
+            request.method,
+            request.raw_path,
+            response.status,
+            ctx.provider.name,
+            ctx.operation.operation_id,
+            ctx.key or None,
+            request.remote,
+            time.perf_counter() - started,
+            ctx.chaos,
+        )
     )
-    return response
 
 
-def make_endpoint(state: MockState, provider: Provider, op: Operation, handler: Handler):
-    """The aiohttp handler for one spec operation.
+def internal_error(ctx: RequestContext) -> web.Response:
+    """A defect in the mock: logged, and answered as the provider's 500."""
+    request = ctx.request
+    log.exception("unexpected error answering %s %s", request.method, request.path)
+    err = ctx.provider.dialect.pipeline_error("internal", "internal error")
+    return json_answer(err.status, ctx.provider.dialect.render(err, ctx.trace_id))
 
-    Every poll a client makes comes through here, so the common case stays short: what an
-    operation reads is decided once, chaos is consulted only when something may act, and the
-    journal entry is a tuple of values already at hand.
-    """
-    dialect = provider.dialect
-    authenticate = provider.authenticate
-    headers_hook = provider.response_headers
-    # What the operation reads, worked out on its first request: resolving every operation's
-    # schemas at start-up would delay the first answer for operations never called.
-    read_params: ParamsReader | None = None
-    has_body = False
-    ready = False
+
+# --- composition --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """What one operation runs, in order; only the steps it needs."""
+
+    checks: tuple[Check, ...]  # before the work: authenticate, limit, read params
+    body: BodyStep | None  # None: the operation takes no body
+    handler: Handler
+    finish: tuple[Finish, ...]  # on a plain answer: check response (strict), provider headers
+    finish_spoiled: tuple[Finish, ...]  # on an answer chaos sends: provider headers only
+
+
+def compose(state: MockState, provider: Provider, op: Operation, handler: Handler) -> Steps:
+    """The steps of ``op``, worked out from its spec, the provider and the server's options
+    (none of which change while the app runs)."""
+    checks: list[Check] = [authenticate, limit]
+    reader = params_reader(op)
+    if reader is not None:
+        checks.append(reads_params(reader))
+    headers: tuple[Finish, ...] = ()
+    if provider.response_headers is not None:
+        headers = (provider_headers(provider.response_headers),)
+    strict: tuple[Finish, ...] = (check_response,) if state.options.strict else ()
+    return Steps(
+        tuple(checks),
+        read_body if op.body_schema is not None else None,
+        handler,
+        strict + headers,
+        headers,
+    )
+
+
+async def work(ctx: RequestContext, steps: Steps) -> Reply:
+    """The checks, the body and the handler: the operation's reply, or its refusal."""
+    try:
+        for check in steps.checks:
+            check(ctx)
+        if steps.body is not None:
+            await steps.body(ctx)
+        return 200, await steps.handler(ctx), None
+    except REFUSALS as err:
+        return refused(ctx, err)
+
+
+async def _act_first(
+    ctx: RequestContext, effect: Effect, steps: Steps
+) -> Reply | web.StreamResponse:
+    """An effect before the work: the provider hears of the refusal, the effect answers in
+    place of the work (a refusal, a dropped connection) or lets the work go on."""
+    if ctx.provider.on_refused is not None:
+        ctx.provider.on_refused(ctx)
+    try:
+        instead = await effect.act(ctx.request, ctx.provider.dialect)
+    except REFUSALS as err:
+        return refused(ctx, err)
+    return instead if instead is not None else await work(ctx, steps)
+
+
+async def _act_after(
+    ctx: RequestContext, effect: Effect, steps: Steps
+) -> Reply | web.StreamResponse:
+    """An effect after the work: the task exists and is charged, then the effect answers in
+    place of its answer (or lets it go out, to spoil it on the way)."""
+    instead: web.StreamResponse | None = None
+
+    async def handler_then_act(ctx: RequestContext) -> Any:
+        nonlocal instead
+        payload = await steps.handler(ctx)
+        instead = await effect.act(ctx.request, ctx.provider.dialect)
+        return payload
+
+    reply = await work(ctx, dataclasses.replace(steps, handler=handler_then_act))
+    return reply if instead is None else instead
+
+
+async def with_chaos(ctx: RequestContext, steps: Steps) -> web.StreamResponse:
+    """The operation when chaos may act: the effect it chooses acts before the work or after
+    it and sends the answer; no effect, and the operation runs as it would without chaos."""
+    try:
+        effect = await chaos_before(ctx, steps.body is not None)
+    except ChaosError as err:  # a chaos header the mock cannot use
+        return answer(ctx, refused(ctx, err), steps.finish)
+    if effect is None:
+        return answer(ctx, await work(ctx, steps), steps.finish)
+    act = _act_first if effect.before_work else _act_after
+    outcome = await act(ctx, effect, steps)
+    if isinstance(outcome, web.StreamResponse):
+        return outcome
+    return await spoil(ctx, effect, outcome, steps.finish_spoiled)
+
+
+class _Lazy:
+    """An operation's steps, composed on its first request: resolving every operation's
+    schemas (and compiling their checks) at start-up would delay the first answer for
+    operations a session may never call. Once composed, ``steps`` is a plain slot."""
+
+    __slots__ = ("_parts", "steps")
+    steps: Steps
+
+    def __init__(self, state: MockState, provider: Provider, op: Operation, handler: Handler):
+        self._parts = (state, provider, op, handler)
+
+    def __getattr__(self, name: str) -> Any:  # only while the slot is empty
+        if name != "steps":
+            raise AttributeError(name)
+        self.steps = compose(*self._parts)
+        return self.steps
+
+
+def make_endpoint(
+    state: MockState, provider: Provider, op: Operation, handler: Handler
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for one spec operation: its composed steps, the 500 guard and the
+    journal. Every poll comes through here, so the common case (no chaos) is :func:`work`
+    written out in place: one coroutine besides the handler's own."""
+    lazy = _Lazy(state, provider, op, handler)
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        nonlocal read_params, has_body, ready
         started = time.perf_counter()
         ctx = RequestContext(request, state, provider, op, state.clock.now())
-        effect: Effect | None = None
+        response: web.StreamResponse
         try:
-            if not ready:
-                read_params, has_body, ready = params_reader(op), op.body_schema is not None, True
-            headers: dict[str, str] | None = None
-            try:
-                if state.chaos.may_act(request.headers):
-                    effect = await _chaos_before(ctx, has_body)
-                    if effect is not None and effect.before_work:
-                        if provider.on_refused is not None:
-                            provider.on_refused(ctx)
-                        instead = await effect.act(request, dialect)  # the work is not done
-                        if instead is not None:
-                            return _journaled(ctx, instead, started)
-                ctx.key = authenticate(ctx)
-                if ctx.config.rate_limits:
-                    _rate_limit(ctx)
-                if read_params is not None:
-                    ctx.params = read_params(request)
-                if has_body:
-                    ctx.body = await _read_body(ctx)
-                    problem = body_error(op, ctx.body)
-                    if problem:
-                        raise ctx.error(*problem)
-                    for name in op.body_integers:  # 2.0 passed as an integer: make it one
-                        if ctx.body.get(name).__class__ is float:
-                            ctx.body[name] = int(ctx.body[name])
-                payload = await handler(ctx)
-                status = 200
-                if effect is not None and not effect.before_work:
-                    # the work is done (the task exists, is charged); the answer is lost
-                    instead = await effect.act(request, dialect)
-                    if instead is not None:
-                        return _journaled(ctx, instead, started)
-            except (ParamsError, ChaosError) as err:
-                fault = ctx.error("invalid_params", str(err))
-                status, payload = fault.status, dialect.render(fault, ctx.trace_id)
-            except ApiError as err:
-                status, payload = err.status, dialect.render(err, ctx.trace_id)
-                headers = err.headers or None
-            if state.options.strict and effect is None:
-                status, payload = _check_response(ctx, status, payload)
-            if headers_hook is not None:
-                hooked = headers_hook(ctx)
-                headers = hooked if headers is None else {**hooked, **headers}
-            if effect is None:
-                response = web.Response(
-                    body=_dumps(payload), status=status, content_type=JSON, headers=headers
-                )
+            steps = lazy.steps
+            if state.chaos.may_act(request.headers):
+                response = await with_chaos(ctx, steps)
             else:
-                out = {**(headers or {}), "Content-Type": JSON}
-                response = await effect.send(request, status, _dumps(payload), out)
+                try:  # work(ctx, steps), in place
+                    for check in steps.checks:
+                        check(ctx)
+                    if steps.body is not None:
+                        await steps.body(ctx)
+                    reply: Reply = 200, await steps.handler(ctx), None
+                except REFUSALS as err:
+                    reply = refused(ctx, err)
+                response = answer(ctx, reply, steps.finish)
         except Exception:  # a defect in the mock: the provider's 500, never a traceback
-            log.exception("unexpected error answering %s %s", request.method, request.path)
-            err = dialect.pipeline_error("internal", "internal error")
-            response = json_answer(err.status, dialect.render(err, ctx.trace_id))
-        return _journaled(ctx, response, started)
+            response = internal_error(ctx)
+        journal(ctx, response, started)
+        return response
 
     endpoint.__name__ = f"{provider.name}_{op.operation_id}"
     return endpoint

@@ -9,7 +9,7 @@ from typing import Any
 
 from mockserver.accounts import Accounts
 from mockserver.chaos import ChaosEngine
-from mockserver.clock import RealClock, VirtualClock
+from mockserver.clock import Clock
 from mockserver.issuer import SecretIssuer
 from mockserver.journal import Journal
 from mockserver.media import MediaLinks
@@ -34,7 +34,7 @@ class ServerOptions:
 
 @dataclass
 class MockState:
-    clock: RealClock | VirtualClock
+    clock: Clock
     scenario: Scenario
     options: ServerOptions
     store: TaskStore = field(default_factory=TaskStore)

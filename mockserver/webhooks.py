@@ -344,7 +344,7 @@ class WebhookEngine:
         if not self._heap:
             return None
         clock = self.state.clock
-        speed = getattr(clock, "speed", 1.0)
+        speed = clock.speed
         if speed <= 0:
             return None
         return max((self._heap[0][0] - clock.now()) / speed, 0.0) + 0.001
