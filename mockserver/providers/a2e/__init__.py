@@ -72,6 +72,8 @@ from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
     user,
     video,
     voice,
+    webhooks,
 )
 
 provider.extra_routes = r2.setup_bucket_routes
+provider.webhooks = webhooks.PLANNER

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
@@ -42,7 +42,7 @@ def coins_for(ctx: RequestContext, video_time: int) -> int | float:
     return int(coins) if coins.is_integer() else coins
 
 
-def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def row(ctx: View, task: Task) -> dict[str, Any]:
     """One task as start, ``/{_id}`` and ``allRecords`` show it (seed 003)."""
     status = task.state(ctx.now)
     params = task.params

@@ -25,7 +25,7 @@ from mockserver.providers.a2e.common import (
     rows_page,
     unfinished,
 )
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 Price = Callable[[RequestContext, dict[str, Any]], billing.Price]
@@ -34,7 +34,7 @@ Price = Callable[[RequestContext, dict[str, Any]], billing.Price]
 def start_task(ctx: RequestContext, family: TaskFamily, coins: float) -> Task:
     """Check the balance, plan the task, charge it (refunded if it fails)."""
     billing.require(ctx, coins)
-    task = submit(ctx, family, dict(ctx.body), new_id(ctx))
+    task = submit_from(ctx, family, dict(ctx.body), new_id(ctx))
     task.extra = {"coins": coins}
     billing.charge(ctx, task, coins, family.name)
     return task
