@@ -54,6 +54,10 @@ provider = register_provider(
     )
 )
 
+from mockserver.providers.a2e import task_endpoints  # noqa: E402
+
+provider.bind_family = task_endpoints.bind
+
 from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
     accounting,
     avatar,

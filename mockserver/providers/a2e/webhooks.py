@@ -35,7 +35,7 @@ class A2EWebhooks:
         def render(due: float) -> dict[str, Any]:
             trace_id = state.webhooks.trace_id()
             view = TaskView.of(state, "a2e", task.tenant, due, origin, trace_id)
-            data = row(view, task)
+            data = row(task, view)
             body = {"code": 0, "data": data, "trace_id": trace_id} if shape == "envelope" else data
             if token and token_in == "body":
                 body = {**body, "webhook_token": token}
