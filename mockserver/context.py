@@ -1,8 +1,15 @@
-"""What a handler is given: the parsed request, the tenant, the clock reading, the state."""
+"""What a handler is given (the parsed request, the tenant, the clock reading, the state),
+and what a renderer is given (a :class:`View`: the reading without the request).
+
+Renderers take ``(task, view)``. A ``RequestContext`` is a ``View``; a webhook builds a
+:class:`TaskView` for the moment it announces, so a renderer that reached for the request
+would fail mypy, not a webhook at run time.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -12,10 +19,30 @@ from mockserver.ids import uuid4
 
 if TYPE_CHECKING:
     from mockserver.accounts import Tenant
+    from mockserver.media import MediaLinks
     from mockserver.registry import Provider
     from mockserver.scenario import ProviderConfig
     from mockserver.spec import Operation
     from mockserver.state import MockState
+
+
+class View(Protocol):
+    """What a pure renderer reads: when, where links point, the provider's settings."""
+
+    @property
+    def now(self) -> float: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def settings(self) -> dict[str, Any]: ...
+    @property
+    def links(self) -> MediaLinks: ...
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
 
 
 class RequestContext:
@@ -90,6 +117,14 @@ class RequestContext:
         return self.config.settings
 
     @property
+    def links(self) -> MediaLinks:
+        return self.state.links
+
+    @property
+    def seed(self) -> int:
+        return self.state.scenario.seed
+
+    @property
     def tenant(self) -> Tenant:
         """The caller's tenant (made on first use), marked used now; past the scenario's
         ``limits.max_tenants`` a new key is refused in the provider's words."""
@@ -120,28 +155,22 @@ class RequestContext:
         return self.tenant.balance(currency, self.now, self.state.accounts.next_seq)
 
 
-class ViewContext:
-    """What a provider's renderer reads, without a request: for webhook bodies.
+@dataclass(frozen=True)
+class TaskView:
+    """A :class:`View` without a request: what a webhook body is rendered with, at the
+    moment of the change it announces."""
 
-    A webhook announces a task as the status endpoint would show it at the moment of the
-    change, so renderers written for ``RequestContext`` (``now``, ``origin``, ``settings``,
-    ``config``, ``state``, ``trace_id``, ``key``) run unchanged on this.
-    """
+    now: float
+    origin: str
+    settings: dict[str, Any]
+    links: MediaLinks
+    trace_id: str
+    key: str
+    seed: int
 
-    def __init__(
-        self, state: MockState, provider: str, tenant: str, now: float, origin: str, trace_id: str
-    ) -> None:
-        self.state = state
-        self.provider_name = provider
-        self.key = tenant
-        self.now = now
-        self.origin = origin
-        self.trace_id = trace_id
-
-    @property
-    def config(self) -> ProviderConfig:
-        return self.state.scenario.providers[self.provider_name]
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return self.config.settings
+    @classmethod
+    def of(
+        cls, state: MockState, provider: str, tenant: str, now: float, origin: str, trace_id: str
+    ) -> TaskView:
+        settings = state.scenario.providers[provider].settings
+        return cls(now, origin, settings, state.links, trace_id, tenant, state.scenario.seed)

@@ -1,9 +1,12 @@
 """Providers and handlers register themselves; the server binds them to the spec.
 
-A provider package calls :func:`register_provider` once and decorates each handler with
-``@provider.handles("operationId")``. Adding an endpoint is a spec entry plus a decorated
-handler: there is no central switch to edit. :func:`bind` refuses to start when the spec and the
-handlers disagree.
+A provider package builds one :class:`Provider` in its ``provider.py``, every slot named there
+(dialect, auth, headers, webhook planner, extra routes, stores, configure), and calls
+:func:`register_provider`. Handlers register with ``@provider.handles("operationId")``; a task
+family is one :class:`~mockserver.families.FamilySpec` given to :meth:`Provider.declare`,
+which the provider's ``bind_family`` (its dialect's one generic set of handlers) turns into
+handlers. Adding an endpoint is a spec entry plus a declaration: there is no central switch to
+edit. :func:`bind` refuses to start when the spec and the handlers disagree.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ if TYPE_CHECKING:
 
     from mockserver.context import RequestContext
     from mockserver.errors import Dialect
+    from mockserver.families import FamilySpec
     from mockserver.lifecycle import TaskFamily
+    from mockserver.scenario import ProviderConfig
     from mockserver.spec import Operation
+    from mockserver.stores import Store
+    from mockserver.webhooks import WebhookPlanner
 
 Handler = Callable[["RequestContext"], Awaitable[Any]]
 
@@ -29,22 +36,40 @@ class BindError(Exception):
     """The spec and the registered handlers do not match one to one."""
 
 
+FamilyBinder = Callable[["Provider", "FamilySpec"], None]
+
+
 @dataclass
 class Provider:
-    """One provider: its dialect, how it authenticates, its handlers and task families."""
+    """One provider: every slot it may fill, named, so a reader sees all it supplies.
+
+    ``task_families`` are the lifecycle vocabularies the control API may force;
+    ``family_specs`` the declared families (each carries its vocabulary too). The scenario's
+    per-family timing lives in ``ProviderConfig.families``.
+    """
 
     name: str
     path_prefixes: tuple[str, ...]
     dialect: Dialect
     authenticate: Callable[[RequestContext], str]
     response_headers: Callable[[RequestContext], dict[str, str]] | None = None
+    # Who gets a webhook for a task, and what it says (None: the provider sends none).
+    webhooks: WebhookPlanner | None = None
     # Mock-owned routes a provider needs beside its spec (e.g. YouCam's upload PUT target).
     extra_routes: Callable[[web.Application], None] | None = None
+    # The provider's typed stores (mockserver.stores), one instance per running mock.
+    stores: tuple[type[Store], ...] = ()
+    # Called with the provider's config whenever a scenario is put in force (start, replace,
+    # reset): derive what the config implies here, never on the way through a request.
+    configure: Callable[[ProviderConfig], None] | None = None
+    # Turns a FamilySpec into handlers: the provider dialect's one generic set.
+    bind_family: FamilyBinder | None = None
     # Told of a request refused before its handler ran (a 429, an injected fault), e.g. so a
     # refused poll still counts for YouCam's polling window.
     on_refused: Callable[[RequestContext], None] | None = None
     handlers: dict[str, Handler] = field(default_factory=dict)
-    families: dict[str, TaskFamily] = field(default_factory=dict)
+    task_families: dict[str, TaskFamily] = field(default_factory=dict)
+    family_specs: dict[str, FamilySpec] = field(default_factory=dict)
 
     def handles(self, operation_id: str) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -56,8 +81,27 @@ class Provider:
         return register
 
     def family(self, family: TaskFamily) -> TaskFamily:
-        self.families[family.name] = family
+        """Register a lifecycle vocabulary (families without a FamilySpec: YouCam, relay)."""
+        self.task_families[family.name] = family
         return family
+
+    def declare(self, spec: FamilySpec) -> FamilySpec:
+        """Register a task family and bind its handlers through ``bind_family``."""
+        if spec.name in self.family_specs:
+            raise BindError(f"{self.name}: two families named {spec.name!r}")
+        if self.bind_family is None:
+            raise BindError(f"{self.name}: declares {spec.name!r} but binds no families")
+        self.family_specs[spec.name] = spec
+        self.family(spec.family)
+        self.bind_family(self, spec)
+        return spec
+
+    def undeclare(self, name: str) -> None:
+        """Forget a declared family and its handlers (tests that add a throw-away one)."""
+        spec = self.family_specs.pop(name)
+        self.task_families.pop(name, None)
+        for operation_id in spec.operation_ids():
+            self.handlers.pop(operation_id, None)
 
     def owns(self, path: str) -> bool:
         return path.startswith(self.path_prefixes)

@@ -123,6 +123,7 @@ class Retention:
             state.store.remove(task)
             state.webhooks.forget_task(task)
             state.uploads.drop_task(task)
+            state.stores.drop_task(task)
             for hook in _TASK_HOOKS:
                 hook(state, task)
             unfinished.setdefault(task.tenant, set()).add(task)
@@ -146,6 +147,7 @@ class Retention:
             and state.store.count_for(tenant.key) == 0
             and tenant.balances == state.accounts.fresh_balances(tenant.key)
             and not state.uploads.holds(tenant.key)
+            and not state.stores.holds(tenant.key)
             and not any(holds(state, tenant.key) for holds in _HOLDS)
         )
 

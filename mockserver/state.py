@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.accounts import Accounts
 from mockserver.chaos import ChaosEngine
@@ -16,9 +16,13 @@ from mockserver.media import MediaLinks
 from mockserver.ratelimit import FixedWindows
 from mockserver.retention import Bounds, Retention
 from mockserver.scenario import Scenario
+from mockserver.stores import Stores
 from mockserver.tasks import TaskStore
 from mockserver.uploads import UploadStore
 from mockserver.webhooks import WebhookEngine
+
+if TYPE_CHECKING:
+    from mockserver.registry import Provider
 
 
 @dataclass
@@ -39,8 +43,8 @@ class MockState:
     options: ServerOptions
     store: TaskStore = field(default_factory=TaskStore)
     windows: FixedWindows = field(default_factory=FixedWindows)
-    # Provider-owned side stores (uploaded files, sessions...), cleared on reset.
-    stores: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    # Provider-owned typed stores (uploaded files, sessions...), cleared on reset.
+    stores: Stores = field(default_factory=Stores)
 
     def __post_init__(self) -> None:
         self.bounds = Bounds.parse(self.scenario.raw.get("limits"))
@@ -58,6 +62,25 @@ class MockState:
             self.scenario.raw.get("chaos"), self.scenario.seed, self.clock.now()
         )
         self.webhooks = WebhookEngine(self)
+        self.configure()
+
+    def providers(self) -> dict[str, Provider]:
+        """The registered providers this scenario configures."""
+        from mockserver.registry import providers  # registry discovery imports the packages
+
+        registered = providers()
+        return {name: registered[name] for name in self.scenario.providers if name in registered}
+
+    def configure(self) -> None:
+        """Tell every provider its config and declare its stores: at start, on a new scenario.
+
+        Whatever a provider derives from its config (YouCam's per-feature family configs) is
+        ready before the first request, so the control API never depends on earlier traffic.
+        """
+        for name, provider in self.providers().items():
+            self.stores.declare(provider.stores)
+            if provider.configure is not None:
+                provider.configure(self.scenario.providers[name])
 
     def _new_accounts(self) -> Accounts:
         s = self.scenario
@@ -96,6 +119,7 @@ class MockState:
         self.accounts = self._new_accounts()
         self.chaos.reset(self.clock.now())
         self.webhooks.reset()
+        self.configure()
 
     def replace_scenario(self, scenario: Scenario) -> None:
         """Put a new scenario in force without losing tasks, tenants, presets or the journal.
@@ -116,3 +140,4 @@ class MockState:
             scenario.default_balances, scenario.tenants, scenario.auth_mode == "listed"
         )
         self.accounts.bound(self.bounds.max_tenants, self.bounds.history_per_tenant)
+        self.configure()

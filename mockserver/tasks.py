@@ -58,9 +58,9 @@ class Task:
         self.created_at = created_at
         self.timeline = timeline
         self.params = params
-        self.last_polled_at = created_at
-        self.expired_at: float | None = None
-        self.extra: dict[str, Any] | None = None
+        self.last_polled_at = created_at  # shim: removed when youcam converts
+        self.expired_at: float | None = None  # shim: removed when youcam converts
+        self.extra: dict[str, Any] | None = None  # shim: removed when a2e converts
         self.evict_at = math.inf  # set by the store: past it, the task is gone
 
     def state(self, now: float) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import importlib
 import json
 import logging
 import random
@@ -111,7 +110,7 @@ class Delivery:
 
 
 class WebhookPlanner(Protocol):
-    """A provider's rule for which deliveries a task gets (``mockserver.providers.X.webhooks``)."""
+    """A provider's rule for which deliveries a task gets (its ``Provider.webhooks`` slot)."""
 
     def plan(self, state: MockState, task: Task, origin: str) -> list[Delivery]: ...
 
@@ -169,14 +168,11 @@ def origin_of(url: str) -> str:
 
 
 def _planner(provider: str) -> WebhookPlanner | None:
-    """By convention: ``mockserver.providers.<name>.webhooks.PLANNER``, if the module exists."""
-    try:
-        module = importlib.import_module(f"mockserver.providers.{provider}.webhooks")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.endswith(f"{provider}.webhooks"):
-            return None
-        raise
-    return getattr(module, "PLANNER", None)
+    """The planner the provider names in its ``Provider.webhooks`` slot (None: no webhooks)."""
+    from mockserver.registry import providers  # registry discovery imports the packages
+
+    found = providers().get(provider)
+    return found.webhooks if found is not None else None
 
 
 class WebhookEngine:

@@ -81,12 +81,7 @@ async def footprint(mock, key="sk-test"):
 def stored(state) -> dict[str, int]:
     """How many things each provider's side stores hold (empty containers made on the way
     count for nothing: A2E's token lookup makes its maps on first use)."""
-    counts = {}
-    for name, store in state.stores.items():
-        held = sum(len(v) if isinstance(v, dict | set | list) else 1 for v in store.values())
-        if held:
-            counts[name] = held
-    return counts
+    return state.stores.sizes()
 
 
 # --- the clock -------------------------------------------------------------------------

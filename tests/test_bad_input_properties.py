@@ -195,11 +195,7 @@ def poisoned_body(draw, names: list[str]) -> bytes:
 
 def footprint(state) -> tuple:
     tenant = state.accounts.existing(POISON_KEY)
-    stores = {}
-    for name, store in state.stores.items():
-        held = sum(len(v) if isinstance(v, dict | set | list) else 1 for v in store.values())
-        if held:
-            stores[name] = held
+    stores = state.stores.sizes()
     return len(state.store), stores, dict(tenant.balances), len(tenant.history)
 
 

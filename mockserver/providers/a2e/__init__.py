@@ -54,6 +54,10 @@ provider = register_provider(
     )
 )
 
+from mockserver.providers.a2e import task_endpoints  # noqa: E402
+
+provider.bind_family = task_endpoints.bind
+
 from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
     accounting,
     avatar,
@@ -72,6 +76,8 @@ from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
     user,
     video,
     voice,
+    webhooks,
 )
 
 provider.extra_routes = r2.setup_bucket_routes
+provider.webhooks = webhooks.PLANNER

@@ -53,7 +53,7 @@ from mockserver.providers.a2e.common import (
 )
 from mockserver.providers.a2e.dialect import bad_request
 from mockserver.providers.a2e.voice import start_voice_clone
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 TWIN = provider.family(
@@ -191,7 +191,7 @@ async def start_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
     diamonds = training_price(ctx, body)[billing.DIAMONDS]
     billing.require(ctx, diamonds, billing.DIAMONDS)
     make_id = new_id(ctx)
-    task = submit(ctx, TWIN, dict(body), make_id)
+    task = submit_from(ctx, TWIN, dict(body), make_id)
     task.extra = {"anchor_id": make_id()}
     billing.charge(ctx, task, diamonds, "avatar_image", billing.DIAMONDS)
     return ok(ctx, record(ctx, task))
@@ -228,7 +228,7 @@ async def continue_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
             raise bad_request(f"avatar {twin.id} already has a lip-sync model ({status})")
     diamonds = continue_price(ctx, ctx.body)[billing.DIAMONDS]
     billing.require(ctx, diamonds, billing.DIAMONDS)
-    task = submit(ctx, LIPSYNC, {"_id": twin.id}, new_id(ctx))
+    task = submit_from(ctx, LIPSYNC, {"_id": twin.id}, new_id(ctx))
     task.extra = {"twin": twin}
     billing.charge(ctx, task, diamonds, "continue_training", billing.DIAMONDS)
     return ok(ctx, record(ctx, twin))

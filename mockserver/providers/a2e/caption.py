@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
+from mockserver.families import FamilySpec, Lookup, Status
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
@@ -23,7 +24,7 @@ from mockserver.providers.a2e.common import (
     outcome_fields,
     updated_at,
 )
-from mockserver.providers.a2e.task_endpoints import register
+from mockserver.providers.a2e.task_endpoints import coins_rule
 from mockserver.tasks import Task
 
 CAPTION = provider.family(
@@ -38,7 +39,7 @@ CAPTION = provider.family(
 DEFAULT_FAILED_MESSAGE = "caption removal failed"
 
 
-def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def row(task: Task, ctx: View) -> dict[str, Any]:
     params = task.params
     return {
         "_id": task.id,
@@ -56,13 +57,18 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "caption_removal")}
 
 
-register(
-    CAPTION,
-    row,
-    price,
-    start="startCaptionRemoval",
-    list_all="listCaptionRemoval",
-    processing="listProcessingCaptionRemoval",
-    get=("getCaptionRemoval", "getCaptionRemovalDetail"),
-    delete="deleteCaptionRemoval",
+provider.declare(
+    FamilySpec(
+        family=CAPTION,
+        render=row,
+        price=coins_rule(price),
+        submit="startCaptionRemoval",
+        status=(
+            Status("getCaptionRemoval"),
+            Status("getCaptionRemovalDetail", Lookup.QUERY),
+        ),
+        list_all="listCaptionRemoval",
+        delete=Status("deleteCaptionRemoval"),
+        processing="listProcessingCaptionRemoval",
+    )
 )

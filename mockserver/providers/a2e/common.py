@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
 from mockserver.ids import hex_id
 from mockserver.lifecycle import TaskFamily, Timeline
 from mockserver.providers.a2e.dialect import not_found
@@ -168,9 +168,7 @@ def looks_like_image(url: str) -> bool:
     return _suffix(url) in IMAGE_SUFFIXES
 
 
-def result_link(
-    ctx: RequestContext, task: Task, fixture: str = "result.mp4", name: str | None = None
-) -> str:
+def result_link(ctx: View, task: Task, fixture: str = "result.mp4", name: str | None = None) -> str:
     """The task's result on the mock: signed when the task ended, valid ``result_url_ttl`` s.
 
     The expiry is fixed by the end of the task, not by the read, so a list and a detail read
@@ -180,12 +178,10 @@ def result_link(
     ended = task.timeline.ends_at
     expires = None if ttl is None else ended + ttl
     shown = name or f"{task.id}{PurePosixPath(fixture).suffix}"
-    return ctx.state.links.url(ctx.origin, fixture, shown, expires)
+    return ctx.links.url(ctx.origin, fixture, shown, expires)
 
 
-def outcome_fields(
-    ctx: RequestContext, task: Task, default_message: str, fixture: str = "result.mp4"
-) -> Row:
+def outcome_fields(ctx: View, task: Task, default_message: str, fixture: str = "result.mp4") -> Row:
     """``current_status``, ``result_url``, ``failed_message``, ``failed_code``: the newer
     families' vocabulary (§1): ``result_url`` only on success, failure texts only on failure,
     ``""`` otherwise (D11, D17)."""

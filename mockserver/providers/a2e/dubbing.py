@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
+from mockserver.families import FamilySpec, Lookup, Status
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
@@ -26,7 +27,7 @@ from mockserver.providers.a2e.common import (
     outcome_fields,
     updated_at,
 )
-from mockserver.providers.a2e.task_endpoints import register
+from mockserver.providers.a2e.task_endpoints import coins_rule
 from mockserver.tasks import Task
 
 DUBBING = provider.family(
@@ -42,7 +43,7 @@ DEFAULT_FAILED_MESSAGE = "dubbing failed"
 AUDIO_SUFFIXES = {".mp3": "result.mp3", ".wav": "result.wav", ".m4a": "result.mp3"}
 
 
-def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def row(task: Task, ctx: View) -> dict[str, Any]:
     params = task.params
     suffix = PurePosixPath(params["source_url"].split("?", 1)[0]).suffix.lower()
     fixture = AUDIO_SUFFIXES.get(suffix, "result.mp4")
@@ -66,13 +67,18 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "dubbing")}
 
 
-register(
-    DUBBING,
-    row,
-    price,
-    start="startDubbing",
-    list_all="listDubbing",
-    processing="listProcessingDubbing",
-    get=("getDubbing", "getDubbingDetail"),
-    delete="deleteDubbing",
+provider.declare(
+    FamilySpec(
+        family=DUBBING,
+        render=row,
+        price=coins_rule(price),
+        submit="startDubbing",
+        status=(
+            Status("getDubbing"),
+            Status("getDubbingDetail", Lookup.QUERY),
+        ),
+        list_all="listDubbing",
+        delete=Status("deleteDubbing"),
+        processing="listProcessingDubbing",
+    )
 )

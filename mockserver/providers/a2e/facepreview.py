@@ -33,7 +33,7 @@ from mockserver.providers.a2e.common import (
     status_tasks,
     user_id,
 )
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 PREVIEW = provider.family(
@@ -82,7 +82,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
 async def add_face_swap_preview(ctx: RequestContext) -> dict[str, Any]:
     coins = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, coins)
-    task = submit(ctx, PREVIEW, dict(ctx.body), new_id(ctx))
+    task = submit_from(ctx, PREVIEW, dict(ctx.body), new_id(ctx))
     billing.charge(ctx, task, coins, "faceswap_preview")
     return ok(ctx, row(ctx, task))
 

@@ -38,7 +38,7 @@ from mockserver.providers.a2e.common import (
     status_tasks,
     updated_at,
 )
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 FACESWAP = provider.family(
@@ -122,7 +122,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
 async def add_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
-    task = submit(ctx, FACESWAP, dict(ctx.body), new_id(ctx))
+    task = submit_from(ctx, FACESWAP, dict(ctx.body), new_id(ctx))
     billing.charge(ctx, task, cost, "faceswap")
     return ok(ctx, task_view(ctx, task))
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
+from mockserver.families import FamilySpec, Status
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
@@ -19,7 +20,7 @@ from mockserver.providers.a2e.common import (
     result_link,
 )
 from mockserver.providers.a2e.dialect import bad_request
-from mockserver.providers.a2e.task_endpoints import register
+from mockserver.providers.a2e.task_endpoints import coins_rule
 from mockserver.tasks import Task
 
 IMAGE2VIDEO = provider.family(
@@ -42,7 +43,7 @@ def coins_for(ctx: RequestContext, video_time: int) -> int | float:
     return int(coins) if coins.is_integer() else coins
 
 
-def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def row(task: Task, ctx: View) -> dict[str, Any]:
     """One task as start, ``/{_id}`` and ``allRecords`` show it (seed 003)."""
     status = task.state(ctx.now)
     params = task.params
@@ -74,12 +75,14 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: coins_for(ctx, video_time)}
 
 
-register(
-    IMAGE2VIDEO,
-    row,
-    price,
-    start="startImage2Video",
-    list_all="listImage2Video",
-    get=("getImage2Video",),
-    delete="deleteImage2Video",
+provider.declare(
+    FamilySpec(
+        family=IMAGE2VIDEO,
+        render=row,
+        price=coins_rule(price),
+        submit="startImage2Video",
+        status=(Status("getImage2Video"),),
+        list_all="listImage2Video",
+        delete=Status("deleteImage2Video"),
+    )
 )

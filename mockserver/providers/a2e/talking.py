@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
+from mockserver.families import FamilySpec, Status
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, provider
 from mockserver.providers.a2e.common import (
@@ -24,7 +25,7 @@ from mockserver.providers.a2e.common import (
     outcome_fields,
     updated_at,
 )
-from mockserver.providers.a2e.task_endpoints import register
+from mockserver.providers.a2e.task_endpoints import coins_rule
 from mockserver.tasks import Task
 
 TALKING_VIDEO = provider.family(
@@ -48,7 +49,7 @@ TALKING_PHOTO = provider.family(
 DEFAULT_FAILED_MESSAGE = "generation failed"
 
 
-def _row(ctx: RequestContext, task: Task, source: str) -> dict[str, Any]:
+def _row(ctx: View, task: Task, source: str) -> dict[str, Any]:
     params = task.params
     return {
         "_id": task.id,
@@ -59,18 +60,18 @@ def _row(ctx: RequestContext, task: Task, source: str) -> dict[str, Any]:
         "prompt": params.get("prompt", ""),
         "negative_prompt": params.get("negative_prompt", ""),
         **outcome_fields(ctx, task, DEFAULT_FAILED_MESSAGE),
-        "cover_url": ctx.state.links.url(ctx.origin, "result.jpg", f"{task.id}_cover.jpg", None),
+        "cover_url": ctx.links.url(ctx.origin, "result.jpg", f"{task.id}_cover.jpg", None),
         "coins": (task.extra or {}).get("coins", 0),
         "createdAt": iso_ms(task.created_at),
         "updatedAt": iso_ms(updated_at(task, ctx.now)),
     }
 
 
-def video_row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def video_row(task: Task, ctx: View) -> dict[str, Any]:
     return _row(ctx, task, "video_url")
 
 
-def photo_row(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def photo_row(task: Task, ctx: View) -> dict[str, Any]:
     return _row(ctx, task, "image_url")
 
 
@@ -84,21 +85,25 @@ def photo_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "talking_photo")}
 
 
-register(
-    TALKING_VIDEO,
-    video_row,
-    video_price,
-    start="startTalkingVideo",
-    list_all="listTalkingVideos",
-    get=("getTalkingVideo",),
-    delete="deleteTalkingVideo",
+provider.declare(
+    FamilySpec(
+        family=TALKING_VIDEO,
+        render=video_row,
+        price=coins_rule(video_price),
+        submit="startTalkingVideo",
+        status=(Status("getTalkingVideo"),),
+        list_all="listTalkingVideos",
+        delete=Status("deleteTalkingVideo"),
+    )
 )
-register(
-    TALKING_PHOTO,
-    photo_row,
-    photo_price,
-    start="startTalkingPhoto",
-    list_all="listTalkingPhotos",
-    get=("getTalkingPhoto",),
-    delete="deleteTalkingPhoto",
+provider.declare(
+    FamilySpec(
+        family=TALKING_PHOTO,
+        render=photo_row,
+        price=coins_rule(photo_price),
+        submit="startTalkingPhoto",
+        status=(Status("getTalkingPhoto"),),
+        list_all="listTalkingPhotos",
+        delete=Status("deleteTalkingPhoto"),
+    )
 )

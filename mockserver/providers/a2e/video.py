@@ -42,7 +42,7 @@ from mockserver.providers.a2e.common import (
     result_link,
     server_date,
 )
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 VIDEO = provider.family(
@@ -113,7 +113,7 @@ async def generate_video(ctx: RequestContext) -> dict[str, Any]:
         require_background(ctx, custom_back_id)
     cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
-    task = submit(ctx, VIDEO, dict(ctx.body), new_id(ctx))
+    task = submit_from(ctx, VIDEO, dict(ctx.body), new_id(ctx))
     billing.charge(ctx, task, cost, "video")
     return ok(ctx, row(ctx, task))
 

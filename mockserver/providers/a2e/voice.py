@@ -50,7 +50,7 @@ from mockserver.providers.a2e.common import (
     updated_at,
 )
 from mockserver.providers.a2e.dialect import bad_request, not_found
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 VOICE = provider.family(
@@ -124,7 +124,7 @@ def start_voice_clone(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     cost = clone_price(ctx, params)[billing.COINS]
     billing.require(ctx, cost)
     make_id = new_id(ctx)
-    task = submit(ctx, VOICE, params, make_id)
+    task = submit_from(ctx, VOICE, params, make_id)
     task.extra = {"speaker_id": make_id()}
     billing.charge(ctx, task, cost, "voice_clone")
     return ok(ctx, record(ctx, task))

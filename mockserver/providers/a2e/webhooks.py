@@ -13,7 +13,7 @@ import math
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.context import ViewContext
+from mockserver.context import TaskView
 from mockserver.providers.a2e.image2video import row
 from mockserver.state import MockState
 from mockserver.tasks import Task
@@ -34,8 +34,8 @@ class A2EWebhooks:
 
         def render(due: float) -> dict[str, Any]:
             trace_id = state.webhooks.trace_id()
-            view = ViewContext(state, "a2e", task.tenant, due, origin, trace_id)
-            data = row(view, task)  # type: ignore[arg-type]  (a RequestContext's view)
+            view = TaskView.of(state, "a2e", task.tenant, due, origin, trace_id)
+            data = row(task, view)
             body = {"code": 0, "data": data, "trace_id": trace_id} if shape == "envelope" else data
             if token and token_in == "body":
                 body = {**body, "webhook_token": token}
@@ -62,4 +62,4 @@ class A2EWebhooks:
         ]
 
 
-PLANNER = A2EWebhooks()
+PLANNER: A2EWebhooks = A2EWebhooks()

@@ -36,4 +36,6 @@ provider = register_provider(
     )
 )
 
-from mockserver.providers.relay import tasks, voices  # noqa: E402, F401  (register handlers)
+from mockserver.providers.relay import tasks, voices, webhooks  # noqa: E402, F401
+
+provider.webhooks = webhooks.PLANNER  # shim: removed when relay converts (named in provider.py)

@@ -26,13 +26,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from mockserver.accounts import Settlement
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
 from mockserver.ids import hex_id
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.relay import provider
 from mockserver.providers.relay.dialect import invalid_request, quota_not_enough, task_not_exist
 from mockserver.providers.relay.voices import find_voice, normalize_language
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 AVATAR = provider.family(
@@ -120,7 +120,7 @@ async def create_generation(ctx: RequestContext) -> dict[str, Any]:
     if cost > 0 and tenant.available(QUOTA, ctx.now, accounts.next_seq) < cost:
         raise quota_not_enough()
     rng = ctx.state.id_rng("relay")
-    task = submit(ctx, AVATAR, params, lambda: hex_id(rng, 32))
+    task = submit_from(ctx, AVATAR, params, lambda: hex_id(rng, 32))
     if cost > 0:
         tenant.apply(QUOTA, -cost, ctx.now, "avatar", task.id)
         refund = Settlement(task, QUOTA, cost, "avatar refund (task failed)", _refund_if_failed)
@@ -180,9 +180,9 @@ def _uuid(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _work_record(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def _work_record(ctx: View, task: Task) -> dict[str, Any]:
     timeline = task.timeline
-    rng = random.Random(f"{ctx.state.scenario.seed}:relay-work:{task.id}")
+    rng = random.Random(f"{ctx.seed}:relay-work:{task.id}")
     handed_over = timeline.entered_at("SUBMITTED") or task.created_at
     created_ms = int(handed_over * 1000)
     params = task.params
@@ -193,7 +193,7 @@ def _work_record(ctx: RequestContext, task: Task) -> dict[str, Any]:
         work_name = params["text"]
     ttl = ctx.settings.get("result_url_ttl")
     expires = None if ttl is None else timeline.ends_at + float(ttl)
-    links = ctx.state.links
+    links = ctx.links
     animate_params = _animate_params(task, rng)
     wm = links.url(ctx.origin, "result.mp4", f"{_alnum(rng, 30)}.mp4", expires)
     no_wm = links.url(ctx.origin, "result.mp4", f"{_alnum(rng, 30)}.mp4", expires)
@@ -228,7 +228,7 @@ def _work_record(ctx: RequestContext, task: Task) -> dict[str, Any]:
     }
 
 
-def task_view(ctx: RequestContext, task: Task) -> dict[str, Any]:
+def task_view(ctx: View, task: Task) -> dict[str, Any]:
     """The task object as GET /avatar/task/{id} shows it at ``ctx.now``, keys in order."""
     now = ctx.now
     timeline = task.timeline

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mockserver.context import ViewContext
+from mockserver.context import TaskView
 from mockserver.providers.relay.tasks import task_view
 from mockserver.state import MockState
 from mockserver.tasks import Task
@@ -36,8 +36,8 @@ class RelayWebhooks:
         retries = tuple(settings.get("notify_retries") or ())
 
         def render(due: float) -> dict[str, Any]:
-            view = ViewContext(state, "relay", task.tenant, due, origin, "")
-            obj = task_view(view, task)  # type: ignore[arg-type]  (a RequestContext's view)
+            view = TaskView.of(state, "relay", task.tenant, due, origin, "")
+            obj = task_view(view, task)
             return {"code": "success", "message": "", "data": obj} if wrapped else obj
 
         return [
@@ -57,4 +57,4 @@ class RelayWebhooks:
         ]
 
 
-PLANNER = RelayWebhooks()
+PLANNER: RelayWebhooks = RelayWebhooks()

@@ -26,7 +26,7 @@ from mockserver.providers.youcam.features import Feature, by_key, features, temp
 from mockserver.providers.youcam.files import file_problem
 from mockserver.providers.youcam.webhooks import has_webhooks
 from mockserver.scenario import ProviderConfig
-from mockserver.submit import submit
+from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 UNITS = "units"
@@ -189,7 +189,7 @@ def _submit(ctx: RequestContext, feature: Feature, family: TaskFamily, cost: flo
             raise credit_insufficiency(cost, available)
     failure = file_problem(ctx, feature)
     rng = ctx.state.id_rng("youcam")
-    task = submit(
+    task = submit_from(
         ctx,
         family,
         dict(ctx.body),

@@ -1,0 +1,94 @@
+"""Typed provider stores: what a provider keeps beside its tasks, declared on its Provider.
+
+A provider lists its store classes (``Provider.stores``); each running mock holds one instance
+per class, made on first use and reached by class, so a handler gets a typed object
+(``TokenStore.of(state)``) instead of a dict under a string key. Every store says how it is
+reset, what goes with an evicted task and whether it holds anything for an API key (a key it
+holds something for is never forgotten by the idle sweep).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    from mockserver.state import MockState
+    from mockserver.tasks import Task
+
+S = TypeVar("S", bound="Store")
+
+
+class Store:
+    """Base of a provider store; override what the store keeps."""
+
+    def clear(self) -> None:
+        """Forget everything (``POST /__mock/reset``)."""
+        raise NotImplementedError
+
+    def drop_task(self, task: Task) -> None:
+        """Forget what belongs to ``task``, evicted past its retention."""
+
+    def drop_tenant(self, tenant: str) -> None:
+        """Forget what belongs to the API key ``tenant``."""
+
+    def holds(self, tenant: str) -> bool:
+        """Whether something is kept for ``tenant`` (then the key is never forgotten)."""
+        return False
+
+    def __len__(self) -> int:
+        """How many things the store keeps (tests check that bad input leaves none)."""
+        raise NotImplementedError
+
+    @classmethod
+    def of(cls: type[S], state: MockState) -> S:
+        return state.stores.get(cls)
+
+
+class Stores:
+    """The stores of one running mock, one per class."""
+
+    def __init__(self) -> None:
+        self._by_class: dict[type[Store], Store] = {}
+        # shim: removed when youcam converts (flat string keys: "youcam_files", ...)
+        self._legacy: defaultdict[str, dict[str, Any]] = defaultdict(dict)
+
+    def get(self, cls: type[S]) -> S:
+        store = self._by_class.get(cls)
+        if store is None:
+            store = self._by_class[cls] = cls()
+        return cast(S, store)  # keyed by its own class
+
+    def declare(self, classes: tuple[type[Store], ...]) -> None:
+        """Make the declared stores now, so eviction and reset reach them before first use."""
+        for cls in classes:
+            self.get(cls)
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        # shim: removed when youcam converts
+        return self._legacy[name]
+
+    def sizes(self) -> dict[str, int]:
+        """What each store holds, by name, leaving out the empty ones."""
+        out = {cls.__name__: len(store) for cls, store in self._by_class.items()}
+        for name, legacy in self._legacy.items():  # shim: removed when youcam converts
+            out[name] = sum(
+                len(v) if isinstance(v, dict | set | list) else 1 for v in legacy.values()
+            )
+        return {name: n for name, n in out.items() if n}
+
+    def clear(self) -> None:
+        for store in self._by_class.values():
+            store.clear()
+        self._legacy.clear()
+
+    def drop_task(self, task: Task) -> None:
+        for store in self._by_class.values():
+            store.drop_task(task)
+
+    def drop_tenant(self, tenant: str) -> None:
+        for store in self._by_class.values():
+            store.drop_tenant(tenant)
+
+    def holds(self, tenant: str) -> bool:
+        return any(store.holds(tenant) for store in self._by_class.values())
