@@ -13,7 +13,7 @@ the fixture's suffix; an uploaded object's copy is the caller's own object on th
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from mockserver.context import RequestContext
@@ -21,6 +21,7 @@ from mockserver.media import MEDIA_PREFIX, LinkError, S3Error
 from mockserver.providers.a2e import provider, r2
 from mockserver.providers.a2e.common import PROVIDER, hex24, ok
 from mockserver.providers.a2e.dialect import bad_request
+from mockserver.uploads import Upload
 
 FIXTURE_BY_SUFFIX = {
     ".mp4": "result.mp4",
@@ -49,12 +50,18 @@ def _fixture(ctx: RequestContext, url: str) -> str:
     return FIXTURE_BY_SUFFIX.get(PurePosixPath(path).suffix.lower(), DEFAULT_FIXTURE)
 
 
+def _object_name(upload: Upload) -> str:
+    """The object key of an R2 upload, whose store key is ``(bucket, key)``."""
+    _, name = cast("tuple[str, str]", upload.key)
+    return name
+
+
 def _copy_upload(ctx: RequestContext, url: str) -> str | None:
     """A copy of an object uploaded through ``r2/get_upload_presigned_url``, or None."""
     source = r2.object_at(ctx, url)
     if source is None:
         return None
-    bucket, key = r2.DEFAULT_BUCKET, f"tos/{hex24(ctx)}/{PurePosixPath(source.key[1]).name}"
+    bucket, key = r2.DEFAULT_BUCKET, f"tos/{hex24(ctx)}/{PurePosixPath(_object_name(source)).name}"
     try:
         copy = ctx.state.uploads.copy(
             source,

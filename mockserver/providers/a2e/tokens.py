@@ -64,7 +64,7 @@ def _mask(token: str) -> str:
 
 async def _login(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
-    account = body.get("username") or body.get("email")
+    account: str = body.get("username") or body["email"]  # the schema asks for one of them
     try:
         ctx.state.accounts.tenant(account)
     except UnknownKey as exc:

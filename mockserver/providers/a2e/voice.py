@@ -174,7 +174,7 @@ async def send_tts(ctx: RequestContext) -> dict[str, Any]:
         missing = [f for f in ("country", "region") if not body.get(f)]
         if missing:
             raise bad_request(f"{' and '.join(missing)} required with user_voice_id")
-        completed_voice(ctx, user_voice_id)
+        completed_voice(ctx, str(user_voice_id))  # truthy here: exactly one was sent
     billing.pay(ctx, tts_price(ctx, body)[billing.COINS], "tts")
     name = f"{hex24(ctx)}.mp3"
     return ok(ctx, ctx.state.links.url(ctx.origin, "result.mp3", name, ctx.now + TTS_URL_TTL))
