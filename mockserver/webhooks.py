@@ -11,7 +11,9 @@ Receivers cannot hurt each other. A due delivery waits in its target's queue (pe
 scheme, host and port) until that target has fewer than ``per_target`` attempts in flight and
 the engine fewer than ``concurrency``; only then is it sent, and its ``timeout`` runs from that
 moment, never while it waits. A receiver that never answers therefore holds at most
-``per_target`` slots and delays only its own deliveries. What waits is bounded too: past
+``per_target`` slots and delays only its own deliveries. One task's deliveries go one at a
+time, in the order they fell due: a receiver sees a task's changes in order even when several
+fall due in one clock jump (chaos ``reorder`` still reorders). What waits is bounded too: past
 ``queue_size`` deliveries scheduled or waiting, a new one (or a retry) is dropped, with an
 attempt entry that says so. Attempts are a ring of ``attempts_kept``; finished deliveries are
 kept (for redelivery) up to ``attempts_kept`` as well, and a task's go when it is evicted.
@@ -194,6 +196,8 @@ class WebhookEngine:
         self._ready: dict[str, None] = {}
         self._active: dict[str, int] = {}
         self._running = 0
+        # Tasks with an attempt in flight, and the targets holding a delivery back for each.
+        self._sending: dict[str, set[str]] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -220,6 +224,7 @@ class WebhookEngine:
         self._waiting.clear()
         self._waiting_count = 0
         self._ready.clear()
+        self._sending.clear()
         self._ids = self._attempt_ids = 0
         self._rng = random.Random(f"{self.state.scenario.seed}:webhooks")
 
@@ -375,7 +380,9 @@ class WebhookEngine:
             target = next(iter(self._ready))
             del self._ready[target]
             queue = self._waiting[target]
-            delivery = queue.popleft()
+            delivery = self._next_free(queue, target)
+            if delivery is None:  # each waits for its task's attempt in flight
+                continue
             self._waiting_count -= 1
             if not queue:
                 del self._waiting[target]
@@ -386,16 +393,33 @@ class WebhookEngine:
                 continue
             active = self._active[target] = self._active.get(target, 0) + 1
             self._running += 1
+            if delivery.task is not None:
+                self._sending[delivery.task.id] = set()
             if target in self._waiting and active < per_target:
                 self._ready[target] = None  # to the back: the next target goes first
             task = asyncio.get_running_loop().create_task(self._attempt(delivery, target))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
+    def _next_free(self, queue: deque[Delivery], target: str) -> Delivery | None:
+        """Take the first delivery whose task has no attempt in flight; None when there is
+        none (the target is then started again when such an attempt ends)."""
+        sending = self._sending
+        for index, delivery in enumerate(queue):
+            if delivery.task is None or delivery.task.id not in sending:
+                del queue[index]
+                return delivery
+            sending[delivery.task.id].add(target)
+        return None
+
     async def _attempt(self, delivery: Delivery, target: str) -> None:
         try:
             await self._send(delivery)
         finally:
+            if delivery.task is not None:
+                for held in self._sending.pop(delivery.task.id, ()):
+                    if held in self._waiting:
+                        self._ready[held] = None
             self._running -= 1
             left = self._active.get(target, 1) - 1
             if left > 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -113,3 +114,33 @@ async def test_a2e_webhook_shape_and_token_place_are_configurable(
     else:
         assert hit.query == "token=tok-2" and "webhook_token" not in body
     assert "Authorization" not in hit.headers
+
+
+async def test_one_tasks_notifications_go_one_at_a_time(make_mock, aiohttp_server):
+    """Four changes falling due in one jump are sent in turn: while the receiver is still
+    answering the first, the next is not on the wire (it could overtake a slow answer)."""
+    from aiohttp import web
+
+    seen: list[str] = []
+    holding = overlapped = False
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal holding, overlapped
+        seen.append(json.loads(await request.read())["data"]["status"])
+        overlapped = overlapped or holding
+        if len(seen) == 1:  # a slow receiver: the only real wait in this test
+            holding = True
+            await asyncio.sleep(0.3)
+            holding = False
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    server = await aiohttp_server(app)
+    mock = await make_mock(
+        "providers: {relay: {settings: {notify_mode: every, notify_wrap: envelope}}}"
+    )
+    await submit_relay(mock, str(server.make_url("/hook")), {"X-Mock-Outcome": "failure"})
+    await deliver(mock, 60)
+    assert not overlapped
+    assert seen == ["SUBMITTED", "QUEUED", "IN_PROGRESS", "FAILURE"]
