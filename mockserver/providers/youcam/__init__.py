@@ -20,6 +20,7 @@ from mockserver.auth import bearer_key
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.providers.youcam.dialect import UNAUTHORIZED_MESSAGE, YouCamDialect
+from mockserver.providers.youcam.stores import STORES
 from mockserver.registry import Provider, register_provider
 from mockserver.spec import load_document
 
@@ -65,6 +66,7 @@ provider = register_provider(
         dialect=YouCamDialect(),
         authenticate=authenticate,
         response_headers=response_headers,
+        stores=STORES,
     )
 )
 

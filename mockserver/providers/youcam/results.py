@@ -17,7 +17,8 @@ from typing import Any
 from mockserver.context import RequestContext
 from mockserver.media import fixture_bytes
 from mockserver.providers.youcam.features import Feature
-from mockserver.providers.youcam.files import STORE, FileRecord
+from mockserver.providers.youcam.models import FileRecord
+from mockserver.providers.youcam.stores import FileStore
 from mockserver.tasks import Task
 
 MEDIA = {"jpg": "result.jpg", "png": "result.png", "mp4": "result.mp4", "zip": "result.zip"}
@@ -48,7 +49,7 @@ def _sample(field: dict[str, Any], index: int = 0) -> Any:
 def dst_id(ctx: RequestContext, task: Task, media: str) -> str:
     """A file id for the result, usable as ``src_file_id`` by a later task of the tenant."""
     file_id = base64.b64encode(hashlib.sha256(f"dst:{task.id}".encode()).digest()).decode()
-    files = ctx.state.stores[STORE]
+    files = FileStore.of(ctx.state).files
     if file_id not in files:
         data = fixture_bytes(MEDIA[media])
         files[file_id] = FileRecord(

@@ -24,6 +24,7 @@ from mockserver.providers.youcam.checks import CHECKS
 from mockserver.providers.youcam.dialect import credit_insufficiency, invalid_task_id
 from mockserver.providers.youcam.features import Feature, by_key, features, template_ids, units_for
 from mockserver.providers.youcam.files import file_problem
+from mockserver.providers.youcam.stores import PollStore
 from mockserver.providers.youcam.webhooks import has_webhooks
 from mockserver.scenario import ProviderConfig
 from mockserver.submit import submit_from
@@ -75,21 +76,21 @@ def _describe(code: str) -> str:
     return code.replace("_", " ").strip().capitalize() + "."
 
 
-def _expired(task: Task, polling_window: float | None) -> bool:
+def _expired(polls: PollStore, task: Task, polling_window: float | None) -> bool:
     """Lost to the polling window: still running when ``window`` passed without a poll."""
-    if task.expired_at is not None:
+    if polls.expired_at(task) is not None:
         return True
     if polling_window is None:
         return False
-    deadline = task.last_polled_at + polling_window
+    deadline = polls.last_polled_at(task) + polling_window
     return task.timeline.ends_at > deadline
 
 
-def _charge_rule(polling_window: float | None, charge_expired: bool):
+def _charge_rule(polls: PollStore, polling_window: float | None, charge_expired: bool):
     def applies(task: Task, ended_at: float) -> bool:
         if not task.timeline.succeeded:
             return False
-        return charge_expired or not _expired(task, polling_window)
+        return charge_expired or not _expired(polls, task, polling_window)
 
     return applies
 
@@ -121,11 +122,12 @@ def lookup(
     if feature is None:
         feature = by_key().get(task.family.name.removesuffix("/pre-process"))
     window = polling_window(ctx, feature)
-    if task.expired_at is None and window is not None:
-        deadline = task.last_polled_at + window
+    polls = PollStore.of(ctx.state)
+    if polls.expired_at(task) is None and window is not None:
+        deadline = polls.last_polled_at(task) + window
         if ctx.now > deadline and task.timeline.ends_at > deadline:
-            task.expired_at = deadline
-    if task.expired_at is not None:
+            polls.expire(task, deadline)
+    if polls.expired_at(task) is not None:
         raise invalid_task_id()
     return task
 
@@ -145,7 +147,7 @@ def touch_polled(ctx: RequestContext) -> None:
     except ApiError:
         return
     if ctx.now < task.timeline.ends_at:
-        task.last_polled_at = ctx.now
+        PollStore.of(ctx.state).polled(task, ctx.now)
 
 
 def cost_units(output_count: int, outputs_per_unit: float) -> int:
@@ -199,7 +201,8 @@ def _submit(ctx: RequestContext, feature: Feature, family: TaskFamily, cost: flo
     )
     if cost:
         window = polling_window(ctx, feature)
-        charge = _charge_rule(window, bool(ctx.settings.get("charge_expired_tasks", True)))
+        polls = PollStore.of(ctx.state)
+        charge = _charge_rule(polls, window, bool(ctx.settings.get("charge_expired_tasks", True)))
         tenant.schedule(Settlement(task, UNITS, -cost, feature.action, charge), accounts.next_seq)
     return task
 
@@ -238,7 +241,7 @@ def _status(
     now = ctx.now
     timeline = task.timeline
     if now < timeline.ends_at:
-        task.last_polled_at = now
+        PollStore.of(ctx.state).polled(task, now)
     status = timeline.state_at(now)
     data: dict[str, Any] = {"task_status": status, "error": None, "results": None}
     if status == "success":
@@ -293,4 +296,5 @@ async def delete_task(ctx: RequestContext) -> dict[str, Any]:
     if not task.is_done(ctx.now):
         raise ApiError(400, "OperationInvalid", "The task is not finished and cannot be deleted")
     ctx.state.store.remove(task)
+    PollStore.of(ctx.state).drop_task(task)
     return {"status": 200}

@@ -15,20 +15,17 @@ units for 30 days, 70 % pay-as-you-go units for a year].
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.accounts import HISTORY_KEPT, Tenant
+from mockserver.accounts import Tenant
 from mockserver.context import RequestContext
 from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.features import features, skus
+from mockserver.providers.youcam.models import Ledger, Lot
+from mockserver.providers.youcam.stores import UnitStore
 from mockserver.providers.youcam.templates import page
-from mockserver.retention import tenant_holds
-from mockserver.state import MockState
 
 UNITS = "units"
-STORE = "youcam_units"
 EXPIRE_REASON = "youcam:lot expired"
 DAY = 86400.0
 DEFAULT_LOTS = (
@@ -37,24 +34,6 @@ DEFAULT_LOTS = (
 )
 GRANT_ACTIONS = {"ApiSubsToken": "subscription_credits", "ApiPaygToken": "permanent_credits"}
 ADMIN_ACTION = "compensation_from_customer_service"  # [GUESS] what a balance set looks like
-
-
-@dataclass
-class Lot:
-    id: int
-    type: str
-    amount: float
-    expiry: float  # epoch seconds
-    granted_at: float
-    expired: bool = False
-
-
-@dataclass
-class Ledger:
-    lots: list[Lot]
-    # oldest first; a ring like the tenant's own history
-    history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
-    seen: int = 0  # position in the tenant's history up to which changes were replayed
 
 
 def _big_id(ctx: RequestContext) -> int:
@@ -155,8 +134,8 @@ def sync(ctx: RequestContext) -> Ledger:
     """The tenant's lots, with every settled charge and every due expiry applied."""
     tenant = ctx.tenant
     tenant.balance(UNITS, ctx.now, ctx.state.accounts.next_seq)  # settle what has fallen due
-    store = ctx.state.stores[STORE]
-    ledger: Ledger | None = store.get(tenant.key)
+    store = UnitStore.of(ctx.state).ledgers
+    ledger = store.get(tenant.key)
     if ledger is None:
         ledger = store[tenant.key] = _new_ledger(ctx, tenant)
     history = tenant.history
@@ -197,12 +176,6 @@ def _reconcile(ctx: RequestContext, ledger: Ledger, tenant: Tenant) -> None:
         ledger.lots.append(lot)
         credits = [_credit(lot.id, drift)]
     ledger.history.append(_entry(ctx, ctx.now, ADMIN_ACTION, str(_big_id(ctx)), credits))
-
-
-@tenant_holds
-def _has_ledger(state: MockState, key: str) -> bool:
-    """A key whose lots were shown keeps them (their ids and expiry dates were drawn)."""
-    return key in state.stores[STORE]
 
 
 @provider.handles("getCredit")
