@@ -35,9 +35,9 @@ from urllib.parse import parse_qsl
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import UNAUTHORIZED_MESSAGE
 from mockserver.providers.youcam.models import AccessToken
+from mockserver.providers.youcam.routes import handles
 from mockserver.providers.youcam.stores import TokenStore
 from mockserver.resources import fixtures_dir
 from mockserver.state import MockState
@@ -131,7 +131,7 @@ def _decrypt(key_name: str, id_token: str) -> dict[str, str]:
     return fields
 
 
-@provider.handles("authenticateClient")
+@handles("authenticateClient")
 async def client_auth(ctx: RequestContext) -> dict[str, Any]:
     client_id = ctx.body["client_id"]
     key_name = _key_for(ctx, client_id)

@@ -31,9 +31,9 @@ from mockserver.ids import opaque_b64
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import S3Error
-from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
 from mockserver.providers.youcam.features import IMAGE_LIMIT, MB, VIDEO_LIMIT, Feature, features
+from mockserver.providers.youcam.routes import handles
 from mockserver.providers.youcam.stores import FileStore
 from mockserver.tasks import Task
 from mockserver.uploads import Upload, UploadLimits, UploadRefused, task_files
@@ -104,7 +104,7 @@ def _slot(
     }
 
 
-@provider.handles("createFile")
+@handles("createFile")
 async def create_file(ctx: RequestContext) -> dict[str, Any]:
     return _create_slots(ctx)
 
@@ -118,7 +118,7 @@ async def create_feature_file(ctx: RequestContext) -> dict[str, Any]:
 
 
 for _feature in features():
-    provider.handles(_feature.file_op)(create_feature_file)
+    handles(_feature.file_op)(create_feature_file)
 
 
 def uploaded_file(ctx: RequestContext, file_id: str) -> tuple[str, int] | None:

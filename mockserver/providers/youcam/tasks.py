@@ -18,62 +18,20 @@ from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.ids import urlsafe_id
-from mockserver.lifecycle import FamilyConfig, TaskFamily
-from mockserver.providers.youcam import provider, results, units
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.youcam import results, units
 from mockserver.providers.youcam.checks import CHECKS
 from mockserver.providers.youcam.dialect import credit_insufficiency, invalid_task_id
+from mockserver.providers.youcam.families import FAMILIES
 from mockserver.providers.youcam.features import Feature, by_key, features, template_ids, units_for
 from mockserver.providers.youcam.files import file_problem
+from mockserver.providers.youcam.routes import handles
 from mockserver.providers.youcam.stores import PollStore
 from mockserver.providers.youcam.webhooks import has_webhooks
-from mockserver.scenario import ProviderConfig
 from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 UNITS = "units"
-DEFAULT_FAMILY = "default"
-
-FAMILIES: dict[str, TaskFamily] = {}
-for _feature in features():
-    FAMILIES[_feature.key] = provider.family(_feature.family())
-    if _feature.pre_process:
-        FAMILIES[_feature.pre_key] = provider.family(_feature.pre_family())
-AI_AVATAR = FAMILIES["ai-avatar"]
-_filled: ProviderConfig | None = None
-
-
-def ensure_families(config: ProviderConfig) -> None:
-    """Give every feature a family config: the scenario's own, else ``families.default``.
-
-    A feature the scenario does not name runs with the default durations and failure rate and
-    fails, when it fails, with one of its own documented engine errors.
-    """
-    global _filled
-    if config is _filled:  # the scenario in force was filled already (hot path: one check)
-        return
-    families = config.families
-    default = families.get(DEFAULT_FAMILY) or FamilyConfig.parse({"states": {"running": 3}})
-    for name in FAMILIES:
-        if name in families:
-            continue
-        feature = by_key().get(name.removesuffix("/pre-process"))
-        errors = feature.errors if feature is not None else ()
-        failures = tuple({"error": e, "error_message": _describe(e)} for e in errors)
-        families[name] = FamilyConfig(
-            durations=default.durations,
-            failure_rate=default.failure_rate,
-            failures=failures or default.failures,
-            stuck_state=default.stuck_state,
-            stuck_rate=default.stuck_rate,
-            pressure_state=default.pressure_state,
-            pressure_seconds=default.pressure_seconds,
-            max_running_per_tenant=default.max_running_per_tenant,
-        )
-    _filled = config
-
-
-def _describe(code: str) -> str:
-    return code.replace("_", " ").strip().capitalize() + "."
 
 
 def _expired(polls: PollStore, task: Task, polling_window: float | None) -> bool:
@@ -280,14 +238,14 @@ def pre_status_handler(feature: Feature):
 
 
 for _feature in features():
-    provider.handles(_feature.run_op)(run_handler(_feature))
-    provider.handles(_feature.status_op)(status_handler(_feature))
+    handles(_feature.run_op)(run_handler(_feature))
+    handles(_feature.status_op)(status_handler(_feature))
     if _feature.pre_process:
-        provider.handles(_feature.pre_run_op)(pre_run_handler(_feature))
-        provider.handles(_feature.pre_status_op)(pre_status_handler(_feature))
+        handles(_feature.pre_run_op)(pre_run_handler(_feature))
+        handles(_feature.pre_status_op)(pre_status_handler(_feature))
 
 
-@provider.handles("deleteTask")
+@handles("deleteTask")
 async def delete_task(ctx: RequestContext) -> dict[str, Any]:
     task = lookup(ctx, ctx.body["task_id"])
     if task.family.name.endswith("/pre-process"):

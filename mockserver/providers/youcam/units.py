@@ -19,16 +19,16 @@ from typing import Any
 
 from mockserver.accounts import Tenant
 from mockserver.context import RequestContext
-from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.features import features, skus
 from mockserver.providers.youcam.models import Ledger, Lot
+from mockserver.providers.youcam.routes import handles
 from mockserver.providers.youcam.stores import UnitStore
 from mockserver.providers.youcam.templates import page
 
 UNITS = "units"
 EXPIRE_REASON = "youcam:lot expired"
 DAY = 86400.0
-DEFAULT_LOTS = (
+DEFAULT_LOTS: tuple[dict[str, Any], ...] = (
     {"type": "ApiSubsToken", "share": 0.3, "expires_in": 30 * DAY},
     {"type": "ApiPaygToken", "share": 0.7, "expires_in": 365 * DAY},
 )
@@ -178,7 +178,7 @@ def _reconcile(ctx: RequestContext, ledger: Ledger, tenant: Tenant) -> None:
     ledger.history.append(_entry(ctx, ctx.now, ADMIN_ACTION, str(_big_id(ctx)), credits))
 
 
-@provider.handles("getCredit")
+@handles("getCredit")
 async def get_credit(ctx: RequestContext) -> dict[str, Any]:
     ledger = sync(ctx)
     lots = sorted(
@@ -198,14 +198,14 @@ async def get_credit(ctx: RequestContext) -> dict[str, Any]:
     return {"status": 200, "results": results}
 
 
-@provider.handles("getCreditHistory")
+@handles("getCreditHistory")
 async def get_credit_history(ctx: RequestContext) -> dict[str, Any]:
     ledger = sync(ctx)
     chunk, next_token = page(list(reversed(ledger.history)), ctx)
     return {"status": 200, "result": {"next_token": next_token, "history": chunk}}
 
 
-@provider.handles("getFeatureCost")
+@handles("getFeatureCost")
 async def get_feature_cost(ctx: RequestContext) -> dict[str, Any]:
     lines = []
     for feature in features():
