@@ -29,11 +29,12 @@ PROVIDER = register_provider(
         extra_routes=files.setup_upload_route,
         stores=STORES,
         configure=families.configure,
-        # YouCam's features are rows of features.yaml bound by tasks.py, not FamilySpecs
-        bind_family=None,
+        # one generic run and status handler per declared family (families.SPECS)
+        bind_family=tasks.bind,
         # a refused poll still counts for the polling window
         on_refused=tasks.touch_polled,
         handlers=HANDLERS,
-        task_families=dict(families.FAMILIES),
     )
 )
+for _spec in families.SPECS:
+    PROVIDER.declare(_spec)
