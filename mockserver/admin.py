@@ -209,7 +209,7 @@ async def list_tasks(request: web.Request) -> web.Response:
             continue
         if q.get("state") and task.state(now) != q["state"]:
             continue
-        out.append(task.describe(now))
+        out.append(state.describe_task(task, now))
     return _json({"tasks": out, "count": len(out)})
 
 
@@ -224,7 +224,8 @@ async def get_task(request: web.Request) -> web.Response:
     task = _find(request)
     if task is None:
         return _refuse(404, "no such task")
-    return _json(task.describe(_state(request).clock.now()))
+    state = _state(request)
+    return _json(state.describe_task(task, state.clock.now()))
 
 
 async def force_task(request: web.Request) -> web.Response:
@@ -253,7 +254,7 @@ async def force_task(request: web.Request) -> web.Response:
         force(state, task, now, state_name=state_name, outcome=outcome, failure=failure)
     except ValueError as exc:
         return _refuse(400, f"{exc}; states: {', '.join(task.family.all_states)}")
-    return _json(task.describe(now))
+    return _json(state.describe_task(task, now))
 
 
 async def get_tenant(request: web.Request) -> web.Response:

@@ -41,6 +41,7 @@ class IdStyle(enum.Enum):
     HEX24 = "hex24"  # a Mongo-style ObjectId: 24 lowercase hex digits
     HEX32 = "hex32"
     UUID4 = "uuid4"
+    URLSAFE64 = "urlsafe64"  # 64 URL-safe base64 characters (YouCam's task ids)
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ class MockServer:
             if task.is_done(now):
                 raise ValueError(f"task {task_id} already ended in {task.state(now)}")
             force_task(s, task, now, state_name=state, outcome=outcome, failure=failure)
-            return task.describe(now)
+            return s.describe_task(task, now)
 
         return self.call(apply)
 
@@ -245,7 +245,7 @@ class MockServer:
 
         def describe(s: MockState) -> dict[str, Any] | None:
             task = s.store.find(task_id)
-            return None if task is None else task.describe(s.clock.now())
+            return None if task is None else s.describe_task(task, s.clock.now())
 
         return self.call(describe)
 

@@ -17,7 +17,7 @@ from mockserver.ratelimit import FixedWindows
 from mockserver.retention import Bounds, Retention
 from mockserver.scenario import Scenario
 from mockserver.stores import Stores
-from mockserver.tasks import TaskStore
+from mockserver.tasks import Task, TaskStore
 from mockserver.uploads import UploadStore
 from mockserver.webhooks import WebhookEngine
 
@@ -63,6 +63,11 @@ class MockState:
         )
         self.webhooks = WebhookEngine(self)
         self.configure()
+
+    def describe_task(self, task: Task, now: float) -> dict[str, Any]:
+        """The control API's view of ``task``, with what provider stores add (YouCam's
+        polling window: ``last_polled_at``, ``expired_at``)."""
+        return task.describe(now) | self.stores.describe_task(task)
 
     def providers(self) -> dict[str, Provider]:
         """The registered providers this scenario configures."""

@@ -36,6 +36,10 @@ class Store:
         """Whether something is kept for ``tenant`` (then the key is never forgotten)."""
         return False
 
+    def describe_task(self, task: Task) -> dict[str, Any]:
+        """What the control API shows of ``task`` from this store (YouCam's polling window)."""
+        return {}
+
     def __len__(self) -> int:
         """How many things the store keeps (tests check that bad input leaves none)."""
         raise NotImplementedError
@@ -50,7 +54,7 @@ class Stores:
 
     def __init__(self) -> None:
         self._by_class: dict[type[Store], Store] = {}
-        # shim: removed when youcam converts (flat string keys: "youcam_files", ...)
+        # shim: removed when a2e converts (flat string keys: state.stores["a2e"])
         self._legacy: defaultdict[str, dict[str, Any]] = defaultdict(dict)
 
     def get(self, cls: type[S]) -> S:
@@ -65,13 +69,13 @@ class Stores:
             self.get(cls)
 
     def __getitem__(self, name: str) -> dict[str, Any]:
-        # shim: removed when youcam converts
+        # shim: removed when a2e converts
         return self._legacy[name]
 
     def sizes(self) -> dict[str, int]:
         """What each store holds, by name, leaving out the empty ones."""
         out = {cls.__name__: len(store) for cls, store in self._by_class.items()}
-        for name, legacy in self._legacy.items():  # shim: removed when youcam converts
+        for name, legacy in self._legacy.items():  # shim: removed when a2e converts
             out[name] = sum(
                 len(v) if isinstance(v, dict | set | list) else 1 for v in legacy.values()
             )
@@ -92,3 +96,9 @@ class Stores:
 
     def holds(self, tenant: str) -> bool:
         return any(store.holds(tenant) for store in self._by_class.values())
+
+    def describe_task(self, task: Task) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for store in self._by_class.values():
+            out.update(store.describe_task(task))
+        return out

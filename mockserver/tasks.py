@@ -26,11 +26,9 @@ class Task:
     __slots__ = (
         "created_at",
         "evict_at",
-        "expired_at",
         "extra",
         "family",
         "id",
-        "last_polled_at",
         "params",
         "provider",
         "seq",
@@ -58,8 +56,6 @@ class Task:
         self.created_at = created_at
         self.timeline = timeline
         self.params = params
-        self.last_polled_at = created_at  # shim: removed when youcam converts
-        self.expired_at: float | None = None  # shim: removed when youcam converts
         self.extra: dict[str, Any] | None = None  # shim: removed when a2e converts
         self.evict_at = math.inf  # set by the store: past it, the task is gone
 
@@ -80,8 +76,6 @@ class Task:
             "created_at": self.created_at,
             "state": self.state(now),
             "done": self.is_done(now),
-            "expired_at": self.expired_at,
-            "last_polled_at": self.last_polled_at,
             "outcome": "success" if self.timeline.succeeded else "failure",
             "failure": self.timeline.failure,
             "timeline": [

@@ -68,7 +68,7 @@ NOT_YET = "the package still bottom-imports its modules into __init__ (not conve
     "package",
     [
         pytest.param("a2e", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
-        pytest.param("youcam", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
+        "youcam",
         pytest.param("relay", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
     ],
 )

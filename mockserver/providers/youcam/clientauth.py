@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,15 +35,16 @@ from urllib.parse import parse_qsl
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import UNAUTHORIZED_MESSAGE
+from mockserver.providers.youcam.models import AccessToken
+from mockserver.providers.youcam.routes import handles
+from mockserver.providers.youcam.stores import TokenStore
 from mockserver.resources import fixtures_dir
 from mockserver.state import MockState
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-TOKENS = "youcam_tokens"
 V1_TENANT = "youcam-v1 "  # a space: no Bearer can name this tenant
 DEFAULTS: dict[str, Any] = {
     "default_key": "youcam_test",
@@ -53,14 +53,6 @@ DEFAULTS: dict[str, Any] = {
     "timestamp_tolerance": 300,
 }
 MAX_TOKENS = 10_000  # expired tokens beyond this are forgotten (they answer like unknown keys)
-
-
-@dataclass
-class AccessToken:
-    client_id: str
-    tenant: str
-    issued_at: float
-    expires_at: float
 
 
 def v1_tenant(client_id: str) -> str:
@@ -139,7 +131,7 @@ def _decrypt(key_name: str, id_token: str) -> dict[str, str]:
     return fields
 
 
-@provider.handles("authenticateClient")
+@handles("authenticateClient")
 async def client_auth(ctx: RequestContext) -> dict[str, Any]:
     client_id = ctx.body["client_id"]
     key_name = _key_for(ctx, client_id)
@@ -154,7 +146,7 @@ async def client_auth(ctx: RequestContext) -> dict[str, Any]:
     if abs(wall_now() * 1000 - stamp_ms) > float(cfg["timestamp_tolerance"]) * 1000:
         raise _refuse_token("timestamp is too far from now (epoch milliseconds expected)")
     token = ctx.state.secrets.token_urlsafe(64)
-    tokens = ctx.state.stores[TOKENS]
+    tokens = TokenStore.of(ctx.state).tokens
     if len(tokens) >= MAX_TOKENS:
         for stale in [t for t, rec in tokens.items() if rec.expires_at <= ctx.now]:
             del tokens[stale]
@@ -165,7 +157,7 @@ async def client_auth(ctx: RequestContext) -> dict[str, Any]:
 
 def token_tenant(state: MockState, token: str, now: float) -> str | None:
     """The tenant an issued token acts for; ApiError when it has expired; None if unknown."""
-    record: AccessToken | None = state.stores[TOKENS].get(token)
+    record = TokenStore.of(state).tokens.get(token)
     if record is None:
         return None
     if now >= record.expires_at:

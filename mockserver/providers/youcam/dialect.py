@@ -22,25 +22,39 @@ def _with(prefix: str, detail: str) -> str:
     return f"{prefix}: {detail}" if detail else prefix
 
 
+# What each pipeline refusal kind is in YouCam's words: (status, error_code, message); the
+# request's detail, when there is one, follows the message after a colon.
+REFUSALS: dict[str, tuple[int, str | None, str]] = {
+    "unauthorized": (401, "InvalidApiKey", UNAUTHORIZED_MESSAGE),
+    "rate_limited": (429, None, "Too many requests"),
+    "capacity": (429, None, "Too many requests"),
+    "invalid_json": (400, "InvalidParameters", "Invalid parameter value"),
+    "invalid_params": (400, "InvalidParameters", "Invalid parameter value"),
+    "unexpected_param": (400, "BadRequest", "Unexpected request parameter"),
+    "not_found": (400, "InvalidTaskId", "Invalid task ID"),
+    "no_route": (404, None, "Not Found"),
+    "method_not_allowed": (405, None, "Method Not Allowed"),
+    "too_large": (413, None, "Request Entity Too Large"),
+}
+INTERNAL = (500, None, "Internal server error")
+# Kinds whose answer names no detail (the documented texts are fixed).
+FIXED = frozenset(
+    {
+        "unauthorized",
+        "rate_limited",
+        "capacity",
+        "not_found",
+        "no_route",
+        "method_not_allowed",
+        "too_large",
+    }
+)
+
+
 class YouCamDialect:
     def pipeline_error(self, kind: str, detail: str = "") -> ApiError:
-        if kind == "unauthorized":
-            return ApiError(401, "InvalidApiKey", UNAUTHORIZED_MESSAGE)
-        if kind in ("rate_limited", "capacity"):
-            return ApiError(429, None, "Too many requests")
-        if kind in ("invalid_json", "invalid_params"):
-            return ApiError(400, "InvalidParameters", _with("Invalid parameter value", detail))
-        if kind == "unexpected_param":
-            return ApiError(400, "BadRequest", _with("Unexpected request parameter", detail))
-        if kind == "not_found":
-            return invalid_task_id()
-        if kind == "no_route":
-            return ApiError(404, None, "Not Found")
-        if kind == "method_not_allowed":
-            return ApiError(405, None, "Method Not Allowed")
-        if kind == "too_large":
-            return ApiError(413, None, "Request Entity Too Large")
-        return ApiError(500, None, _with("Internal server error", detail))
+        status, code, message = REFUSALS.get(kind, INTERNAL)
+        return ApiError(status, code, message if kind in FIXED else _with(message, detail))
 
     def fault(self, status: int, detail: str = "") -> ApiError:
         """An injected 4xx/5xx: ``status`` mirrors it, no ``error_code`` (as on YouCam's
@@ -59,7 +73,7 @@ class YouCamDialect:
 
 
 def invalid_task_id() -> ApiError:
-    return ApiError(400, "InvalidTaskId", "Invalid task ID")
+    return ApiError(*REFUSALS["not_found"])
 
 
 def invalid_parameters(detail: str) -> ApiError:

@@ -21,7 +21,6 @@ file API as 400 InvalidParameters, naming the quota, and the whole request reser
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -32,33 +31,15 @@ from mockserver.ids import opaque_b64
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import S3Error
-from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
 from mockserver.providers.youcam.features import IMAGE_LIMIT, MB, VIDEO_LIMIT, Feature, features
+from mockserver.providers.youcam.routes import handles
+from mockserver.providers.youcam.stores import FileStore
 from mockserver.tasks import Task
 from mockserver.uploads import Upload, UploadLimits, UploadRefused, task_files
 
 UPLOAD_PREFIX = "/__upload"
 PROVIDER = "youcam"
-STORE = "youcam_files"  # the files the mock made itself (results' dst_id), by file_id
-
-
-@dataclass
-class FileRecord:
-    """A file the mock made itself (a result's ``dst_id``), usable like an upload."""
-
-    file_id: str
-    tenant: str
-    content_type: str
-    file_name: str
-    file_size: int
-    created_at: float
-    token: str
-    data: bytes | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.content_type.split("/", 1)[0]
 
 
 def limits(settings: dict[str, Any]) -> UploadLimits:
@@ -123,7 +104,7 @@ def _slot(
     }
 
 
-@provider.handles("createFile")
+@handles("createFile")
 async def create_file(ctx: RequestContext) -> dict[str, Any]:
     return _create_slots(ctx)
 
@@ -137,7 +118,7 @@ async def create_feature_file(ctx: RequestContext) -> dict[str, Any]:
 
 
 for _feature in features():
-    provider.handles(_feature.file_op)(create_feature_file)
+    handles(_feature.file_op)(create_feature_file)
 
 
 def uploaded_file(ctx: RequestContext, file_id: str) -> tuple[str, int] | None:
@@ -146,7 +127,7 @@ def uploaded_file(ctx: RequestContext, file_id: str) -> tuple[str, int] | None:
     upload = ctx.state.uploads.get(PROVIDER, ctx.key, file_id, ctx.now)
     if upload is not None:
         return upload.content_type, upload.size
-    record: FileRecord | None = ctx.state.stores[STORE].get(file_id)
+    record = FileStore.of(ctx.state).files.get(file_id)
     if record is None or record.tenant != ctx.key or record.data is None:
         return None
     retention = ctx.settings.get("file_retention")

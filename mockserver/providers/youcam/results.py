@@ -12,12 +12,15 @@ import base64
 import copy
 import hashlib
 import random
+from collections.abc import Callable
 from typing import Any
 
-from mockserver.context import RequestContext
+from mockserver.context import RequestContext, View
+from mockserver.families import Render
 from mockserver.media import fixture_bytes
 from mockserver.providers.youcam.features import Feature
-from mockserver.providers.youcam.files import STORE, FileRecord
+from mockserver.providers.youcam.models import FileRecord
+from mockserver.providers.youcam.stores import FileStore
 from mockserver.tasks import Task
 
 MEDIA = {"jpg": "result.jpg", "png": "result.png", "mp4": "result.mp4", "zip": "result.zip"}
@@ -26,17 +29,17 @@ MEDIA = {"jpg": "result.jpg", "png": "result.png", "mp4": "result.mp4", "zip": "
 class Links:
     """Signed links for one answer, all with the same expiry."""
 
-    def __init__(self, ctx: RequestContext, task: Task) -> None:
-        ttl = ctx.settings.get("result_url_ttl")
-        self.expires = None if ttl is None else ctx.now + ttl
-        self.ctx = ctx
+    def __init__(self, view: View, task: Task) -> None:
+        ttl = view.settings.get("result_url_ttl")
+        self.expires = None if ttl is None else view.now + ttl
+        self.view = view
         self.stem = task.id[:16]
 
     def url(self, media: str, name: str) -> str:
         fixture = MEDIA[media]
         ext = fixture.rsplit(".", 1)[1]
-        return self.ctx.state.links.url(
-            self.ctx.origin, fixture, f"{self.stem}_{name}.{ext}", self.expires
+        return self.view.links.url(
+            self.view.origin, fixture, f"{self.stem}_{name}.{ext}", self.expires
         )
 
 
@@ -45,10 +48,20 @@ def _sample(field: dict[str, Any], index: int = 0) -> Any:
     return value[index % len(value)] if isinstance(value, list) else value
 
 
-def dst_id(ctx: RequestContext, task: Task, media: str) -> str:
+def dst_id(task: Task) -> str:
     """A file id for the result, usable as ``src_file_id`` by a later task of the tenant."""
-    file_id = base64.b64encode(hashlib.sha256(f"dst:{task.id}".encode()).digest()).decode()
-    files = ctx.state.stores[STORE]
+    return base64.b64encode(hashlib.sha256(f"dst:{task.id}".encode()).digest()).decode()
+
+
+def keep_result_file(ctx: RequestContext, feature: Feature, task: Task) -> None:
+    """Make the result's ``dst_id`` a file of the tenant, the first time the result is read
+    (the renderer only names it; the file is kept here, beside the render)."""
+    result = feature.result
+    if result["kind"] != "url" or not result.get("dst_id"):
+        return
+    media = result.get("media", "jpg")
+    file_id = dst_id(task)
+    files = FileStore.of(ctx.state).files
     if file_id not in files:
         data = fixture_bytes(MEDIA[media])
         files[file_id] = FileRecord(
@@ -61,7 +74,6 @@ def dst_id(ctx: RequestContext, task: Task, media: str) -> str:
             token="",
             data=data,
         )
-    return file_id
 
 
 def _skin_analysis(links: Links, task: Task) -> dict[str, Any]:
@@ -82,10 +94,11 @@ def _skin_analysis(links: Links, task: Task) -> dict[str, Any]:
     return {"output": output}
 
 
-def build(ctx: RequestContext, feature: Feature, task: Task) -> dict[str, Any]:
+def build(view: View, feature: Feature, task: Task) -> dict[str, Any]:
+    """The results of a successful task of ``feature``, as its status endpoint shows them."""
     result = feature.result
     kind = result["kind"]
-    links = Links(ctx, task)
+    links = Links(view, task)
     media = result.get("media", "jpg")
     if kind == "json":
         return copy.deepcopy(result["sample"])
@@ -95,7 +108,7 @@ def build(ctx: RequestContext, feature: Feature, task: Task) -> dict[str, Any]:
     if kind == "url":
         out: dict[str, Any] = {"url": links.url(media, "result")}
         if result.get("dst_id"):
-            out["dst_id"] = dst_id(ctx, task, media)
+            out["dst_id"] = dst_id(task)
         return {**out, **extras}
     count_param = result.get("count_param")
     count = int(task.params.get(count_param, 1)) if count_param else int(result.get("count", 1))
@@ -107,13 +120,13 @@ def build(ctx: RequestContext, feature: Feature, task: Task) -> dict[str, Any]:
     return {"output": output, **extras}
 
 
-def pre_process(ctx: RequestContext, kind: str, task: Task) -> dict[str, Any]:
+def pre_process(view: View, kind: str, task: Task) -> dict[str, Any]:
     """The detection task's answer: candidate boxes (``boxes``) or faces with a preview."""
     rng = random.Random(f"pre:{task.id}")
     left, top = rng.randint(40, 200), rng.randint(40, 200)
     width, height = rng.randint(180, 320), rng.randint(220, 380)
     if kind == "faces":
-        links = Links(ctx, task)
+        links = Links(view, task)
         return {
             "url": links.url("jpg", "faces"),
             "faces": [{"bbox": [left, top, left + width, top + height]}],
@@ -122,3 +135,38 @@ def pre_process(ctx: RequestContext, kind: str, task: Task) -> dict[str, Any]:
         "timed": round(rng.uniform(0.2, 0.9), 3),
         "result": [{"left": left, "top": top, "width": width, "height": height}],
     }
+
+
+def status_row(task: Task, view: View, results: Callable[[], Any]) -> dict[str, Any]:
+    """A task's status ``data`` at ``view.now``; ``results()`` makes a success's results."""
+    status = task.timeline.state_at(view.now)
+    data: dict[str, Any] = {"task_status": status, "error": None, "results": None}
+    if status == "success":
+        data["results"] = results()
+    elif status == "error":
+        failure = task.timeline.failure or {}
+        data["error"] = failure.get("error", "unknown_internal_error")
+        data["error_message"] = failure.get("error_message", "")
+    interval = view.settings.get("polling_interval_ms")
+    if interval is not None:
+        data["polling_interval"] = interval
+    return data
+
+
+def renderer(feature: Feature) -> Render:
+    """The pure renderer of ``feature``'s status rows."""
+
+    def render(task: Task, view: View) -> dict[str, Any]:
+        return status_row(task, view, lambda: build(view, feature, task))
+
+    return render
+
+
+def pre_renderer(feature: Feature) -> Render:
+    """The pure renderer of ``feature``'s detection (pre-process) status rows."""
+    kind = feature.pre_process or "boxes"
+
+    def render(task: Task, view: View) -> dict[str, Any]:
+        return status_row(task, view, lambda: pre_process(view, kind, task))
+
+    return render

@@ -11,85 +11,46 @@ its units are still charged when the scenario says so. Each POST makes a new tas
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
+from mockserver.families import FamilySpec
 from mockserver.ids import urlsafe_id
-from mockserver.lifecycle import FamilyConfig, TaskFamily
-from mockserver.providers.youcam import provider, results, units
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.youcam import results, units
 from mockserver.providers.youcam.checks import CHECKS
 from mockserver.providers.youcam.dialect import credit_insufficiency, invalid_task_id
-from mockserver.providers.youcam.features import Feature, by_key, features, template_ids, units_for
+from mockserver.providers.youcam.features import Feature, by_key, template_ids
 from mockserver.providers.youcam.files import file_problem
+from mockserver.providers.youcam.routes import handles
+from mockserver.providers.youcam.stores import PollStore
 from mockserver.providers.youcam.webhooks import has_webhooks
-from mockserver.scenario import ProviderConfig
 from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
+if TYPE_CHECKING:
+    from mockserver.registry import Provider
+
 UNITS = "units"
-DEFAULT_FAMILY = "default"
-
-FAMILIES: dict[str, TaskFamily] = {}
-for _feature in features():
-    FAMILIES[_feature.key] = provider.family(_feature.family())
-    if _feature.pre_process:
-        FAMILIES[_feature.pre_key] = provider.family(_feature.pre_family())
-AI_AVATAR = FAMILIES["ai-avatar"]
-_filled: ProviderConfig | None = None
 
 
-def ensure_families(config: ProviderConfig) -> None:
-    """Give every feature a family config: the scenario's own, else ``families.default``.
-
-    A feature the scenario does not name runs with the default durations and failure rate and
-    fails, when it fails, with one of its own documented engine errors.
-    """
-    global _filled
-    if config is _filled:  # the scenario in force was filled already (hot path: one check)
-        return
-    families = config.families
-    default = families.get(DEFAULT_FAMILY) or FamilyConfig.parse({"states": {"running": 3}})
-    for name in FAMILIES:
-        if name in families:
-            continue
-        feature = by_key().get(name.removesuffix("/pre-process"))
-        errors = feature.errors if feature is not None else ()
-        failures = tuple({"error": e, "error_message": _describe(e)} for e in errors)
-        families[name] = FamilyConfig(
-            durations=default.durations,
-            failure_rate=default.failure_rate,
-            failures=failures or default.failures,
-            stuck_state=default.stuck_state,
-            stuck_rate=default.stuck_rate,
-            pressure_state=default.pressure_state,
-            pressure_seconds=default.pressure_seconds,
-            max_running_per_tenant=default.max_running_per_tenant,
-        )
-    _filled = config
-
-
-def _describe(code: str) -> str:
-    return code.replace("_", " ").strip().capitalize() + "."
-
-
-def _expired(task: Task, polling_window: float | None) -> bool:
+def _expired(polls: PollStore, task: Task, polling_window: float | None) -> bool:
     """Lost to the polling window: still running when ``window`` passed without a poll."""
-    if task.expired_at is not None:
+    if polls.expired_at(task) is not None:
         return True
     if polling_window is None:
         return False
-    deadline = task.last_polled_at + polling_window
+    deadline = polls.last_polled_at(task) + polling_window
     return task.timeline.ends_at > deadline
 
 
-def _charge_rule(polling_window: float | None, charge_expired: bool):
+def _charge_rule(polls: PollStore, polling_window: float | None, charge_expired: bool):
     def applies(task: Task, ended_at: float) -> bool:
         if not task.timeline.succeeded:
             return False
-        return charge_expired or not _expired(task, polling_window)
+        return charge_expired or not _expired(polls, task, polling_window)
 
     return applies
 
@@ -121,11 +82,12 @@ def lookup(
     if feature is None:
         feature = by_key().get(task.family.name.removesuffix("/pre-process"))
     window = polling_window(ctx, feature)
-    if task.expired_at is None and window is not None:
-        deadline = task.last_polled_at + window
+    polls = PollStore.of(ctx.state)
+    if polls.expired_at(task) is None and window is not None:
+        deadline = polls.last_polled_at(task) + window
         if ctx.now > deadline and task.timeline.ends_at > deadline:
-            task.expired_at = deadline
-    if task.expired_at is not None:
+            polls.expire(task, deadline)
+    if polls.expired_at(task) is not None:
         raise invalid_task_id()
     return task
 
@@ -145,17 +107,11 @@ def touch_polled(ctx: RequestContext) -> None:
     except ApiError:
         return
     if ctx.now < task.timeline.ends_at:
-        task.last_polled_at = ctx.now
+        PollStore.of(ctx.state).polled(task, ctx.now)
 
 
 def cost_units(output_count: int, outputs_per_unit: float) -> int:
     return math.ceil(output_count / outputs_per_unit)
-
-
-def task_cost(ctx: RequestContext, feature: Feature, body: dict[str, Any]) -> float:
-    """Units the task costs on success; ``costs.<slug>`` in the scenario overrides proc_unit."""
-    override = ctx.config.costs.get(feature.key)
-    return units_for(feature, body, float(override) if override else None)
 
 
 def _template_used(feature: Feature, body: dict[str, Any]) -> bool:
@@ -199,92 +155,60 @@ def _submit(ctx: RequestContext, feature: Feature, family: TaskFamily, cost: flo
     )
     if cost:
         window = polling_window(ctx, feature)
-        charge = _charge_rule(window, bool(ctx.settings.get("charge_expired_tasks", True)))
+        polls = PollStore.of(ctx.state)
+        charge = _charge_rule(polls, window, bool(ctx.settings.get("charge_expired_tasks", True)))
         tenant.schedule(Settlement(task, UNITS, -cost, feature.action, charge), accounts.next_seq)
     return task
 
 
-def run_handler(feature: Feature):
-    family = FAMILIES[feature.key]
-    checks = [CHECKS[name] for name in feature.checks]
+def _handler_stem(spec: FamilySpec) -> str:
+    key = spec.options["feature"].key
+    return f"{key}_pre_process" if spec.options.get("pre_process") else key
+
+
+def run_handler(spec: FamilySpec):
+    feature: Feature = spec.options["feature"]
+    family = spec.family
+    checks = [] if spec.options.get("pre_process") else [CHECKS[n] for n in feature.checks]
 
     async def run_task(ctx: RequestContext) -> dict[str, Any]:
         for check in checks:
             check(ctx.body)
-        _check_template(ctx, feature)
-        task = _submit(ctx, feature, family, task_cost(ctx, feature, ctx.body))
+        if not spec.options.get("pre_process"):
+            _check_template(ctx, feature)
+        task = _submit(ctx, feature, family, spec.cost(ctx, ctx.body))
         return {"status": 200, "data": {"task_id": task.id}}
 
-    run_task.__name__ = f"run_{feature.key}"
+    run_task.__name__ = f"run_{_handler_stem(spec)}"
     return run_task
 
 
-def pre_run_handler(feature: Feature):
-    """Detection tasks cost nothing [GUESS: no unit line for them in any unit table]."""
-    family = FAMILIES[feature.pre_key]
-
-    async def run_pre_process(ctx: RequestContext) -> dict[str, Any]:
-        task = _submit(ctx, feature, family, 0)
-        return {"status": 200, "data": {"task_id": task.id}}
-
-    run_pre_process.__name__ = f"run_{feature.key}_pre_process"
-    return run_pre_process
-
-
-def _status(
-    ctx: RequestContext, task: Task, build: Callable[..., dict[str, Any]], arg: Any
-) -> dict[str, Any]:
-    """The status answer; ``build(ctx, arg, task)`` makes the results of a success."""
-    now = ctx.now
-    timeline = task.timeline
-    if now < timeline.ends_at:
-        task.last_polled_at = now
-    status = timeline.state_at(now)
-    data: dict[str, Any] = {"task_status": status, "error": None, "results": None}
-    if status == "success":
-        data["results"] = build(ctx, arg, task)
-    elif status == "error":
-        failure = timeline.failure or {}
-        data["error"] = failure.get("error", "unknown_internal_error")
-        data["error_message"] = failure.get("error_message", "")
-    interval = ctx.config.settings.get("polling_interval_ms")
-    if interval is not None:
-        data["polling_interval"] = interval
-    return {"status": 200, "data": data}
-
-
-def status_handler(feature: Feature):
-    key = feature.key
+def status_handler(spec: FamilySpec):
+    """The status answer: the spec's pure row, and the result's ``dst_id`` file kept."""
+    feature: Feature = spec.options["feature"]
+    name = spec.name
+    (status,) = spec.status
 
     async def get_task(ctx: RequestContext) -> dict[str, Any]:
-        task = lookup(ctx, ctx.params["task_id"], key, feature)
-        return _status(ctx, task, results.build, feature)
+        task = lookup(ctx, ctx.params[status.id_field], name, feature)
+        if ctx.now < task.timeline.ends_at:
+            PollStore.of(ctx.state).polled(task, ctx.now)
+        data = spec.render(task, ctx)
+        if data["task_status"] == "success" and not spec.options.get("pre_process"):
+            results.keep_result_file(ctx, feature, task)
+        return {"status": 200, "data": data}
 
-    get_task.__name__ = f"get_{key}"
+    get_task.__name__ = f"get_{_handler_stem(spec)}"
     return get_task
 
 
-def pre_status_handler(feature: Feature):
-    key = feature.pre_key
-    kind = feature.pre_process or "boxes"
-
-    async def get_pre_process(ctx: RequestContext) -> dict[str, Any]:
-        task = lookup(ctx, ctx.params["task_id"], key, feature)
-        return _status(ctx, task, results.pre_process, kind)
-
-    get_pre_process.__name__ = f"get_{feature.key}_pre_process"
-    return get_pre_process
+def bind(provider: Provider, spec: FamilySpec) -> None:
+    """YouCam's one generic set of task handlers, bound to a declared family."""
+    provider.handles(spec.submit)(run_handler(spec))
+    provider.handles(spec.status[0].operation_id)(status_handler(spec))
 
 
-for _feature in features():
-    provider.handles(_feature.run_op)(run_handler(_feature))
-    provider.handles(_feature.status_op)(status_handler(_feature))
-    if _feature.pre_process:
-        provider.handles(_feature.pre_run_op)(pre_run_handler(_feature))
-        provider.handles(_feature.pre_status_op)(pre_status_handler(_feature))
-
-
-@provider.handles("deleteTask")
+@handles("deleteTask")
 async def delete_task(ctx: RequestContext) -> dict[str, Any]:
     task = lookup(ctx, ctx.body["task_id"])
     if task.family.name.endswith("/pre-process"):
@@ -293,4 +217,5 @@ async def delete_task(ctx: RequestContext) -> dict[str, Any]:
     if not task.is_done(ctx.now):
         raise ApiError(400, "OperationInvalid", "The task is not finished and cannot be deleted")
     ctx.state.store.remove(task)
+    PollStore.of(ctx.state).drop_task(task)
     return {"status": 200}

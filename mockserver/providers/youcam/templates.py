@@ -14,9 +14,9 @@ import binascii
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.dialect import invalid_parameters
 from mockserver.providers.youcam.features import Feature, catalog, features, template_ids
+from mockserver.providers.youcam.routes import handles
 
 __all__ = ["catalog", "decode_token", "encode_token", "page", "template_ids"]
 
@@ -70,4 +70,4 @@ def list_handler(feature: Feature):
 
 for _feature in features():
     if _feature.templates:
-        provider.handles(_feature.templates_op)(list_handler(_feature))
+        handles(_feature.templates_op)(list_handler(_feature))

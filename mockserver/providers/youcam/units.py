@@ -15,46 +15,25 @@ units for 30 days, 70 % pay-as-you-go units for a year].
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.accounts import HISTORY_KEPT, Tenant
+from mockserver.accounts import Tenant
 from mockserver.context import RequestContext
-from mockserver.providers.youcam import provider
 from mockserver.providers.youcam.features import features, skus
+from mockserver.providers.youcam.models import Ledger, Lot
+from mockserver.providers.youcam.routes import handles
+from mockserver.providers.youcam.stores import UnitStore
 from mockserver.providers.youcam.templates import page
-from mockserver.retention import tenant_holds
-from mockserver.state import MockState
 
 UNITS = "units"
-STORE = "youcam_units"
 EXPIRE_REASON = "youcam:lot expired"
 DAY = 86400.0
-DEFAULT_LOTS = (
+DEFAULT_LOTS: tuple[dict[str, Any], ...] = (
     {"type": "ApiSubsToken", "share": 0.3, "expires_in": 30 * DAY},
     {"type": "ApiPaygToken", "share": 0.7, "expires_in": 365 * DAY},
 )
 GRANT_ACTIONS = {"ApiSubsToken": "subscription_credits", "ApiPaygToken": "permanent_credits"}
 ADMIN_ACTION = "compensation_from_customer_service"  # [GUESS] what a balance set looks like
-
-
-@dataclass
-class Lot:
-    id: int
-    type: str
-    amount: float
-    expiry: float  # epoch seconds
-    granted_at: float
-    expired: bool = False
-
-
-@dataclass
-class Ledger:
-    lots: list[Lot]
-    # oldest first; a ring like the tenant's own history
-    history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
-    seen: int = 0  # position in the tenant's history up to which changes were replayed
 
 
 def _big_id(ctx: RequestContext) -> int:
@@ -155,8 +134,8 @@ def sync(ctx: RequestContext) -> Ledger:
     """The tenant's lots, with every settled charge and every due expiry applied."""
     tenant = ctx.tenant
     tenant.balance(UNITS, ctx.now, ctx.state.accounts.next_seq)  # settle what has fallen due
-    store = ctx.state.stores[STORE]
-    ledger: Ledger | None = store.get(tenant.key)
+    store = UnitStore.of(ctx.state).ledgers
+    ledger = store.get(tenant.key)
     if ledger is None:
         ledger = store[tenant.key] = _new_ledger(ctx, tenant)
     history = tenant.history
@@ -199,13 +178,7 @@ def _reconcile(ctx: RequestContext, ledger: Ledger, tenant: Tenant) -> None:
     ledger.history.append(_entry(ctx, ctx.now, ADMIN_ACTION, str(_big_id(ctx)), credits))
 
 
-@tenant_holds
-def _has_ledger(state: MockState, key: str) -> bool:
-    """A key whose lots were shown keeps them (their ids and expiry dates were drawn)."""
-    return key in state.stores[STORE]
-
-
-@provider.handles("getCredit")
+@handles("getCredit")
 async def get_credit(ctx: RequestContext) -> dict[str, Any]:
     ledger = sync(ctx)
     lots = sorted(
@@ -225,14 +198,14 @@ async def get_credit(ctx: RequestContext) -> dict[str, Any]:
     return {"status": 200, "results": results}
 
 
-@provider.handles("getCreditHistory")
+@handles("getCreditHistory")
 async def get_credit_history(ctx: RequestContext) -> dict[str, Any]:
     ledger = sync(ctx)
     chunk, next_token = page(list(reversed(ledger.history)), ctx)
     return {"status": 200, "result": {"next_token": next_token, "history": chunk}}
 
 
-@provider.handles("getFeatureCost")
+@handles("getFeatureCost")
 async def get_feature_cost(ctx: RequestContext) -> dict[str, Any]:
     lines = []
     for feature in features():

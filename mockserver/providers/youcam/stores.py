@@ -1,0 +1,107 @@
+"""YouCam's typed stores, declared on its Provider: made files, access tokens, unit ledgers,
+polling windows. Each is reset with the mock; what belongs to an evicted task goes with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.providers.youcam.models import AccessToken, FileRecord, Ledger, PollWindow
+from mockserver.stores import Store
+from mockserver.tasks import Task
+
+
+class FileStore(Store):
+    """The files the mock made itself (results' ``dst_id``), by file_id."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, FileRecord] = {}
+
+    def clear(self) -> None:
+        self.files.clear()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+class TokenStore(Store):
+    """Access tokens issued by v1 ``client/auth``, by token."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, AccessToken] = {}
+
+    def clear(self) -> None:
+        self.tokens.clear()
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+class UnitStore(Store):
+    """Each tenant's unit lots, made the first time its credit is read or spent."""
+
+    def __init__(self) -> None:
+        self.ledgers: dict[str, Ledger] = {}
+
+    def clear(self) -> None:
+        self.ledgers.clear()
+
+    def drop_tenant(self, tenant: str) -> None:
+        self.ledgers.pop(tenant, None)
+
+    def holds(self, tenant: str) -> bool:
+        """A key whose lots were shown keeps them (their ids and expiry dates were drawn)."""
+        return tenant in self.ledgers
+
+    def __len__(self) -> int:
+        return len(self.ledgers)
+
+
+class PollStore(Store):
+    """The polling window of each YouCam task polled at least once, or lost to its window.
+
+    A task never polled counts from its creation; that is the default, not a record, so a
+    submit alone stores nothing here.
+    """
+
+    def __init__(self) -> None:
+        self.windows: dict[str, PollWindow] = {}
+
+    def last_polled_at(self, task: Task) -> float:
+        window = self.windows.get(task.id)
+        return task.created_at if window is None else window.last_polled_at
+
+    def expired_at(self, task: Task) -> float | None:
+        window = self.windows.get(task.id)
+        return None if window is None else window.expired_at
+
+    def polled(self, task: Task, now: float) -> None:
+        window = self.windows.get(task.id)
+        if window is None:
+            self.windows[task.id] = PollWindow(now)
+        else:
+            window.last_polled_at = now
+
+    def expire(self, task: Task, at: float) -> None:
+        window = self.windows.get(task.id)
+        if window is None:
+            self.windows[task.id] = PollWindow(task.created_at, at)
+        else:
+            window.expired_at = at
+
+    def describe_task(self, task: Task) -> dict[str, Any]:
+        if task.provider != "youcam":
+            return {}
+        return {"expired_at": self.expired_at(task), "last_polled_at": self.last_polled_at(task)}
+
+    def clear(self) -> None:
+        self.windows.clear()
+
+    def drop_task(self, task: Task) -> None:
+        if task.provider == "youcam":
+            self.windows.pop(task.id, None)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+
+STORES: tuple[type[Store], ...] = (FileStore, TokenStore, UnitStore, PollStore)
