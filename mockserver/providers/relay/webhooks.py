@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from mockserver.context import TaskView
-from mockserver.providers.relay.tasks import task_view
+from mockserver.providers.relay.models import task_view
 from mockserver.state import MockState
 from mockserver.tasks import Task
 from mockserver.webhooks import Delivery
@@ -37,7 +37,7 @@ class RelayWebhooks:
 
         def render(due: float) -> dict[str, Any]:
             view = TaskView.of(state, "relay", task.tenant, due, origin, "")
-            obj = task_view(view, task)
+            obj = task_view(task, view)
             return {"code": "success", "message": "", "data": obj} if wrapped else obj
 
         return [

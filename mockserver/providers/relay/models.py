@@ -1,6 +1,6 @@
-"""``POST /avatar/generation`` and ``GET /avatar/task/{id}``: the relay's avatar tasks.
+"""The relay's task records as they are shown: pure renderers ``render(task, view)``.
 
-A task is ``NOT_START -> SUBMITTED -> QUEUED -> IN_PROGRESS`` and ends ``SUCCESS`` or
+An avatar task is ``NOT_START -> SUBMITTED -> QUEUED -> IN_PROGRESS`` and ends ``SUCCESS`` or
 ``FAILURE``; an engine failure is HTTP 200 with ``status: FAILURE`` and ``fail_reason``. The
 task object's keys come in the relay's order (catalog §8.3). Times are Unix seconds;
 ``start_time`` is the moment IN_PROGRESS was entered once it was, ``finish_time`` the end once
@@ -11,9 +11,6 @@ the work ``id`` is an ObjectId minted when the relay handed the task to DreamFac
 four bytes are that second, as in the example), ``create_time`` the same moment in ms, and
 the three video paths plus the preview are links on this mock to real files. Everything
 random in the record is drawn from the task id, so every poll shows the same record.
-
-Quota (scenario ``costs.avatar``, currency ``quota``) is taken at submit and given back when
-the task ends in FAILURE, the way new-api refunds failed tasks.
 """
 
 from __future__ import annotations
@@ -25,28 +22,11 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from mockserver.accounts import Settlement
-from mockserver.context import RequestContext, View
+from mockserver.context import View
 from mockserver.ids import hex_id
-from mockserver.lifecycle import TaskFamily
-from mockserver.providers.relay import provider
-from mockserver.providers.relay.dialect import invalid_request, quota_not_enough, task_not_exist
-from mockserver.providers.relay.voices import find_voice, normalize_language
-from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
-AVATAR = provider.family(
-    TaskFamily(
-        provider="relay",
-        name="avatar",
-        states=("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS"),
-        success="SUCCESS",
-        failure="FAILURE",
-    )
-)
-QUOTA = "quota"
 ACTION = "avatar-generate"
-SOURCES = ("audio_url", "create_voice", "use_voice")
 
 # DreamFace's "Dynamic Avatar" template [CODE D1]; its ObjectId was minted 2024-03-29 09:23:43
 # UTC, which gives the template's create time (the milliseconds are a guess).
@@ -65,74 +45,8 @@ _AUDIO_EXTS = {"mp3", "wav", "m4a", "aac", "ogg", "flac", "mp4", "mov"}
 _AVATAR_EXTS = {"jpg", "jpeg", "png", "webp", "mp4", "mov", "webm"}
 
 
-# --- submit ----------------------------------------------------------------------------
-
-
-def _source(body: dict[str, Any]) -> str:
-    """Which voice source the body names (the schema has made sure it is exactly one).
-
-    Go's JSON decoding treats null as absent, and the relay an empty ``audio_url`` as none.
-    """
-    if isinstance(body.get("audio_url"), str) and body["audio_url"]:
-        return "audio_url"
-    if isinstance(body.get("create_voice"), dict):
-        return "create_voice"
-    return "use_voice"
-
-
-def _task_params(body: dict[str, Any]) -> dict[str, Any]:
-    source = _source(body)
-    params: dict[str, Any] = {
-        "avatar_url": body["avatar_url"],
-        "source": source,
-        "no_watermark": bool(body.get("no_watermark")),
-        "notify_hook": body.get("notify_hook") or "",
-    }
-    if source == "audio_url":
-        params["audio_url"] = body["audio_url"]
-        return params
-    voice = body[source]
-    params["language"] = normalize_language(voice["language"])
-    params["text"] = voice["text"]
-    if source == "create_voice":
-        params["audio_url"] = voice["audio_url"]
-        return params
-    if find_voice(voice["audio_id"], voice["voice_engine_id"]) is None:
-        raise invalid_request(
-            f"use_voice: no voice with audio_id {voice['audio_id']} and voice_engine_id "
-            f"{voice['voice_engine_id']}; pick one from GET /avatar/voice"
-        )
-    params["audio_id"] = voice["audio_id"]
-    params["voice_engine_id"] = voice["voice_engine_id"]
-    return params
-
-
-def _refund_if_failed(task: Task, ended_at: float) -> bool:
-    return not task.timeline.succeeded
-
-
-@provider.handles("createAvatarGeneration")
-async def create_generation(ctx: RequestContext) -> dict[str, Any]:
-    params = _task_params(ctx.body)
-    cost = float(ctx.config.costs.get("avatar", 0))
-    tenant = ctx.tenant
-    accounts = ctx.state.accounts
-    if cost > 0 and tenant.available(QUOTA, ctx.now, accounts.next_seq) < cost:
-        raise quota_not_enough()
-    rng = ctx.state.id_rng("relay")
-    task = submit_from(ctx, AVATAR, params, lambda: hex_id(rng, 32))
-    if cost > 0:
-        tenant.apply(QUOTA, -cost, ctx.now, "avatar", task.id)
-        refund = Settlement(task, QUOTA, cost, "avatar refund (task failed)", _refund_if_failed)
-        tenant.schedule(refund, accounts.next_seq)
-    return {"code": "success", "message": "", "data": task.id}
-
-
-# --- query -----------------------------------------------------------------------------
-
-
 def _progress(task: Task, status: str, now: float) -> str:
-    if status in AVATAR.terminal:
+    if status in task.family.terminal:
         return "100%"
     if status != "IN_PROGRESS":
         return "0%"
@@ -228,14 +142,14 @@ def _work_record(ctx: View, task: Task) -> dict[str, Any]:
     }
 
 
-def task_view(ctx: View, task: Task) -> dict[str, Any]:
+def task_view(task: Task, ctx: View) -> dict[str, Any]:
     """The task object as GET /avatar/task/{id} shows it at ``ctx.now``, keys in order."""
     now = ctx.now
     timeline = task.timeline
     status = timeline.state_at(now)
     started = timeline.entered_at("IN_PROGRESS")
     fail_reason = ""
-    if status == AVATAR.failure:
+    if status == task.family.failure:
         fail_reason = (timeline.failure or {}).get("fail_reason") or "task failed"
     return {
         "task_id": task.id,
@@ -247,13 +161,5 @@ def task_view(ctx: View, task: Task) -> dict[str, Any]:
         "start_time": int(started) if started is not None and started <= now else 0,
         "finish_time": int(timeline.ends_at) if timeline.is_done(now) else 0,
         "progress": _progress(task, status, now),
-        "data": _work_record(ctx, task) if status == AVATAR.success else None,
+        "data": _work_record(ctx, task) if status == task.family.success else None,
     }
-
-
-@provider.handles("getAvatarTask")
-async def get_task(ctx: RequestContext) -> dict[str, Any]:
-    task = ctx.state.store.get("relay", ctx.key, ctx.params["id"], ctx.now)
-    if task is None:
-        raise task_not_exist()
-    return {"code": "success", "message": "", "data": task_view(ctx, task)}

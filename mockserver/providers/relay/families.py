@@ -1,0 +1,45 @@
+"""The relay's task families, declared: vocabulary, renderer, price and operations.
+
+Quota (scenario ``costs.<family>``, currency ``quota``) is taken at submit and given back when
+the task ends in failure, the way new-api refunds failed tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.context import RequestContext
+from mockserver.families import FamilySpec, IdStyle, PriceRule, Status
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.relay import bodies, models
+from mockserver.providers.relay.provider import provider
+
+
+def cost_of(name: str) -> PriceRule:
+    """The price rule reading the scenario's ``costs.<name>`` (0 when it names none)."""
+
+    def price(ctx: RequestContext, body: Mapping[str, Any]) -> float:
+        return float(ctx.config.costs.get(name, 0))
+
+    return price
+
+
+AVATAR = provider.declare(
+    FamilySpec(
+        family=TaskFamily(
+            provider="relay",
+            name="avatar",
+            states=("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS"),
+            success="SUCCESS",
+            failure="FAILURE",
+        ),
+        render=models.task_view,
+        submit="createAvatarGeneration",
+        status=(Status("getAvatarTask", id_field="id"),),
+        price=cost_of("avatar"),
+        new_id=IdStyle.HEX32,
+        failure_fields=("fail_reason",),
+        options={"params": bodies.avatar_params},
+    )
+)

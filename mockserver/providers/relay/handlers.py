@@ -1,0 +1,114 @@
+"""The relay's one generic set of task handlers, bound to each declared FamilySpec.
+
+new-api's task relay works the same way for every family: submit takes the family's quota
+(``spec.price``, currency ``quota``) up front and gives it back when the task ends in
+failure; a status call finds the caller's task by id (another key's id is not found, as
+new-api answers both alike) and shows it through the family's renderer. What differs per
+family is in the spec's ``options``:
+
+- ``params``: body -> task params (:mod:`mockserver.providers.relay.bodies`), required;
+- ``accepted``: (task, view) -> the submit answer (default: the envelope with the id as data);
+- ``found``: (row, view) -> the status answer (default: the envelope with the row as data);
+- ``short``: the refusal when quota cannot pay (default: ``quota_not_enough``);
+- ``missing``: the refusal for an unknown id (default: ``task_not_exist``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mockserver.accounts import Settlement
+from mockserver.families import FamilySpec, IdStyle, Lookup, Row, Status
+from mockserver.ids import hex_id, uuid4
+from mockserver.providers.relay.dialect import quota_not_enough, task_not_exist
+from mockserver.submit import submit_from
+
+if TYPE_CHECKING:
+    from mockserver.context import RequestContext, View
+    from mockserver.errors import ApiError
+    from mockserver.registry import Handler, Provider
+    from mockserver.tasks import Task
+
+QUOTA = "quota"
+
+
+def envelope(data: Any) -> Row:
+    """new-api's task envelope around an answer."""
+    return {"code": "success", "message": "", "data": data}
+
+
+def _accepted(task: Task, view: View) -> Row:
+    return envelope(task.id)
+
+
+def _found(row: Row, view: View) -> Row:
+    return envelope(row)
+
+
+def _new_id(style: IdStyle, rng: random.Random) -> Callable[[], str]:
+    if style is IdStyle.UUID4:
+        return lambda: uuid4(rng.getrandbits(128))
+    return lambda: hex_id(rng, 24 if style is IdStyle.HEX24 else 32)
+
+
+def _refund_if_failed(task: Task, ended_at: float) -> bool:
+    return not task.timeline.succeeded
+
+
+def submit_handler(spec: FamilySpec) -> Handler:
+    read: Callable[[dict[str, Any]], dict[str, Any]] = spec.options["params"]
+    accepted: Callable[[Task, View], Row] = spec.options.get("accepted", _accepted)
+    short: Callable[[], ApiError] = spec.options.get("short", quota_not_enough)
+
+    async def handle(ctx: RequestContext) -> Row:
+        params = read({**ctx.params, **ctx.body})
+        cost = float(spec.cost(ctx, ctx.body))
+        tenant = ctx.tenant
+        accounts = ctx.state.accounts
+        if cost > 0 and tenant.available(QUOTA, ctx.now, accounts.next_seq) < cost:
+            raise short()
+        rng = ctx.state.id_rng("relay")
+        task = submit_from(ctx, spec.family, params, _new_id(spec.new_id, rng))
+        if cost > 0:
+            tenant.apply(QUOTA, -cost, ctx.now, spec.name, task.id)
+            refund = Settlement(
+                task, QUOTA, cost, f"{spec.name} refund (task failed)", _refund_if_failed
+            )
+            tenant.schedule(refund, accounts.next_seq)
+        return accepted(task, ctx)
+
+    return handle
+
+
+def _task_id(ctx: RequestContext, status: Status) -> str:
+    if status.lookup is Lookup.BODY:
+        return str(ctx.body.get(status.id_field, ""))
+    return str(ctx.params.get(status.id_field, ""))
+
+
+def find(ctx: RequestContext, spec: FamilySpec, task_id: str) -> Task:
+    """The caller's task of this family, or the family's not-found refusal."""
+    task = ctx.state.store.get("relay", ctx.key, task_id, ctx.now)
+    if task is None or task.family.name != spec.name:
+        missing: Callable[[], ApiError] = spec.options.get("missing", task_not_exist)
+        raise missing()
+    return task
+
+
+def status_handler(spec: FamilySpec, status: Status) -> Handler:
+    found: Callable[[Row, View], Row] = spec.options.get("found", _found)
+
+    async def handle(ctx: RequestContext) -> Row:
+        task = find(ctx, spec, _task_id(ctx, status))
+        return found(spec.render(task, ctx), ctx)
+
+    return handle
+
+
+def bind_family(provider: Provider, spec: FamilySpec) -> None:
+    """Register the submit and status handlers a relay family declares."""
+    provider.handles(spec.submit)(submit_handler(spec))
+    for status in spec.status:
+        provider.handles(status.operation_id)(status_handler(spec, status))
