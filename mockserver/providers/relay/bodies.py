@@ -53,3 +53,15 @@ def avatar_params(body: Mapping[str, Any]) -> dict[str, Any]:
     params["audio_id"] = voice["audio_id"]
     params["voice_engine_id"] = voice["voice_engine_id"]
     return params
+
+
+def generation_params(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``POST /v1/video/generations``: model and prompt; size and duration with defaults."""
+    return {
+        "model": body["model"],
+        "prompt": body.get("prompt") or "",
+        "image": body.get("image") or "",
+        "size": body.get("size") or "1280x720",
+        "duration": int(body.get("duration") or 5),
+        "notify_hook": body.get("notify_hook") or "",
+    }

@@ -63,6 +63,15 @@ def rate_limited(seconds: str = "") -> ApiError:
     return ApiError(429, GATEWAY, message, body=gateway_body(message), headers=headers)
 
 
+def token_concurrency_limit(request_id: str) -> ApiError:
+    """new-api's TokenConcurrencyGate: 429 ``token_concurrency_limit_reached`` in the gateway's
+    body (middleware/token_concurrency.go). The ``code`` value and the request id in the
+    message are guesses (types.ErrorCodeTokenConcurrencyLimit is not spelled out)."""
+    message = f"token_concurrency_limit_reached (request id: {request_id})"
+    body = gateway_body(message, "token_concurrency_limit_reached")
+    return ApiError(429, GATEWAY, message, body=body)
+
+
 def quota_not_enough() -> ApiError:
     return ApiError(403, "quota_not_enough", "user quota is not enough")
 

@@ -43,3 +43,27 @@ AVATAR = provider.declare(
         options={"params": bodies.avatar_params},
     )
 )
+
+
+GENERATION = provider.declare(
+    FamilySpec(
+        family=TaskFamily(
+            provider="relay",
+            name="video",
+            states=("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS"),
+            success="SUCCESS",
+            failure="FAILURE",
+        ),
+        render=models.generation_view,
+        submit="createVideoGeneration",
+        status=(Status("getVideoGeneration", id_field="task_id"),),
+        price=cost_of("video"),
+        new_id=IdStyle.HEX32,
+        failure_fields=("fail_reason",),
+        options={
+            "params": bodies.generation_params,
+            "accepted": models.generation_accepted,
+            "found": models.bare,
+        },
+    )
+)

@@ -11,6 +11,11 @@ family is in the spec's ``options``:
 - ``found``: (row, view) -> the status answer (default: the envelope with the row as data);
 - ``short``: the refusal when quota cannot pay (default: ``quota_not_enough``);
 - ``missing``: the refusal for an unknown id (default: ``task_not_exist``).
+
+Two scenario settings reach every family: ``token_concurrency_limit`` (new-api's
+TokenConcurrencyGate: a key with that many unfinished tasks, of any relay family, is refused
+a new one; null: no cap) and ``refund_failed`` (false: a failed task stays charged, as
+new-api #2050 reports for /v1/videos).
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ from typing import TYPE_CHECKING, Any
 from mockserver.accounts import Settlement
 from mockserver.families import FamilySpec, IdStyle, Lookup, Row, Status
 from mockserver.ids import hex_id, uuid4
-from mockserver.providers.relay.dialect import quota_not_enough, task_not_exist
+from mockserver.providers.relay.dialect import (
+    quota_not_enough,
+    task_not_exist,
+    token_concurrency_limit,
+)
 from mockserver.submit import submit_from
 
 if TYPE_CHECKING:
@@ -57,12 +66,31 @@ def _refund_if_failed(task: Task, ended_at: float) -> bool:
     return not task.timeline.succeeded
 
 
+def running_tasks(ctx: RequestContext) -> int:
+    """The caller's unfinished tasks, every relay family together."""
+    store, now = ctx.state.store, ctx.now
+    return sum(
+        1
+        for name in ctx.provider.task_families
+        for task in store.newest_first("relay", ctx.key, name, now)
+        if not task.is_done(now)
+    )
+
+
+def gate(ctx: RequestContext) -> None:
+    """Refuse a new task past the key's concurrency cap."""
+    limit = ctx.settings.get("token_concurrency_limit")
+    if limit and running_tasks(ctx) >= int(limit):
+        raise token_concurrency_limit(ctx.request_id)
+
+
 def submit_handler(spec: FamilySpec) -> Handler:
     read: Callable[[dict[str, Any]], dict[str, Any]] = spec.options["params"]
     accepted: Callable[[Task, View], Row] = spec.options.get("accepted", _accepted)
     short: Callable[[], ApiError] = spec.options.get("short", quota_not_enough)
 
     async def handle(ctx: RequestContext) -> Row:
+        gate(ctx)  # new-api's gate is middleware: it answers before the body is read
         params = read({**ctx.params, **ctx.body})
         cost = float(spec.cost(ctx, ctx.body))
         tenant = ctx.tenant
@@ -73,6 +101,7 @@ def submit_handler(spec: FamilySpec) -> Handler:
         task = submit_from(ctx, spec.family, params, _new_id(spec.new_id, rng))
         if cost > 0:
             tenant.apply(QUOTA, -cost, ctx.now, spec.name, task.id)
+        if cost > 0 and ctx.settings.get("refund_failed", True):
             refund = Settlement(
                 task, QUOTA, cost, f"{spec.name} refund (task failed)", _refund_if_failed
             )

@@ -163,3 +163,68 @@ def task_view(task: Task, ctx: View) -> dict[str, Any]:
         "progress": _progress(task, status, now),
         "data": _work_record(ctx, task) if status == task.family.success else None,
     }
+
+
+# --- /v1/video/generations ----------------------------------------------------------------
+
+# new-api keeps one task vocabulary; the generic video route words it its own way
+# (docs: processing | succeeded | failed; "queued" before the upstream starts is a guess).
+GENERATION_STATUS = {
+    "NOT_START": "queued",
+    "SUBMITTED": "queued",
+    "QUEUED": "queued",
+    "IN_PROGRESS": "processing",
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+}
+FPS = 30  # the documented example's metadata.fps
+
+
+def _dimensions(size: str) -> tuple[int, int]:
+    width, _, height = size.partition("x")
+    if width.isdigit() and height.isdigit():
+        return int(width), int(height)
+    return 1280, 720
+
+
+def generation_view(task: Task, ctx: View) -> dict[str, Any]:
+    """``GET /v1/video/generations/{task_id}``: the task in new-api's generic video shape."""
+    timeline = task.timeline
+    state = timeline.state_at(ctx.now)
+    p = task.params
+    width, height = _dimensions(p["size"])
+    rng = random.Random(f"{ctx.seed}:relay-video:{task.id}")
+    url = ""
+    if state == task.family.success:
+        ttl = ctx.settings.get("result_url_ttl")
+        expires = None if ttl is None else timeline.ends_at + float(ttl)
+        url = ctx.links.url(ctx.origin, "result.mp4", f"{task.id}.mp4", expires)
+    error = None
+    if state == task.family.failure:
+        reason = (timeline.failure or {}).get("fail_reason") or "task failed"
+        error = {"code": 1, "message": str(reason)}
+    return {
+        "task_id": task.id,
+        "status": GENERATION_STATUS[state],
+        "format": "mp4",
+        "url": url,
+        "error": error,
+        "metadata": {
+            "duration": p["duration"],
+            "fps": FPS,
+            "width": width,
+            "height": height,
+            "seed": rng.getrandbits(31),
+        },
+    }
+
+
+def generation_accepted(task: Task, ctx: View) -> dict[str, Any]:
+    """The submit answer: the id to poll and the status it starts in. [guess: new-api docs
+    show only the query]"""
+    return {"task_id": task.id, "status": GENERATION_STATUS[task.timeline.state_at(ctx.now)]}
+
+
+def bare(row: dict[str, Any], ctx: View) -> dict[str, Any]:
+    """The row itself, no envelope (the routes that answer like their upstream)."""
+    return row
