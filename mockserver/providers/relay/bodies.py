@@ -65,3 +65,15 @@ def generation_params(body: Mapping[str, Any]) -> dict[str, Any]:
         "duration": int(body.get("duration") or 5),
         "notify_hook": body.get("notify_hook") or "",
     }
+
+
+def suno_params(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``POST /suno/submit/{action}``: the action from the path (MUSIC, LYRICS) and the song."""
+    return {
+        "action": str(body["action"]).upper(),
+        "prompt": body.get("prompt") or body.get("gpt_description_prompt") or "",
+        "title": body.get("title") or "",
+        "tags": body.get("tags") or "",
+        "mv": body.get("mv") or "chirp-v3-5",
+        "notify_hook": body.get("notify_hook") or "",
+    }

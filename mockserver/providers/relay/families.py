@@ -67,3 +67,24 @@ GENERATION = provider.declare(
         },
     )
 )
+
+
+SUNO = provider.declare(
+    FamilySpec(
+        family=TaskFamily(
+            provider="relay",
+            name="suno",
+            states=("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS"),
+            success="SUCCESS",
+            failure="FAILURE",
+        ),
+        render=models.suno_view,
+        submit="submitSunoTask",
+        status=(Status("fetchSunoTask", id_field="id"),),
+        batch="fetchSunoTasks",
+        price=cost_of("suno"),
+        new_id=IdStyle.UUID4,
+        failure_fields=("fail_reason",),
+        options={"params": bodies.suno_params},
+    )
+)

@@ -6,9 +6,9 @@ failure; a status call finds the caller's task by id (another key's id is not fo
 new-api answers both alike) and shows it through the family's renderer. What differs per
 family is in the spec's ``options``:
 
-- ``params``: body -> task params (:mod:`mockserver.providers.relay.bodies`), required;
+- ``params``: body and path parameters -> task params (:mod:`.bodies`), required;
 - ``accepted``: (task, view) -> the submit answer (default: the envelope with the id as data);
-- ``found``: (row, view) -> the status answer (default: the envelope with the row as data);
+- ``found``: (row or rows, view) -> the status or batch answer (default: in the envelope);
 - ``short``: the refusal when quota cannot pay (default: ``quota_not_enough``);
 - ``missing``: the refusal for an unknown id (default: ``task_not_exist``).
 
@@ -136,8 +136,26 @@ def status_handler(spec: FamilySpec, status: Status) -> Handler:
     return handle
 
 
+def batch_handler(spec: FamilySpec) -> Handler:
+    """``{"ids": [...]}``: the caller's tasks among them, in the order asked; ids that are
+    unknown or another key's are left out (Suno-API's fetch)."""
+    found: Callable[[Any, View], Row] = spec.options.get("found", _found)
+
+    async def handle(ctx: RequestContext) -> Row:
+        store, rows = ctx.state.store, []
+        for task_id in dict.fromkeys(ctx.body.get("ids") or ()):
+            task = store.get("relay", ctx.key, str(task_id), ctx.now)
+            if task is not None and task.family.name == spec.name:
+                rows.append(spec.render(task, ctx))
+        return found(rows, ctx)
+
+    return handle
+
+
 def bind_family(provider: Provider, spec: FamilySpec) -> None:
-    """Register the submit and status handlers a relay family declares."""
+    """Register the submit, status and batch handlers a relay family declares."""
     provider.handles(spec.submit)(submit_handler(spec))
     for status in spec.status:
         provider.handles(status.operation_id)(status_handler(spec, status))
+    if spec.batch is not None:
+        provider.handles(spec.batch)(batch_handler(spec))

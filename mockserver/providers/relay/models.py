@@ -142,8 +142,9 @@ def _work_record(ctx: View, task: Task) -> dict[str, Any]:
     }
 
 
-def task_view(task: Task, ctx: View) -> dict[str, Any]:
-    """The task object as GET /avatar/task/{id} shows it at ``ctx.now``, keys in order."""
+def task_object(task: Task, ctx: View, action: str, result: Any) -> dict[str, Any]:
+    """new-api's task object at ``ctx.now``, keys in the relay's order; ``result(task, ctx)``
+    is ``data`` once the task succeeded."""
     now = ctx.now
     timeline = task.timeline
     status = timeline.state_at(now)
@@ -154,15 +155,55 @@ def task_view(task: Task, ctx: View) -> dict[str, Any]:
     return {
         "task_id": task.id,
         "notify_hook": task.params["notify_hook"],
-        "action": ACTION,
+        "action": action,
         "status": status,
         "fail_reason": str(fail_reason),
         "submit_time": int(task.created_at),
         "start_time": int(started) if started is not None and started <= now else 0,
         "finish_time": int(timeline.ends_at) if timeline.is_done(now) else 0,
         "progress": _progress(task, status, now),
-        "data": _work_record(ctx, task) if status == task.family.success else None,
+        "data": result(ctx, task) if status == task.family.success else None,
     }
+
+
+def task_view(task: Task, ctx: View) -> dict[str, Any]:
+    """The task object as GET /avatar/task/{id} shows it at ``ctx.now``."""
+    return task_object(task, ctx, ACTION, _work_record)
+
+
+# --- /suno/... ------------------------------------------------------------------------------
+
+
+def _clips(ctx: View, task: Task) -> list[dict[str, Any]]:
+    """Suno's two clips per song (lyrics: the text alone). Field set after Suno-API's clip
+    object; values are stand-ins drawn from the task id. [guess]"""
+    p = task.params
+    rng = random.Random(f"{ctx.seed}:relay-suno:{task.id}")
+    if p["action"] == "LYRICS":
+        return [{"id": _uuid(rng), "title": p["title"], "text": p["prompt"], "status": "complete"}]
+    ttl = ctx.settings.get("result_url_ttl")
+    expires = None if ttl is None else task.timeline.ends_at + float(ttl)
+    clips = []
+    for _ in range(2):
+        clip_id = _uuid(rng)
+        clips.append(
+            {
+                "id": clip_id,
+                "title": p["title"],
+                "status": "complete",
+                "model_name": p["mv"],
+                "audio_url": ctx.links.url(ctx.origin, "result.mp3", f"{clip_id}.mp3", expires),
+                "video_url": ctx.links.url(ctx.origin, "result.mp4", f"{clip_id}.mp4", expires),
+                "image_url": ctx.links.url(ctx.origin, "result.jpg", f"{clip_id}.jpg", expires),
+                "metadata": {"tags": p["tags"], "prompt": p["prompt"]},
+            }
+        )
+    return clips
+
+
+def suno_view(task: Task, ctx: View) -> dict[str, Any]:
+    """GET /suno/fetch/{id}: the same task object /avatar/task answers with."""
+    return task_object(task, ctx, task.params["action"], _clips)
 
 
 # --- /v1/video/generations ----------------------------------------------------------------
