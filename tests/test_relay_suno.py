@@ -3,9 +3,12 @@ task object /avatar/task answers with, on the virtual clock."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+
+from tests.webhook_receiver import start_receiver
 
 SUBMIT = "/suno/submit/{}"
 FETCH = "/suno/fetch/{}"
@@ -108,3 +111,15 @@ async def test_another_keys_task_is_task_not_exist(mock):
 async def test_bad_input_is_invalid_request(mock, path, body):
     status, answer = await mock.call("POST", path, json=body)
     assert status == 400 and answer["code"] == "invalid_request", answer
+
+
+async def test_notify_hook_gets_the_suno_task_object_fetch_shows(mock):
+    receiver = await start_receiver()
+    try:
+        task_id = await submit(mock, notify_hook=receiver.url())
+        mock.advance(DONE)
+        await mock.state.webhooks.flush()
+        (hit,) = receiver.received
+        assert json.loads(hit.body) == await fetch(mock, task_id)
+    finally:
+        await receiver.server.close()
