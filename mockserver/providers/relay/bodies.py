@@ -77,3 +77,15 @@ def suno_params(body: Mapping[str, Any]) -> dict[str, Any]:
         "mv": body.get("mv") or "chirp-v3-5",
         "notify_hook": body.get("notify_hook") or "",
     }
+
+
+def kling_params(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Kling's text2video / image2video body; ``callback_url`` is the task's notify hook."""
+    return {
+        "model_name": body.get("model_name") or "kling-v1",
+        "prompt": body.get("prompt") or "",
+        "image": body.get("image") or "",
+        "mode": body.get("mode") or "std",
+        "duration": str(body.get("duration") or "5"),
+        "notify_hook": body.get("callback_url") or "",
+    }

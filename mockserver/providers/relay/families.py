@@ -88,3 +88,32 @@ SUNO = provider.declare(
         options={"params": bodies.suno_params},
     )
 )
+
+
+def _kling(name: str, submit: str, status: str) -> FamilySpec:
+    return FamilySpec(
+        family=TaskFamily(
+            provider="relay",
+            name=name,
+            states=("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS"),
+            success="SUCCESS",
+            failure="FAILURE",
+        ),
+        render=models.kling_view,
+        submit=submit,
+        status=(Status(status, id_field="task_id"),),
+        price=cost_of("kling"),
+        new_id=IdStyle.HEX32,
+        failure_fields=("fail_reason",),
+        options={
+            "params": bodies.kling_params,
+            "accepted": models.kling_accepted,
+            "found": models.kling_answer,
+        },
+    )
+
+
+KLING_TEXT = provider.declare(_kling("kling_text2video", "klingText2Video", "getKlingText2Video"))
+KLING_IMAGE = provider.declare(
+    _kling("kling_image2video", "klingImage2Video", "getKlingImage2Video")
+)

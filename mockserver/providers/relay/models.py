@@ -269,3 +269,47 @@ def generation_accepted(task: Task, ctx: View) -> dict[str, Any]:
 def bare(row: dict[str, Any], ctx: View) -> dict[str, Any]:
     """The row itself, no envelope (the routes that answer like their upstream)."""
     return row
+
+
+# --- /kling/v1/videos/... -----------------------------------------------------------------
+
+KLING_STATUS = {  # Kling's task_status for new-api's one task vocabulary
+    "NOT_START": "submitted",
+    "SUBMITTED": "submitted",
+    "QUEUED": "submitted",
+    "IN_PROGRESS": "processing",
+    "SUCCESS": "succeed",
+    "FAILURE": "failed",
+}
+
+
+def kling_view(task: Task, ctx: View) -> dict[str, Any]:
+    """Kling's task data at ``ctx.now``: times in ms, ``task_result.videos`` once succeed."""
+    timeline = task.timeline
+    state = timeline.state_at(ctx.now)
+    changed = max([t for t in timeline.times if t <= ctx.now] or [task.created_at])
+    row: dict[str, Any] = {
+        "task_id": task.id,
+        "task_status": KLING_STATUS[state],
+        "task_status_msg": "",
+        "created_at": int(task.created_at * 1000),
+        "updated_at": int(max(changed, task.created_at) * 1000),
+    }
+    if state == task.family.failure:
+        row["task_status_msg"] = str((timeline.failure or {}).get("fail_reason") or "failed")
+    if state == task.family.success:
+        ttl = ctx.settings.get("result_url_ttl")
+        expires = None if ttl is None else timeline.ends_at + float(ttl)
+        url = ctx.links.url(ctx.origin, "result.mp4", f"{task.id}.mp4", expires)
+        video = {"id": task.id, "url": url, "duration": task.params["duration"]}
+        row["task_result"] = {"videos": [video]}
+    return row
+
+
+def kling_answer(data: Any, ctx: View) -> dict[str, Any]:
+    """Kling's envelope: ``code`` 0, ``message`` "SUCCEED", a request id (the trace id)."""
+    return {"code": 0, "message": "SUCCEED", "request_id": ctx.trace_id, "data": data}
+
+
+def kling_accepted(task: Task, ctx: View) -> dict[str, Any]:
+    return kling_answer(kling_view(task, ctx), ctx)

@@ -30,7 +30,7 @@ def response_headers(ctx: RequestContext) -> dict[str, str]:
 provider = register_provider(
     Provider(
         name="relay",
-        path_prefixes=("/avatar/", "/v1/video/", "/suno/"),
+        path_prefixes=("/avatar/", "/v1/video/", "/suno/", "/kling/"),
         dialect=RelayDialect(),
         authenticate=authenticate,
         response_headers=response_headers,
