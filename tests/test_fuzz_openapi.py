@@ -153,9 +153,11 @@ def _links(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _takes_an_id(doc: dict[str, Any], op: dict[str, Any]) -> bool:
-    """A path parameter, or an ``_id`` / ``task_id`` in the query or the JSON body."""
-    if any(p["in"] == "path" or p["name"] in ("_id", "task_id") for p in op["parameters"]):
-        return True
+    """A path parameter (not one from a fixed list, such as Suno's ``{action}``), or an
+    ``_id`` / ``task_id`` in the query or the JSON body."""
+    for p in op["parameters"]:
+        if (p["in"] == "path" and "enum" not in p["schema"]) or p["name"] in ("_id", "task_id"):
+            return True
     body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
     schema = _resolve(doc, body.get("schema", {}))
     return bool({"_id", "task_id"} & set(schema.get("properties", {})))

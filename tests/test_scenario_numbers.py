@@ -95,7 +95,7 @@ FULL: dict[str, Any] = {
             },
         },
         "relay": {
-            "settings": {"notify_retries": [1, 2]},
+            "settings": {"notify_retries": [1, 2], "token_concurrency_limit": 4},
             "families": {"avatar": {"states": {"NOT_START": 0.5}}},
         },
         "a2e": {"settings": {"streaming_capacity": 5, "auth_error_status": 401}},

@@ -24,7 +24,10 @@ class Dialect:
         if not isinstance(body, dict):
             return False
         if self.name == "relay":
-            return body.get("code") != "success"
+            # new-api's task envelope says "success"; the routes that answer like their
+            # upstream (a bare video object, Kling's numeric code) carry no string code.
+            code = body.get("code")
+            return isinstance(code, str) and code != "success"
         if self.name == "a2e":
             return body.get("code") not in (0, None)
         return False

@@ -21,6 +21,7 @@ the message saying which cap. [guess]
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mockserver.errors import ApiError, reason
@@ -62,31 +63,46 @@ def rate_limited(seconds: str = "") -> ApiError:
     return ApiError(429, GATEWAY, message, body=gateway_body(message), headers=headers)
 
 
+def token_concurrency_limit(request_id: str) -> ApiError:
+    """new-api's TokenConcurrencyGate: 429 ``token_concurrency_limit_reached`` in the gateway's
+    body (middleware/token_concurrency.go). The ``code`` value and the request id in the
+    message are guesses (types.ErrorCodeTokenConcurrencyLimit is not spelled out)."""
+    message = f"token_concurrency_limit_reached (request id: {request_id})"
+    body = gateway_body(message, "token_concurrency_limit_reached")
+    return ApiError(429, GATEWAY, message, body=body)
+
+
 def quota_not_enough() -> ApiError:
     return ApiError(403, "quota_not_enough", "user quota is not enough")
 
 
+def _capacity(detail: str) -> ApiError:
+    message = detail or "too many tasks"
+    return ApiError(429, GATEWAY, message, body=gateway_body(message))
+
+
+# Each pipeline refusal kind, worded the relay's way (the detail is the pipeline's reason).
+KINDS: dict[str, Callable[[str], ApiError]] = {
+    # authenticate() words the real 401 (it knows the request id); this is the fallback.
+    "unauthorized": lambda d: ApiError(
+        401, GATEWAY, "invalid token", body=gateway_body("invalid token")
+    ),
+    "rate_limited": rate_limited,
+    "invalid_json": invalid_request,
+    "invalid_params": invalid_request,
+    "unexpected_param": invalid_request,
+    "not_found": lambda d: task_not_exist(),
+    "no_route": lambda d: ApiError(404, "not_found", "404 page not found"),
+    "method_not_allowed": lambda d: ApiError(405, "method_not_allowed", "405 method not allowed"),
+    "too_large": lambda d: ApiError(413, "read_request_body_failed", d or "request body too large"),
+    "capacity": _capacity,
+    "internal": lambda d: ApiError(500, "internal_error", d or "internal error"),
+}
+
+
 class RelayDialect:
     def pipeline_error(self, kind: str, detail: str = "") -> ApiError:
-        if kind == "unauthorized":
-            # The provider's authenticate() words the real 401 (it knows the request id).
-            return ApiError(401, GATEWAY, "invalid token", body=gateway_body("invalid token"))
-        if kind == "rate_limited":
-            return rate_limited(detail)
-        if kind in ("invalid_json", "invalid_params", "unexpected_param"):
-            return invalid_request(detail)
-        if kind == "not_found":
-            return task_not_exist()
-        if kind == "no_route":
-            return ApiError(404, "not_found", "404 page not found")
-        if kind == "method_not_allowed":
-            return ApiError(405, "method_not_allowed", "405 method not allowed")
-        if kind == "too_large":
-            return ApiError(413, "read_request_body_failed", detail or "request body too large")
-        if kind == "capacity":
-            message = detail or "too many tasks"
-            return ApiError(429, GATEWAY, message, body=gateway_body(message))
-        return ApiError(500, "internal_error", detail or "internal error")
+        return KINDS.get(kind, KINDS["internal"])(detail)
 
     def fault(self, status: int, detail: str = "") -> ApiError:
         """An injected 4xx/5xx: the task envelope's ``internal_error`` (catalog §5's 500

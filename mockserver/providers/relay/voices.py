@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.relay import provider
+from mockserver.providers.relay.provider import provider
 
 DATA = Path(__file__).parent / "data"
 LANGUAGE_ALIASES = {"cn": "zh"}

@@ -1,11 +1,11 @@
 """The relay's ``notify_hook``: an unsigned POST of the task object (midjourney-proxy lineage).
 
 Nothing in the relay's own docs describes delivery; the family convention is a POST of the
-same object ``GET /avatar/task/{id}`` returns as ``data``, ``Content-Type: application/json``,
-no signature, no retries, on every change (midjourney-proxy, Crazyrouter) or on completion
-(same-family Suno docs). ``settings.notify_mode`` picks ``terminal`` (default) or ``every``;
-``notify_wrap`` sends the object ``bare`` (default) or in ``{code, message, data}``;
-``notify_retries`` adds retries.
+same object the family's status route returns (``GET /avatar/task/{id}``'s ``data``),
+``Content-Type: application/json``, no signature, no retries, on every change
+(midjourney-proxy, Crazyrouter) or on completion (same-family Suno docs).
+``settings.notify_mode`` picks ``terminal`` (default) or ``every``; ``notify_wrap`` sends the
+object ``bare`` (default) or in ``{code, message, data}``; ``notify_retries`` adds retries.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from mockserver.context import TaskView
-from mockserver.providers.relay.tasks import task_view
+from mockserver.registry import providers
 from mockserver.state import MockState
 from mockserver.tasks import Task
 from mockserver.webhooks import Delivery
@@ -37,7 +37,8 @@ class RelayWebhooks:
 
         def render(due: float) -> dict[str, Any]:
             view = TaskView.of(state, "relay", task.tenant, due, origin, "")
-            obj = task_view(view, task)
+            # the object the family's own status route shows (registry: no import cycle)
+            obj = providers()["relay"].family_specs[task.family.name].render(task, view)
             return {"code": "success", "message": "", "data": obj} if wrapped else obj
 
         return [
