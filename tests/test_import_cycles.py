@@ -69,7 +69,7 @@ NOT_YET = "the package still bottom-imports its modules into __init__ (not conve
     [
         pytest.param("a2e", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
         "youcam",
-        pytest.param("relay", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
+        "relay",
     ],
 )
 def test_a_provider_package_has_no_import_cycle(package):
