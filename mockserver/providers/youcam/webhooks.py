@@ -58,8 +58,8 @@ def has_webhooks(state: MockState, tenant: str) -> bool:
     """A tenant with an endpoint is notified, so it need not poll (no polling-window expiry).
 
     Asked on every poll, so it builds no list."""
-    endpoints = state.scenario.providers["youcam"].settings.get("webhooks")
-    return bool(endpoints) and any(e.get("tenant") in (None, tenant) for e in endpoints)
+    endpoints = state.scenario.providers["youcam"].settings.get("webhooks") or ()
+    return any(e.get("tenant") in (None, tenant) for e in endpoints)
 
 
 class YouCamWebhooks:
