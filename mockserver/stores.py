@@ -9,6 +9,7 @@ holds something for is never forgotten by the idle sweep).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,12 +20,12 @@ if TYPE_CHECKING:
 S = TypeVar("S", bound="Store")
 
 
-class Store:
-    """Base of a provider store; override what the store keeps."""
+class Store(ABC):
+    """Base of a provider store; a store that cannot be cleared or counted is not made."""
 
+    @abstractmethod
     def clear(self) -> None:
         """Forget everything (``POST /__mock/reset``)."""
-        raise NotImplementedError
 
     def drop_task(self, task: Task) -> None:
         """Forget what belongs to ``task``, evicted past its retention."""
@@ -40,9 +41,9 @@ class Store:
         """What the control API shows of ``task`` from this store (YouCam's polling window)."""
         return {}
 
+    @abstractmethod
     def __len__(self) -> int:
         """How many things the store keeps (tests check that bad input leaves none)."""
-        raise NotImplementedError
 
     @classmethod
     def of(cls: type[S], state: MockState) -> S:
