@@ -29,9 +29,11 @@ class Store(ABC):
 
     def drop_task(self, task: Task) -> None:
         """Forget what belongs to ``task``, evicted past its retention."""
+        return None  # by default a store keeps nothing per task
 
     def drop_tenant(self, tenant: str) -> None:
         """Forget what belongs to the API key ``tenant``."""
+        return None  # by default a store keeps nothing per tenant
 
     def holds(self, tenant: str) -> bool:
         """Whether something is kept for ``tenant`` (then the key is never forgotten)."""
