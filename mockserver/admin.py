@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver import snapshot
 from mockserver.accounts import read_balances
 from mockserver.chaos import ChaosError
 from mockserver.clock import ClockError
@@ -424,6 +425,20 @@ async def flush_webhooks(request: web.Request) -> web.Response:
     return _json({"pending": state.webhooks.pending(), "attempts": len(state.webhooks.attempts)})
 
 
+async def export_state(request: web.Request) -> web.Response:
+    """The state as a snapshot (mockserver/snapshot.py): ``avatar-mock state export``."""
+    return _json(snapshot.export(_state(request)))
+
+
+async def import_state(request: web.Request) -> web.Response:
+    """Reset, then load a snapshot; a refused one changes nothing. No webhook is planned."""
+    try:
+        answer = snapshot.restore(_state(request), await _body(request))
+    except snapshot.SnapshotError as exc:
+        return _json({"error": str(exc), "status": 400, "problems": exc.problems}, 400)
+    return _json(answer)
+
+
 async def get_routes(request: web.Request) -> web.Response:
     return _json({"routes": request.config_dict[ROUTES_KEY]})
 
@@ -460,6 +475,8 @@ def setup(app: web.Application) -> None:
         ("POST", "/webhooks/flush", flush_webhooks),
         ("POST", "/webhooks/{delivery_id}/redeliver", redeliver_webhook),
         ("GET", "/violations", get_violations),
+        ("GET", "/state", export_state),
+        ("PUT", "/state", import_state),
     ]
     for method, path, handler in routes:
         if method == "GET":
