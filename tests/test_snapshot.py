@@ -142,7 +142,7 @@ async def test_imported_tasks_fire_no_webhooks(mock):
 async def test_pending_charges_and_refunds_apply_after_the_import(mock):
     """YouCam charges units on success; the relay refunds a failed task; both still pending
     at export time, both applied after the import when the tasks end."""
-    youcam = await youcam_run(mock, key="sk-a")
+    await youcam_run(mock, key="sk-a")
     relay = await relay_submit(mock, key="sk-a")
     await mock.call("POST", f"/__mock/tasks/{relay}/force", key=None, json={"state": "IN_PROGRESS"})
     _, tenant = await mock.call("GET", "/__mock/tenants/sk-a", key=None)
