@@ -431,9 +431,13 @@ async def export_state(request: web.Request) -> web.Response:
 
 
 async def import_state(request: web.Request) -> web.Response:
-    """Reset, then load a snapshot; a refused one changes nothing. No webhook is planned."""
+    """Reset, then load a snapshot; a refused one changes nothing. No webhook is planned.
+
+    A snapshot carries uploads' bytes, so it may be larger than a provider request: it is read
+    up to ``snapshot.MAX_BYTES``, not the scenario's ``limits.max_body_bytes``."""
+    body = await _body(request.clone(client_max_size=snapshot.MAX_BYTES))
     try:
-        answer = snapshot.restore(_state(request), await _body(request))
+        answer = snapshot.restore(_state(request), body)
     except snapshot.SnapshotError as exc:
         return _json({"error": str(exc), "status": 400, "problems": exc.problems}, 400)
     return _json(answer)

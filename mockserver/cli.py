@@ -1,4 +1,4 @@
-"""The ``avatar-mock`` command: serve | check-config | openapi | routes."""
+"""The ``avatar-mock`` command: serve | check-config | openapi | routes | contract | state."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiohttp import web
 
+from mockserver import statecli
 from mockserver.issuer import SECRET_ENV
 from mockserver.loops import LOOP_ENV, LOOPS, LoopError, resolve
 
@@ -123,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
 
     routes = sub.add_parser("routes", help="list the routes the server registers")
     routes.add_argument("--provider", action="append", metavar="NAME")
+
+    statecli.add_parser(sub, ADMIN_TOKEN_ENV, os.environ.get(ADMIN_TOKEN_ENV))
 
     contract = sub.add_parser(
         "contract",
@@ -338,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "openapi": _openapi,
         "routes": _routes,
         "contract": _contract,
+        "state": statecli.run,
     }[args.command]
     return command(args)
 

@@ -49,6 +49,7 @@ from mockserver.uploads import Upload
 
 FORMAT = "avatar-mock-state"
 VERSION = 1  # the layout below; a file of another version is refused, saying what to do
+MAX_BYTES = 256 * 1024 * 1024  # the largest snapshot PUT /__mock/state reads
 
 
 class SnapshotError(ValueError):
