@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -153,6 +154,7 @@ async def health(request: web.Request) -> web.Response:
             "tasks": len(state.store),
             "clock": state.clock.describe(),
             "loop": loop_name(asyncio.get_running_loop()),
+            "pid": os.getpid(),  # which worker of `serve --workers` answered
         }
     )
 
