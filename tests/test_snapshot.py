@@ -236,3 +236,48 @@ def test_the_schema_is_valid_json_schema():
 
     Draft202012Validator.check_schema(schema())
     assert json.dumps(schema())  # plain JSON, packaged under contracts/
+
+
+async def test_records_and_stuck_tasks_come_back_as_they_were(mock):
+    """An A2E record (a custom background: its family checked by identity) and a relay task
+    stuck for ever (a timeline that never ends) survive the round trip."""
+    from tests.test_a2e_background import ADD, ALL, DEL
+
+    status, added = await mock.call("POST", ADD, "sk-b", json={"img_url": "https://e.x/b.png"})
+    assert status == 200, added
+    stuck = await relay_submit(mock, key="sk-a", headers={"X-Mock-Outcome": "stuck"})
+    before = _untraced(await mock.call("POST", ALL, "sk-b"))
+    doc = await _export(mock)
+    await mock.call("POST", "/__mock/reset", key=None)
+    assert (await _import(mock, doc))[0] == 200
+    assert _untraced(await mock.call("POST", ALL, "sk-b")) == before
+    status, deleted = await mock.call("POST", DEL, "sk-b", json={"_id": added["data"]["_id"]})
+    assert status == 200 and deleted["code"] == 0, deleted  # found as a background
+    mock.advance(86_400)
+    _, row = await mock.call("GET", RELAY_TASK.format(stuck), "sk-a")
+    assert row["data"]["status"] == "IN_PROGRESS"
+
+
+async def test_a_reserved_upload_slot_takes_its_bytes_after_the_import(mock):
+    spec = {"content_type": "image/jpeg", "file_name": "f", "file_size": len(JPEG)}
+    _, answer = await mock.call("POST", "/s2s/v2.0/file", "sk-a", json={"files": [spec]})
+    request = answer["data"]["files"][0]["requests"][0]
+    doc = await _export(mock)
+    [slot] = doc["uploads"]
+    assert slot["body"] is None and slot["handle"]
+    await mock.call("POST", "/__mock/reset", key=None)
+    assert (await _import(mock, doc))[0] == 200
+    resp = await mock.client.put(mock.local(request["url"]), data=JPEG, headers=request["headers"])
+    assert resp.status == 200
+
+
+async def test_a_real_clock_is_kept_and_said_so(mock):
+    from mockserver.clock import RealClock
+    from mockserver.snapshot import export, restore
+
+    await youcam_run(mock, key="sk-a")
+    doc = export(mock.state)
+    mock.state.clock = RealClock()
+    answer = restore(mock.state, doc)
+    assert answer["clock"]["mode"] == "real" and "cannot be set" in answer["clock"]["kept"]
+    assert answer["imported"]["tasks"] == 1
