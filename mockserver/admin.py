@@ -429,7 +429,10 @@ async def flush_webhooks(request: web.Request) -> web.Response:
 
 async def export_state(request: web.Request) -> web.Response:
     """The state as a snapshot (mockserver/snapshot.py): ``avatar-mock state export``."""
-    return _json(snapshot.export(_state(request)))
+    try:
+        return _json(snapshot.export(_state(request)))
+    except snapshot.SnapshotError as exc:  # a value no JSON holds: say so, never a bad file
+        return _refuse(409, str(exc))
 
 
 async def import_state(request: web.Request) -> web.Response:

@@ -78,8 +78,13 @@ def export(state: MockState) -> dict[str, Any]:
                 stored.add((s.task.provider, s.task.id))
                 tasks.append(s.task)
         tenants.append(_tenant(tenant, state.accounts.listed.get(tenant.key), pending))
+    for task in tasks:  # a task another names (an A2E lip-sync names its twin) goes too
+        for named in _named_tasks(task.extra):
+            if (named.provider, named.id) not in stored:
+                stored.add((named.provider, named.id))
+                tasks.append(named)
     in_store = {(t.provider, t.id) for t in state.store.all()}
-    return {
+    doc = {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": now,
@@ -91,6 +96,50 @@ def export(state: MockState) -> dict[str, Any]:
         "uploads": [_upload(u) for u in state.uploads.all() if not u.gone],
         "not_carried": state.stores.sizes(),
     }
+    try:
+        json.dumps(doc, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise SnapshotError(f"the state holds a value a snapshot cannot carry: {exc}") from None
+    return doc
+
+
+TASK_REF = "$task"  # how a snapshot writes a Task that a task's ``extra`` holds
+
+
+def _named_tasks(value: Any) -> list[Task]:
+    if isinstance(value, Task):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _named_tasks(v)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _named_tasks(v)]
+    return []
+
+
+def _refs(value: Any) -> Any:
+    """``value`` with every Task in it written as ``{"$task": [provider, id]}``."""
+    if isinstance(value, Task):
+        return {TASK_REF: [value.provider, value.id]}
+    if isinstance(value, dict):
+        return {k: _refs(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_refs(v) for v in value]
+    return value
+
+
+def _resolved(value: Any, tasks: dict[tuple[str, str], Task]) -> Any:
+    """``value`` with each ``{"$task": [provider, id]}`` the imported Task it names."""
+    if isinstance(value, dict):
+        ref = value.get(TASK_REF)
+        if len(value) == 1 and isinstance(ref, list) and len(ref) == 2:
+            task = tasks.get((str(ref[0]), str(ref[1])))
+            if task is None:
+                raise SnapshotError(f"a task names task {ref[1]}, which the snapshot does not hold")
+            return task
+        return {k: _resolved(v, tasks) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, tasks) for v in value]
+    return value
 
 
 def _finite(value: float) -> float | None:
@@ -123,7 +172,7 @@ def _task(task: Task, in_store: bool) -> dict[str, Any]:
             "failure": tl.failure,
         },
         "params": task.params,
-        "extra": task.extra,
+        "extra": _refs(task.extra),
         "evict_at": _finite(task.evict_at),
         "stored": in_store,
     }
@@ -224,6 +273,8 @@ def restore(state: MockState, doc: Any) -> dict[str, Any]:
         )
     tasks = [_read_task(raw) for raw in doc["tasks"]]
     by_ref = {(t.provider, t.id): t for t in tasks}
+    for task in tasks:
+        task.extra = _resolved(task.extra, by_ref)
     tenants = [_read_tenant(raw, by_ref, state.accounts.history_size) for raw in doc["tenants"]]
     uploads = [_read_upload(raw) for raw in doc["uploads"]]
     clock = doc["clock"]

@@ -281,3 +281,23 @@ async def test_a_real_clock_is_kept_and_said_so(mock):
     answer = restore(mock.state, doc)
     assert answer["clock"]["mode"] == "real" and "cannot be set" in answer["clock"]["kept"]
     assert answer["imported"]["tasks"] == 1
+
+
+async def test_a_task_that_names_another_still_names_it_after_the_import(mock):
+    """An A2E lip-sync model keeps its twin (the Task itself, compared by identity): after the
+    import, continuing the same twin's training is refused as before, and the model lists."""
+    from tests.test_a2e import data_of
+    from tests.test_a2e_avatar import CONTINUE, LIPSYNC, trained
+
+    done = await trained(mock, key="sk-b")
+    data_of(*await mock.call("POST", CONTINUE, "sk-b", json={"_id": done["_id"]}))
+    doc = await _export(mock)
+    [lipsync] = [t for t in doc["tasks"] if t["extra"] and "twin" in t["extra"]]
+    assert lipsync["extra"]["twin"] == {"$task": ["a2e", done["_id"]]}
+    await mock.call("POST", "/__mock/reset", key=None)
+    assert (await _import(mock, doc))[0] == 200
+    status, again = await mock.call("POST", CONTINUE, "sk-b", json={"_id": done["_id"]})
+    assert status == 400 and "already has a lip-sync model" in again["msg"]
+    mock.advance(7300)
+    [model] = data_of(*await mock.call("GET", LIPSYNC, "sk-b"))
+    assert model["user_video_twin_id"] == done["_id"]
