@@ -84,6 +84,7 @@ def export(state: MockState) -> dict[str, Any]:
                 stored.add((named.provider, named.id))
                 tasks.append(named)
     in_store = {(t.provider, t.id) for t in state.store.all()}
+    state.uploads.evict(now)  # what expired is not carried back to life
     doc = {
         "format": FORMAT,
         "version": VERSION,
