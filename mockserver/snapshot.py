@@ -281,10 +281,10 @@ def restore(state: MockState, doc: Any) -> dict[str, Any]:
     clock = doc["clock"]
     moved = state.clock.mode == "virtual"
 
-    state.reset()
-    if moved:
-        state.clock.jump(clock["now"])
+    if moved:  # first, so what reset starts afresh (chaos windows) starts at the new time
+        state.clock.jump(clock["now"])  # the schema bounds both as the clock does
         state.clock.set_speed(clock["speed"])
+    state.reset()
     state.restore_id_streams({name: _read_stream(s) for name, s in doc["ids"].items()})
     for raw, task in zip(doc["tasks"], tasks, strict=True):
         if raw["stored"]:
