@@ -161,3 +161,22 @@ def test_a_bad_worker_count_is_a_usage_error(count, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["serve", "--workers", count])
     assert exit_.value.code == 2 and "--workers" in capsys.readouterr().err
+
+
+def test_a_worker_that_keeps_dying_stops_the_group(tmp_path):
+    """The port is held by another program, so every worker fails to bind: after RESTARTS
+    exits in a minute the supervisor gives up with status 1 and says so."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))  # no SO_REUSEPORT: a worker cannot join it
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    err = done.stderr.decode()
+    assert "times in 60 s; stopping all workers" in err
+    assert "started pid" in err  # replaced before it was given up on
