@@ -306,3 +306,17 @@ async def test_a_task_that_names_another_still_names_it_after_the_import(mock):
     mock.advance(7300)
     [model] = data_of(*await mock.call("GET", LIPSYNC, "sk-b"))
     assert model["user_video_twin_id"] == done["_id"]
+
+
+async def test_a_snapshot_larger_than_a_provider_body_is_read(mock):
+    """Uploads travel inline, so a snapshot may pass limits.max_body_bytes (1 MiB)."""
+    import base64
+
+    await upload(mock, key="sk-a")
+    doc = await _export(mock)
+    data = JPEG * 16_000  # 1.6 MB
+    doc["uploads"][0]["body"] = base64.b64encode(data).decode()
+    status, answer = await _import(mock, doc)
+    assert status == 200, answer
+    [stored] = mock.state.uploads.all()
+    assert stored.size == len(data) and stored.path.read_bytes() == data
