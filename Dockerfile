@@ -6,7 +6,7 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY mockserver ./mockserver
 COPY contracts ./contracts
 COPY fixtures ./fixtures

@@ -172,6 +172,10 @@ class Tenant:
             if s.rule(s.task, ends_at):
                 self.apply(s.currency, s.amount, ends_at, s.reason, s.task.id)
 
+    def pending(self) -> list[Settlement]:
+        """The settlements still waiting for their tasks to end, in due order."""
+        return [s for _, _, s in sorted(self._pending, key=lambda e: e[:2]) if not s.done]
+
     def has_pending(self) -> bool:
         return any(not s.done for _, _, s in self._pending)
 
@@ -308,6 +312,14 @@ class Accounts:
                 continue  # forgotten already
             rounds.append(key)
             yield tenant
+
+    def adopt(self, tenant: Tenant) -> Tenant:
+        """Keep ``tenant`` as made elsewhere (a snapshot's import), in place of any of its key;
+        the scenario's key list and tenant cap do not apply to it."""
+        if tenant.key not in self._tenants:
+            self._rounds.append(tenant.key)
+        self._tenants[tenant.key] = tenant
+        return tenant
 
     def forget(self, key: str) -> None:
         """Drop a tenant; its key starts afresh next time (its place in the rounds lapses)."""

@@ -14,11 +14,13 @@ import asyncio
 import ipaddress
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from mockserver import snapshot
 from mockserver.accounts import read_balances
 from mockserver.chaos import ChaosError
 from mockserver.clock import ClockError
@@ -152,6 +154,7 @@ async def health(request: web.Request) -> web.Response:
             "tasks": len(state.store),
             "clock": state.clock.describe(),
             "loop": loop_name(asyncio.get_running_loop()),
+            "pid": os.getpid(),  # which worker of `serve --workers` answered
         }
     )
 
@@ -424,6 +427,27 @@ async def flush_webhooks(request: web.Request) -> web.Response:
     return _json({"pending": state.webhooks.pending(), "attempts": len(state.webhooks.attempts)})
 
 
+async def export_state(request: web.Request) -> web.Response:
+    """The state as a snapshot (mockserver/snapshot.py): ``avatar-mock state export``."""
+    try:
+        return _json(snapshot.export(_state(request)))
+    except snapshot.SnapshotError as exc:  # a value no JSON holds: say so, never a bad file
+        return _refuse(409, str(exc))
+
+
+async def import_state(request: web.Request) -> web.Response:
+    """Reset, then load a snapshot; a refused one changes nothing. No webhook is planned.
+
+    A snapshot carries uploads' bytes, so it may be larger than a provider request: it is read
+    up to ``snapshot.MAX_BYTES``, not the scenario's ``limits.max_body_bytes``."""
+    body = await _body(request.clone(client_max_size=snapshot.MAX_BYTES))
+    try:
+        answer = snapshot.restore(_state(request), body)
+    except snapshot.SnapshotError as exc:
+        return _json({"error": str(exc), "status": 400, "problems": exc.problems}, 400)
+    return _json(answer)
+
+
 async def get_routes(request: web.Request) -> web.Response:
     return _json({"routes": request.config_dict[ROUTES_KEY]})
 
@@ -460,6 +484,8 @@ def setup(app: web.Application) -> None:
         ("POST", "/webhooks/flush", flush_webhooks),
         ("POST", "/webhooks/{delivery_id}/redeliver", redeliver_webhook),
         ("GET", "/violations", get_violations),
+        ("GET", "/state", export_state),
+        ("PUT", "/state", import_state),
     ]
     for method, path, handler in routes:
         if method == "GET":

@@ -1,4 +1,4 @@
-"""The ``avatar-mock`` command: serve | check-config | openapi | routes."""
+"""The ``avatar-mock`` command: serve | check-config | openapi | routes | contract | state."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiohttp import web
 
+from mockserver import statecli, workers
 from mockserver.issuer import SECRET_ENV
 from mockserver.loops import LOOP_ENV, LOOPS, LoopError, resolve
 
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         help="secret replicas share to verify each other's signed links, 16+ characters "
         f"(or ${SECRET_ENV}, which keeps it out of the process list); default: random",
     )
+    workers.add_arguments(serve)
     serve.add_argument("--log-level", default="WARNING")
     serve.add_argument(
         "--loop",
@@ -123,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
 
     routes = sub.add_parser("routes", help="list the routes the server registers")
     routes.add_argument("--provider", action="append", metavar="NAME")
+
+    statecli.add_parser(sub, ADMIN_TOKEN_ENV, os.environ.get(ADMIN_TOKEN_ENV))
 
     contract = sub.add_parser(
         "contract",
@@ -184,6 +188,8 @@ def collection_paused() -> Iterator[None]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.workers > 1 and args.worker_index is None:
+        return workers.supervise(args, args.argv)
     try:
         args.loop = resolve(args.loop)
     except LoopError as exc:  # --loop uvloop where it is missing, or a bad $AVATAR_MOCK_LOOP
@@ -201,7 +207,8 @@ def _serve(args: argparse.Namespace) -> int:
         max_field_size=args.max_header_size,
         **({"max_connections": args.max_connections} if args.max_connections else {}),
     )
-    serve(built, args.host, args.port, limits, args.loop)
+    workers.warn_unshared(args.state)
+    serve(built, args.host, args.port, limits, args.loop, reuse_port=args.worker_index is not None)
     return 0
 
 
@@ -245,8 +252,10 @@ def _build(args: argparse.Namespace) -> web.Application | int:
 
         watch(app, args.config)
     names = ", ".join(p.name for p in app[PROVIDERS_KEY])
+    worker = args.worker_index
+    who = "avatar-mock" if worker is None else f"avatar-mock worker {worker} (pid {os.getpid()})"
     print(
-        f"avatar-mock serving {names} on http://{args.host}:{args.port} "
+        f"{who} serving {names} on http://{args.host}:{args.port} "
         f"(clock {args.clock}, seed {scenario.seed}, loop {args.loop}); control API at /__mock/",
         flush=True,
     )
@@ -332,12 +341,14 @@ def _contract(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what a worker is started with
     command = {
         "serve": _serve,
         "check-config": _check_config,
         "openapi": _openapi,
         "routes": _routes,
         "contract": _contract,
+        "state": statecli.run,
     }[args.command]
     return command(args)
 

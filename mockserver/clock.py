@@ -49,6 +49,10 @@ class Clock(Protocol):
         """Run at ``speed`` times real time from now on."""
         ...
 
+    def jump(self, moment: float) -> None:
+        """Show ``moment`` from now on, earlier than now or later (a snapshot's import)."""
+        ...
+
     def describe(self) -> dict[str, object]: ...
 
 
@@ -74,6 +78,9 @@ class RealClock:
 
     def set_speed(self, speed: float) -> None:
         raise ClockError("the real clock has no speed to set; start with --clock virtual")
+
+    def jump(self, moment: float) -> None:
+        raise ClockError("the real clock cannot be set; start with --clock virtual")
 
     def describe(self) -> dict[str, object]:
         return {"now": self.now(), "mode": self.mode, "speed": self.speed}
@@ -116,6 +123,11 @@ class VirtualClock:
         speed = _read(speed, "speed", maximum=MAX_SPEED)
         self._rebase()
         self._speed = speed
+
+    def jump(self, moment: float) -> None:
+        """Show ``moment`` (0 to LATEST) from now on, running on at the same speed."""
+        self._base = _read(moment, "now", maximum=LATEST)
+        self._anchor = time.monotonic()
 
     def freeze(self) -> None:
         self.set_speed(0.0)

@@ -326,7 +326,9 @@ def _quiet_loop_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     loop.default_exception_handler(context)
 
 
-async def _serve(app: web.Application, host: str, port: int, limits: ConnectionLimits) -> None:
+async def _serve(
+    app: web.Application, host: str, port: int, limits: ConnectionLimits, reuse_port: bool
+) -> None:
     runner = GuardedRunner(app, limits)
     await runner.setup()
     stop = asyncio.Event()
@@ -336,7 +338,7 @@ async def _serve(app: web.Application, host: str, port: int, limits: ConnectionL
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         await stop.wait()
     finally:
         await runner.cleanup()
@@ -348,8 +350,11 @@ def serve(
     port: int,
     limits: ConnectionLimits,
     loop: str = "asyncio",
+    *,
+    reuse_port: bool = False,
 ) -> None:
     """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM (``avatar-mock serve``), on a
-    new event loop of kind ``loop`` (see mockserver/loops.py)."""
+    new event loop of kind ``loop`` (see mockserver/loops.py); ``reuse_port``: share the port
+    with the other workers of ``serve --workers`` (SO_REUSEPORT)."""
     with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
-        runner.run(_serve(app, host, port, limits))
+        runner.run(_serve(app, host, port, limits, reuse_port))

@@ -112,6 +112,26 @@ class MockState:
             rng = self._id_rngs[provider] = random.Random(f"{self.scenario.seed}:ids:{provider}")
         return rng
 
+    def id_streams(self) -> dict[str, dict[str, Any]]:
+        """Where each id stream stands (its sequence, its RNG's state), for a snapshot."""
+        names = sorted(set(self._seq) | set(self._id_rngs))
+        return {
+            name: {
+                "seq": self._seq.get(name, 0),
+                "rng": self._id_rngs[name].getstate() if name in self._id_rngs else None,
+            }
+            for name in names
+        }
+
+    def restore_id_streams(self, streams: dict[str, dict[str, Any]]) -> None:
+        """Put each id stream where ``id_streams`` found it: new ids follow the imported ones
+        as they would have followed them in the exporting run (and never repeat them)."""
+        for name, stream in streams.items():
+            self._seq[name] = stream["seq"]
+            if stream["rng"] is not None:
+                self._id_rngs[name] = rng = random.Random()
+                rng.setstate(stream["rng"])
+
     def reset(self) -> None:
         """Forget tasks, tenants, uploads, windows and the journal; keep clock and scenario."""
         self.store.clear()

@@ -317,6 +317,27 @@ class UploadStore:
             space, tenant, key, source.content_type, now, limits, path, source.size, source.etag
         )
 
+    def restore(self, entry: Upload, data: bytes | None) -> Upload:
+        """Keep ``entry`` as a snapshot describes it, with ``data`` as its bytes (None: a slot
+        still waiting for them). Quotas are not checked: the exporting mock admitted it."""
+        entry.path = None
+        entry.gone = False
+        if data is not None:
+            entry.path = self._new_path()
+            entry.path.write_bytes(data)
+        old = self._entries.get((entry.space, entry.tenant, entry.key))
+        if old is not None:
+            self.drop(old)
+        self._insert(entry)
+        if entry.handle:
+            self._handles[entry.handle] = entry
+        self._count(entry, +1)
+        return entry
+
+    def all(self) -> list[Upload]:
+        """Every object and reserved slot kept, in the order they were made."""
+        return list(self._entries.values())
+
     # --- forgetting ----------------------------------------------------------------------------
 
     def drop(self, entry: Upload) -> None:
