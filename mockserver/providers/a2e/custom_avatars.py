@@ -39,6 +39,7 @@ from mockserver.providers.a2e.common import (
 from mockserver.tasks import Task
 
 CUSTOM_AVATAR = record_family("custom_avatar")
+MEDIA_FIELDS = ("name", "gender", "video_url", "image_url")
 EDITABLE = ("name", "gender", "tags")
 
 
@@ -63,7 +64,7 @@ def row(task: Task) -> dict[str, Any]:
 @provider.handles("postApiV1CustomAvatarAdd")
 async def add_custom_avatar(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
-    params = {f: body[f] for f in ("name", "gender", "video_url", "image_url") if f in body}
+    params: dict[str, Any] = {f: body[f] for f in MEDIA_FIELDS if f in body}
     params["tags"] = _tags(body.get("tags", []))
     return ok(ctx, row(store_record(ctx, CUSTOM_AVATAR, params)))
 

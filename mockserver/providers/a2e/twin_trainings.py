@@ -45,10 +45,13 @@ EYE_CONTACT = provider.family(
         failure="failed",
     )
 )
-KINDS = {avatar.LIPSYNC.name: "lip_sync", EYE_CONTACT.name: "eye_contact"}
+KINDS = {"lipsync": "lip_sync", EYE_CONTACT.name: "eye_contact"}  # family -> record type
 DEFAULT_FAILED_MESSAGE = "training failed"
 
-provider.handles("postApiV1UserVideoTwinContinueTraining")(avatar.continue_video_twin_training)
+
+@provider.handles("postApiV1UserVideoTwinContinueTraining")
+async def continue_training(ctx: RequestContext) -> dict[str, Any]:
+    return await avatar.continue_video_twin_training(ctx)
 
 
 def training_row(ctx: RequestContext, task: Task) -> dict[str, Any]:
