@@ -14,6 +14,7 @@ Choices where the reference is silent, each [guess]:
 - ``uploadUrl`` is the bucket's signed URL (as ``get_upload_presigned_url``'s); ``cdnUrl``
   is a signed URL to the same object with no expiry, so anyone holding it reads the object
   for as long as it is kept (a public CDN link) while the plain object URL stays private;
+- ``cdnDomain`` is accepted and has no effect: ``cdnUrl`` points at the mock;
 - the answer echoes ``contentType`` and the bound ``contentLength`` when sent; the mock's
   bucket does not enforce either on the PUT;
 - each call costs ``costs.r2_upload`` coins (0 by default: the "R2 pricing rule" is not
