@@ -16,7 +16,7 @@ from .operation_catalog import Family, OperationCatalog
 from .payloads import flatten, instance
 from .target import Target
 
-ID_FIELDS = ("task_id", "_id", "id")
+ID_FIELDS = ("task_id", "_id", "id", "video_id")
 FAKE_IDS = {
     # the providers' own id shapes, so only "unknown" is wrong with them
     "youcam": "ContractSuiteUnknownTask" + "x" * 40,

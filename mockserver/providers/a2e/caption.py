@@ -68,6 +68,7 @@ provider.declare(
             Status("getCaptionRemovalDetail", Lookup.QUERY),
         ),
         list_all="listCaptionRemoval",
+        batch="postApiV1UserCaptionRemovalBatchDetail",
         delete=Status("deleteCaptionRemoval"),
         processing="listProcessingCaptionRemoval",
     )

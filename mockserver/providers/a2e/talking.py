@@ -93,6 +93,7 @@ provider.declare(
         submit="startTalkingVideo",
         status=(Status("getTalkingVideo"),),
         list_all="listTalkingVideos",
+        batch="postApiV1TalkingVideoBatchDetail",
         delete=Status("deleteTalkingVideo"),
     )
 )
@@ -104,6 +105,7 @@ provider.declare(
         submit="startTalkingPhoto",
         status=(Status("getTalkingPhoto"),),
         list_all="listTalkingPhotos",
+        batch="postApiV1TalkingPhotoBatchDetail",
         delete=Status("deleteTalkingPhoto"),
     )
 )

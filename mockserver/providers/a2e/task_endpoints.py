@@ -77,7 +77,7 @@ def bind(target: Provider, spec: FamilySpec) -> None:
     if spec.batch is not None:
 
         async def batch_handler(ctx: RequestContext) -> dict[str, Any]:
-            wanted = ctx.body.get("_ids") or []
+            wanted = ctx.body.get("ids") or ctx.body.get("_ids") or []
             return ok(ctx, [row(ctx, t) for t in batch(ctx, family, wanted)])
 
         target.handles(spec.batch)(batch_handler)

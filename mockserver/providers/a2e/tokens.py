@@ -32,7 +32,9 @@ from mockserver.providers.a2e.common import PROVIDER, deleted, hex24, iso_ms, ok
 from mockserver.providers.a2e.dialect import not_found, unauthorized
 from mockserver.state import MockState
 
-PUBLIC_OPERATIONS = frozenset({"loginAccount", "loginAccountV1"})
+PUBLIC_OPERATIONS = frozenset(
+    {"loginAccount", "loginAccountV1", "postApiV1CustomBackRandomBackground"}
+)
 STORE = "tokens"
 
 

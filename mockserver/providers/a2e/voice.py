@@ -30,7 +30,7 @@ from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e import billing, provider, tts_previews
 from mockserver.providers.a2e.catalog import (
     GENDER_LABELS,
     LANGUAGES,
@@ -175,9 +175,13 @@ async def send_tts(ctx: RequestContext) -> dict[str, Any]:
         if missing:
             raise bad_request(f"{' and '.join(missing)} required with user_voice_id")
         completed_voice(ctx, str(user_voice_id))  # truthy here: exactly one was sent
-    billing.pay(ctx, tts_price(ctx, body)[billing.COINS], "tts")
+    cost = tts_price(ctx, body)[billing.COINS]
+    billing.require(ctx, cost)
     name = f"{hex24(ctx)}.mp3"
-    return ok(ctx, ctx.state.links.url(ctx.origin, "result.mp3", name, ctx.now + TTS_URL_TTL))
+    url = ctx.state.links.url(ctx.origin, "result.mp3", name, ctx.now + TTS_URL_TTL)
+    tts_previews.keep(ctx, body, url)  # tts/preview/list shows it for 24 hours
+    billing.pay(ctx, cost, "tts")
+    return ok(ctx, url)
 
 
 def _public_voices(filters: dict[str, Any]) -> list[dict[str, Any]]:
