@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 if TYPE_CHECKING:
     from mockserver.context import RequestContext
@@ -28,7 +29,8 @@ async def read_form(ctx: RequestContext) -> dict[str, Any]:
         raise ctx.error(
             "too_large", f"request body over {ctx.state.scenario.max_body_bytes} bytes"
         ) from exc
-    except (ValueError, AssertionError, LookupError) as exc:  # no boundary, bad bytes, charset
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as exc:
+        # no boundary, a part header that is not one, bytes not UTF-8, an unknown charset
         raise ctx.error("invalid_json", f"the multipart body cannot be read: {exc}") from None
     fields: dict[str, Any] = {}
     for name, value in form.items():
