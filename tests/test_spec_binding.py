@@ -84,7 +84,7 @@ def test_start_up_fails_when_an_operation_speaks_an_unknown_dialect():
     speaking = [op for op in ops if op.dialect == "openai"]
     assert speaking  # the /v1/videos routes
     provider = _fake_provider(*[op.operation_id for op in ops])
-    with pytest.raises(BindError, match="speaking no known dialect: createVideo \(openai\)"):
+    with pytest.raises(BindError, match=r"speaking no known dialect: createVideo \(openai\)"):
         bind(provider, ops)
     provider.dialects = {"openai": _Dialect()}
     assert len(bind(provider, ops)) == len(ops)
