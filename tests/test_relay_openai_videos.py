@@ -321,3 +321,15 @@ async def test_the_notify_hook_gets_the_video_object_when_it_ends(mock):
         assert json.loads(hit.body) == await read(mock, video["id"])
     finally:
         await receiver.server.close()
+
+
+async def test_a_multipart_part_header_that_is_not_one_is_a_400(mock):
+    boundary = "b0undary"
+    raw = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="\x7f\x19"\r\n\r\nx\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n\r\np\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    status, body = await mock.call("POST", VIDEOS, data=raw, headers=headers)
+    assert status == 400 and openai_error(body)["type"] == "invalid_request_error"
