@@ -20,6 +20,7 @@ PROVIDERS = ("youcam", "relay", "a2e")
 def _generator(provider: str):
     script = CONTRACTS / provider / "coverage.py"
     spec = importlib.util.spec_from_file_location(f"{provider}_coverage_page", script)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
