@@ -333,3 +333,15 @@ async def test_a_multipart_part_header_that_is_not_one_is_a_400(mock):
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     status, body = await mock.call("POST", VIDEOS, data=raw, headers=headers)
     assert status == 400 and openai_error(body)["type"] == "invalid_request_error"
+
+
+async def test_chaos_spoils_the_content_as_it_spoils_json(mock):
+    video = await create(mock)
+    mock.advance(DONE)
+    url = VIDEO.format(video["id"]) + "/content"
+    whole = (await mock.call("GET", url))[1]
+    resp = await mock.client.get(url, headers={**mock.auth(), "X-Mock-Fault": "truncate=0.5"})
+    assert resp.status == 200 and resp.content_type == "video/mp4"
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await resp.read()  # a short read: fewer bytes than Content-Length
+    assert len(whole) > 100
