@@ -22,12 +22,12 @@ from mockserver.chaos import UNROUTED, with_chaos
 from mockserver.clock import Clock, VirtualClock
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError, ControlDialect
-from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.keys import OPERATIONS_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.pipeline import json_answer, make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
 from mockserver.scenario import load as load_scenario
-from mockserver.spec import load_operations
+from mockserver.spec import Operation, load_operations
 from mockserver.state import MockState, ServerOptions
 
 log = logging.getLogger("avatar_mock")
@@ -42,7 +42,9 @@ def _provider_for(request: web.Request, enabled: list[Provider]) -> Provider | N
     return None
 
 
-def _answer(request: web.Request, provider: Provider | None, err: ApiError) -> web.Response:
+def _answer(
+    request: web.Request, provider: Provider | None, err: ApiError, op: Operation | None = None
+) -> web.Response:
     """A refusal outside any operation, in the dialect of the provider whose path it is (the
     mock's own ``{"error", "status"}`` elsewhere), serialised as every other answer."""
     headers = dict(err.headers)
@@ -51,21 +53,29 @@ def _answer(request: web.Request, provider: Provider | None, err: ApiError) -> w
     state = request.app[STATE_KEY]
     # No operation matched, but the provider's conventions hold all the same: its trace id,
     # its headers (YouCam's x-request-id on every answer).
-    # No operation either: the provider's hooks read none.
+    # No operation matched (a 405 names one served at the path): the provider's hooks read none.
     now = state.clock.now()
-    ctx = RequestContext(request, state, provider, None, now)  # type: ignore[arg-type]
+    ctx = RequestContext(request, state, provider, op, now)  # type: ignore[arg-type]
     if provider.response_headers is not None:
         headers = {**provider.response_headers(ctx), **headers}
-    return json_answer(err.status, provider.dialect.render(err, ctx.trace_id), headers or None)
+    return json_answer(err.status, ctx.dialect.render(err, ctx.trace_id), headers or None)
 
 
-async def _allowed_methods(request: web.Request, fallback: web.AbstractResource | None) -> set[str]:
-    """The methods some other route serves at this path (empty: no route has the path)."""
+async def _allowed_methods(
+    request: web.Request, fallback: web.AbstractResource | None
+) -> tuple[set[str], Operation | None]:
+    """The methods some other route serves at this path (empty: no route has the path), and
+    an operation served there (whose dialect a 405 speaks)."""
     allowed: set[str] = set()
+    served = request.app[OPERATIONS_KEY]
+    op = None
     for resource in request.app.router.resources():
         if resource is not fallback:
-            allowed |= (await resource.resolve(request))[1]
-    return allowed
+            methods = (await resource.resolve(request))[1]
+            allowed |= methods
+            if methods and op is None:
+                op = served.get(resource)
+    return allowed, op
 
 
 def make_fallback():
@@ -75,9 +85,9 @@ def make_fallback():
 
     async def fallback(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        allowed = await _allowed_methods(request, request.match_info.route.resource)
+        allowed, op = await _allowed_methods(request, request.match_info.route.resource)
         provider = _provider_for(request, request.app[PROVIDERS_KEY])
-        dialect = provider.dialect if provider is not None else CONTROL
+        dialect = provider.dialect_for(op) if provider is not None else CONTROL
         if allowed:
             err = dialect.pipeline_error("method_not_allowed", "no such operation")
             err.headers = {**err.headers, "Allow": ", ".join(sorted(allowed))}
@@ -85,7 +95,7 @@ def make_fallback():
             err = dialect.pipeline_error("no_route", "no such operation")
 
         async def refuse() -> web.StreamResponse:
-            return _answer(request, provider, err)
+            return _answer(request, provider, err, op)
 
         control = request.path.startswith(admin.PREFIX)  # the control plane takes no chaos
         if not control and request.app[STATE_KEY].chaos.may_act(request.headers):
@@ -95,7 +105,7 @@ def make_fallback():
                 operation=UNROUTED,
                 provider=provider.name if provider is not None else None,
                 dialect=dialect,
-                answer=lambda fault: _answer(request, provider, fault),
+                answer=lambda fault: _answer(request, provider, fault, op),
             )
         else:
             response = await refuse()
@@ -127,12 +137,16 @@ def create_app(
     enabled = [registered[name] for name in names]
     app[PROVIDERS_KEY] = enabled
     routes: list[dict[str, Any]] = []
+    served: dict[web.AbstractResource, Operation] = {}
     for provider in enabled:
         bound = bind(provider, load_operations(provider.name))
         # Static paths first, so /allRecords is never taken for an {_id}.
         bound.sort(key=lambda pair: "{" in pair[0].path)
         for op, handler in bound:
-            app.router.add_route(op.method, op.path, make_endpoint(state, provider, op, handler))
+            route = app.router.add_route(
+                op.method, op.path, make_endpoint(state, provider, op, handler)
+            )
+            served.setdefault(route.resource, op)  # type: ignore[arg-type]
             routes.append(
                 {
                     "provider": provider.name,
@@ -144,6 +158,7 @@ def create_app(
         if provider.extra_routes is not None:
             provider.extra_routes(app)
     app[ROUTES_KEY] = routes
+    app[OPERATIONS_KEY] = served
     app.on_startup.append(state.webhooks.start)
     app.on_startup.append(state.retention.start)
     app.on_cleanup.append(state.webhooks.stop)

@@ -1,4 +1,4 @@
-"""The ``avatar-mock`` command: serve | check-config | openapi | routes | contract | state."""
+"""The ``avatar-mock`` command: serve | check-config | openapi | coverage | routes | contract | state."""
 
 from __future__ import annotations
 
@@ -122,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     spec = sub.add_parser("openapi", help="print a provider's OpenAPI document")
     spec.add_argument("provider")
     spec.add_argument("--json", action="store_true", help="as JSON instead of YAML")
+
+    coverage = sub.add_parser(
+        "coverage",
+        help="print a provider's coverage page: every operation, how it is known, the evidence",
+    )
+    coverage.add_argument("provider")
 
     routes = sub.add_parser("routes", help="list the routes the server registers")
     routes.add_argument("--provider", action="append", metavar="NAME")
@@ -294,6 +300,22 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _coverage(args: argparse.Namespace) -> int:
+    """The page the contracts package holds (contracts/<provider>/COVERAGE.md), as it is."""
+    from mockserver.resources import contracts_dir
+
+    pages = sorted(p.parent.name for p in contracts_dir().glob("*/COVERAGE.md"))
+    if args.provider not in pages:
+        print(
+            f"avatar-mock: no coverage page for {args.provider!r}; known: {', '.join(pages)}",
+            file=sys.stderr,
+        )
+        return 2
+    page = contracts_dir() / args.provider / "COVERAGE.md"
+    sys.stdout.write(page.read_text(encoding="utf-8"))
+    return 0
+
+
 def _routes(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
     from mockserver.keys import ROUTES_KEY
@@ -346,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _serve,
         "check-config": _check_config,
         "openapi": _openapi,
+        "coverage": _coverage,
         "routes": _routes,
         "contract": _contract,
         "state": statecli.run,

@@ -19,6 +19,7 @@ from mockserver.ids import uuid4
 
 if TYPE_CHECKING:
     from mockserver.accounts import Tenant
+    from mockserver.errors import Dialect
     from mockserver.media import MediaLinks
     from mockserver.registry import Provider
     from mockserver.scenario import ProviderConfig
@@ -145,8 +146,13 @@ class RequestContext:
     def client_ip(self) -> str:
         return self.request.remote or "unknown"
 
+    @property
+    def dialect(self) -> Dialect:
+        """The dialect this operation refuses in (its ``x-dialect``, else the provider's)."""
+        return self.provider.dialect_for(self.operation)
+
     def error(self, kind: str, detail: str = "") -> ApiError:
-        return self.provider.dialect.pipeline_error(kind, detail)
+        return self.dialect.pipeline_error(kind, detail)
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)

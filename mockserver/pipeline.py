@@ -34,10 +34,12 @@ import orjson
 from aiohttp import web
 
 from mockserver.auth import bearer_key
+from mockserver.binary import Binary
 from mockserver.chaos import ChaosError, Spot, lenient_json
 from mockserver.context import RequestContext
 from mockserver.effects import Effect
 from mockserver.errors import ApiError
+from mockserver.forms import read_form
 from mockserver.journal import Entry
 from mockserver.jsonio import JsonError, loads_object, printable
 from mockserver.params import ParamsError, ParamsReader, params_reader
@@ -48,6 +50,7 @@ from mockserver.validation import body_error, response_problem
 
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"
+FORM = "multipart/form-data"
 
 Reply = tuple[int, Any, dict[str, str] | None]  # status, payload, extra headers
 Check = Callable[[RequestContext], None]  # a step before the work; refuses by raising
@@ -58,6 +61,8 @@ REFUSALS = (ApiError, ParamsError, ChaosError)
 
 
 def _dumps(payload: Any) -> bytes:
+    if payload.__class__ is Binary:
+        return payload.body  # type: ignore[no-any-return]
     try:
         return orjson.dumps(payload)
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the slower, general path
@@ -127,11 +132,13 @@ def reads_params(reader: ParamsReader) -> Check:
 
 
 async def read_body(ctx: RequestContext) -> None:
-    """The JSON body, checked against the operation's schema; ``2.0`` for an integer
-    field becomes ``2`` (JSON Schema counts it as one, ``range`` in a handler would not)."""
+    """The JSON body (or the form, where the operation takes one), checked against the
+    operation's schema; ``2.0`` for an integer field becomes ``2`` (JSON Schema counts it as
+    one, ``range`` in a handler would not)."""
     op = ctx.operation
-    ctx.body = body = await _json_body(ctx)
-    problem = body_error(op, body)
+    form = op.form_schema is not None and ctx.request.content_type == FORM
+    ctx.body = body = await read_form(ctx) if form else await _json_body(ctx)
+    problem = body_error(op, body, form)
     if problem:
         raise ctx.error(*problem)
     for name in op.body_integers:
@@ -169,8 +176,8 @@ def refused(ctx: RequestContext, err: Exception) -> Reply:
     parameter or chaos header as the provider's invalid-parameters answer."""
     if not isinstance(err, ApiError):
         err = ctx.error("invalid_params", str(err))
-        return err.status, ctx.provider.dialect.render(err, ctx.trace_id), None
-    return err.status, ctx.provider.dialect.render(err, ctx.trace_id), err.headers or None
+        return err.status, ctx.dialect.render(err, ctx.trace_id), None
+    return err.status, ctx.dialect.render(err, ctx.trace_id), err.headers or None
 
 
 def check_response(ctx: RequestContext, reply: Reply) -> Reply:
@@ -186,7 +193,7 @@ def check_response(ctx: RequestContext, reply: Reply) -> Reply:
     )
     log.error("response violates %s/%s: %s", op.provider, op.operation_id, problem)
     err = ctx.error("internal", f"response violates the contract: {problem}")
-    return err.status, ctx.provider.dialect.render(err, ctx.trace_id), headers
+    return err.status, ctx.dialect.render(err, ctx.trace_id), headers
 
 
 def provider_headers(hook: Callable[[RequestContext], dict[str, str]]) -> Finish:
@@ -206,6 +213,11 @@ def answer(ctx: RequestContext, reply: Reply, steps: tuple[Finish, ...]) -> web.
     for step in steps:
         reply = step(ctx, reply)
     status, payload, headers = reply
+    if payload.__class__ is Binary:
+        extra = {**payload.headers, **(headers or {})}
+        return web.Response(
+            body=payload.body, status=status, content_type=payload.content_type, headers=extra
+        )
     return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
 
 
@@ -217,7 +229,8 @@ async def spoil(
     for step in steps:
         reply = step(ctx, reply)
     status, payload, headers = reply
-    out = {**(headers or {}), "Content-Type": JSON}
+    kind = payload.content_type if payload.__class__ is Binary else JSON
+    out = {**(headers or {}), "Content-Type": kind}
     return await effect.send(ctx.request, status, _dumps(payload), out)
 
 
@@ -244,8 +257,8 @@ def internal_error(ctx: RequestContext) -> web.Response:
     """A defect in the mock: logged, and answered as the provider's 500."""
     request = ctx.request
     log.exception("unexpected error answering %s %s", request.method, request.path)
-    err = ctx.provider.dialect.pipeline_error("internal", "internal error")
-    return json_answer(err.status, ctx.provider.dialect.render(err, ctx.trace_id))
+    err = ctx.dialect.pipeline_error("internal", "internal error")
+    return json_answer(err.status, ctx.dialect.render(err, ctx.trace_id))
 
 
 # --- composition --------------------------------------------------------------------------------
@@ -275,7 +288,7 @@ def compose(state: MockState, provider: Provider, op: Operation, handler: Handle
     strict: tuple[Finish, ...] = (check_response,) if state.options.strict else ()
     return Steps(
         tuple(checks),
-        read_body if op.body_schema is not None else None,
+        read_body if op.takes_body else None,
         handler,
         strict + headers,
         headers,
@@ -302,7 +315,7 @@ async def _act_first(
     if ctx.provider.on_refused is not None:
         ctx.provider.on_refused(ctx)
     try:
-        instead = await effect.act(ctx.request, ctx.provider.dialect)
+        instead = await effect.act(ctx.request, ctx.dialect)
     except REFUSALS as err:
         return refused(ctx, err)
     return instead if instead is not None else await work(ctx, steps)
@@ -318,7 +331,7 @@ async def _act_after(
     async def handler_then_act(ctx: RequestContext) -> Any:
         nonlocal instead
         payload = await steps.handler(ctx)
-        instead = await effect.act(ctx.request, ctx.provider.dialect)
+        instead = await effect.act(ctx.request, ctx.dialect)
         return payload
 
     reply = await work(ctx, dataclasses.replace(steps, handler=handler_then_act))

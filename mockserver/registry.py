@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,9 @@ class Provider:
     # Told of a request refused before its handler ran (a 429, an injected fault), e.g. so a
     # refused poll still counts for YouCam's polling window.
     on_refused: Callable[[RequestContext], None] | None = None
+    # Other dialects some operations speak, by the name their ``x-dialect`` gives (the relay's
+    # OpenAI-compatible video routes refuse in OpenAI's envelope, the rest in new-api's).
+    dialects: Mapping[str, Dialect] = field(default_factory=dict)
     handlers: dict[str, Handler] = field(default_factory=dict)
     task_families: dict[str, TaskFamily] = field(default_factory=dict)
     family_specs: dict[str, FamilySpec] = field(default_factory=dict)
@@ -102,6 +105,12 @@ class Provider:
         self.task_families.pop(name, None)
         for operation_id in spec.operation_ids():
             self.handlers.pop(operation_id, None)
+
+    def dialect_for(self, operation: Operation | None) -> Dialect:
+        """The dialect ``operation`` refuses in: the one its ``x-dialect`` names (bind has
+        made sure the provider knows it), else the provider's own."""
+        name = None if operation is None else operation.dialect
+        return self.dialect if name is None else self.dialects[name]
 
     def owns(self, path: str) -> bool:
         return path.startswith(self.path_prefixes)
@@ -140,6 +149,13 @@ def bind(provider: Provider, operations: list[Operation]) -> list[tuple[Operatio
     missing = sorted(set(by_id) - set(provider.handlers))
     orphans = sorted(set(provider.handlers) - set(by_id))
     problems = []
+    unknown = sorted(
+        f"{op.operation_id} ({op.dialect})"
+        for op in operations
+        if op.dialect is not None and op.dialect not in provider.dialects
+    )
+    if unknown:
+        problems.append(f"operations speaking no known dialect: {', '.join(unknown)}")
     if missing:
         problems.append(f"operations with no handler: {', '.join(missing)}")
     if orphans:

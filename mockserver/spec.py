@@ -76,6 +76,11 @@ class Operation:
         return _json_schema(self._body.get("content"))
 
     @cached_property
+    def takes_body(self) -> bool:
+        """A JSON or a form body (a form-only operation has no ``body_schema``)."""
+        return self.body_schema is not None or self.form_schema is not None
+
+    @cached_property
     def body_required(self) -> bool:
         return bool(self._body.get("required"))
 
@@ -100,6 +105,27 @@ class Operation:
     @cached_property
     def extensions(self) -> dict[str, Any]:
         return {k: self._resolved(v) for k, v in self.raw.items() if k.startswith("x-")}
+
+    @cached_property
+    def dialect(self) -> str | None:
+        """The named dialect the operation refuses in (``x-dialect``), if not its provider's."""
+        name = self.raw.get("x-dialect")
+        return None if name is None else str(name)
+
+    @cached_property
+    def form_schema(self) -> dict[str, Any] | None:
+        """The ``multipart/form-data`` body schema, where the operation takes a form too."""
+        content = self._body.get("content") or {}
+        media = content.get("multipart/form-data")
+        return None if media is None else media.get("schema")
+
+    @cached_property
+    def form_validator(self) -> Draft202012Validator | None:
+        return None if self.form_schema is None else _validator(self.form_schema)
+
+    @cached_property
+    def form_is_valid(self) -> Callable[[Any], bool] | None:
+        return None if self.form_schema is None else fast_check(self.form_schema)
 
     @property
     def query_params(self) -> list[Param]:

@@ -121,7 +121,7 @@ def admit_for(state: MockState, tenant: str, now: float, dialect: Dialect) -> No
 
 def admit(ctx: RequestContext) -> None:
     """Make room for one more task of the caller, or refuse: the caps are reached."""
-    admit_for(ctx.state, ctx.key, ctx.now, ctx.provider.dialect)
+    admit_for(ctx.state, ctx.key, ctx.now, ctx.dialect)
 
 
 def keep(ctx: RequestContext, task: Task) -> Task:
@@ -194,7 +194,7 @@ def submit_from(
         params=params,
         new_id=new_id,
         now=ctx.now,
-        dialect=ctx.provider.dialect,
+        dialect=ctx.dialect,
         origin=ctx.origin,
         choose=choose,
         outcome=outcome,

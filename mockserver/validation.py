@@ -40,17 +40,20 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {error.message}" if where else error.message
 
 
-def body_error(op: Operation, body: Any) -> tuple[str, str] | None:
-    """``(kind, reason)`` when ``body`` breaks the schema: unexpected_param or invalid_params.
+def body_error(op: Operation, body: Any, form: bool = False) -> tuple[str, str] | None:
+    """``(kind, reason)`` when ``body`` breaks the schema (the form's, for a multipart body):
+    unexpected_param or invalid_params.
 
     An unexpected field wins over other problems, since providers such as YouCam name that
     case with its own code.
     """
-    if op.body_schema is None:  # checked before body_validator, which builds a jsonschema one
+    schema = op.form_schema if form else op.body_schema
+    if schema is None:  # checked before the validator, which builds a jsonschema one
         return None
-    if op.body_is_valid is not None and op.body_is_valid(body):
+    is_valid = op.form_is_valid if form else op.body_is_valid
+    if is_valid is not None and is_valid(body):
         return None
-    validator = op.body_validator
+    validator = op.form_validator if form else op.body_validator
     assert validator is not None  # there is a body schema
     errors = list(validator.iter_errors(body))
     if not errors:

@@ -95,7 +95,11 @@ FULL: dict[str, Any] = {
             },
         },
         "relay": {
-            "settings": {"notify_retries": [1, 2], "token_concurrency_limit": 4},
+            "settings": {
+                "notify_retries": [1, 2],
+                "token_concurrency_limit": 4,
+                "openai_video_ttl": 600,
+            },
             "families": {"avatar": {"states": {"NOT_START": 0.5}}},
         },
         "a2e": {"settings": {"streaming_capacity": 5, "auth_error_status": 401}},

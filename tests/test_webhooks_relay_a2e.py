@@ -144,3 +144,26 @@ async def test_one_tasks_notifications_go_one_at_a_time(make_mock, aiohttp_serve
     await deliver(mock, 60)
     assert not overlapped
     assert seen == ["SUBMITTED", "QUEUED", "IN_PROGRESS", "FAILURE"]
+
+
+@pytest.mark.parametrize(
+    ("submit", "body", "status"),
+    [
+        ("/v1/video/generations", {"model": "kling-v1", "prompt": "p"}, "/v1/video/generations/{}"),
+        ("/kling/v1/videos/text2video", {"prompt": "p"}, "/kling/v1/videos/text2video/{}"),
+        ("/suno/submit/music", {"prompt": "p"}, "/suno/fetch/{}"),
+    ],
+)
+async def test_every_relay_task_route_notifies_with_the_object_its_status_route_shows(
+    mock, receiver, submit, body, status
+):
+    hook = "callback_url" if submit.startswith("/kling/") else "notify_hook"
+    code, answer = await mock.call("POST", submit, json={**body, hook: receiver.url()})
+    assert code == 200, answer
+    data = answer.get("data")
+    task_id = answer.get("task_id") or (data["task_id"] if isinstance(data, dict) else data)
+    await deliver(mock, 60)
+    (hit,) = receiver.received
+    _, polled = await mock.call("GET", status.format(task_id))
+    shown = polled["data"] if "data" in polled and "task_id" not in polled else polled
+    assert json.loads(hit.body) == shown

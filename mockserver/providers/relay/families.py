@@ -12,7 +12,7 @@ from typing import Any
 from mockserver.context import RequestContext
 from mockserver.families import FamilySpec, IdStyle, PriceRule, Status
 from mockserver.lifecycle import TaskFamily
-from mockserver.providers.relay import bodies, models
+from mockserver.providers.relay import bodies, models, videos
 from mockserver.providers.relay.provider import provider
 
 
@@ -116,4 +116,25 @@ def _kling(name: str, submit: str, status: str) -> FamilySpec:
 KLING_TEXT = provider.declare(_kling("kling_text2video", "klingText2Video", "getKlingText2Video"))
 KLING_IMAGE = provider.declare(
     _kling("kling_image2video", "klingImage2Video", "getKlingImage2Video")
+)
+
+
+# OpenAI's video object (/v1/videos), as new-api serves it: the family's vocabulary is
+# OpenAI's; its routes refuse in OpenAI's envelope (x-dialect: openai in the document).
+OPENAI_VIDEO = provider.declare(
+    FamilySpec(
+        family=TaskFamily(
+            provider="relay",
+            name=videos.VIDEO_FAMILY,
+            states=("queued", "in_progress"),
+            success="completed",
+            failure="failed",
+        ),
+        render=videos.video_view,
+        submit="createVideo",
+        status=(Status("getVideo", id_field="video_id"),),
+        price=cost_of("openai_video"),
+        failure_fields=("code", "message"),
+        options=videos.OPTIONS,
+    )
 )

@@ -7,10 +7,13 @@ new-api answers both alike) and shows it through the family's renderer. What dif
 family is in the spec's ``options``:
 
 - ``params``: body and path parameters -> task params (:mod:`.bodies`), required;
+- ``new_id``: rng -> a new task id (default: the spec's ``new_id`` style);
 - ``accepted``: (task, view) -> the submit answer (default: the envelope with the id as data);
 - ``found``: (row or rows, view) -> the status or batch answer (default: in the envelope);
 - ``short``: the refusal when quota cannot pay (default: ``quota_not_enough``);
-- ``missing``: the refusal for an unknown id (default: ``task_not_exist``).
+- ``missing``: task id -> the refusal for an unknown id (default: ``task_not_exist``);
+- ``operations``: operationId -> handler factory ``(spec) -> Handler``, for what a family
+  serves beside submit, status and batch (the video object's list, content, remix, delete).
 
 Two scenario settings reach every family: ``token_concurrency_limit`` (new-api's
 TokenConcurrencyGate: a key with that many unfinished tasks, of any relay family, is refused
@@ -21,7 +24,7 @@ new-api #2050 reports for /v1/videos).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mockserver.accounts import Settlement
@@ -84,21 +87,31 @@ def gate(ctx: RequestContext) -> None:
         raise token_concurrency_limit(ctx.request_id)
 
 
-def submit_handler(spec: FamilySpec) -> Handler:
-    read: Callable[[dict[str, Any]], dict[str, Any]] = spec.options["params"]
+Reader = Callable[["RequestContext", dict[str, Any]], dict[str, Any]]
+
+
+def submit_handler(spec: FamilySpec, read: Reader | None = None) -> Handler:
+    """Submit a task of ``spec``: ``read(ctx, params and body)`` gives its params (default:
+    the spec's ``params`` reader, which needs only the body)."""
+    if read is None:
+        body_only: Callable[[dict[str, Any]], dict[str, Any]] = spec.options["params"]
+        read = lambda ctx, body: body_only(body)  # noqa: E731
+    reader: Reader = read
     accepted: Callable[[Task, View], Row] = spec.options.get("accepted", _accepted)
     short: Callable[[], ApiError] = spec.options.get("short", quota_not_enough)
+    minted: Callable[[random.Random], str] | None = spec.options.get("new_id")
 
     async def handle(ctx: RequestContext) -> Row:
         gate(ctx)  # new-api's gate is middleware: it answers before the body is read
-        params = read({**ctx.params, **ctx.body})
+        params = reader(ctx, {**ctx.params, **ctx.body})
         cost = float(spec.cost(ctx, ctx.body))
         tenant = ctx.tenant
         accounts = ctx.state.accounts
         if cost > 0 and tenant.available(QUOTA, ctx.now, accounts.next_seq) < cost:
             raise short()
         rng = ctx.state.id_rng("relay")
-        task = submit_from(ctx, spec.family, params, _new_id(spec.new_id, rng))
+        new_id = _new_id(spec.new_id, rng) if minted is None else (lambda: minted(rng))
+        task = submit_from(ctx, spec.family, params, new_id)
         if cost > 0:
             tenant.apply(QUOTA, -cost, ctx.now, spec.name, task.id)
         if cost > 0 and ctx.settings.get("refund_failed", True):
@@ -121,9 +134,13 @@ def find(ctx: RequestContext, spec: FamilySpec, task_id: str) -> Task:
     """The caller's task of this family, or the family's not-found refusal."""
     task = ctx.state.store.get("relay", ctx.key, task_id, ctx.now)
     if task is None or task.family.name != spec.name:
-        missing: Callable[[], ApiError] = spec.options.get("missing", task_not_exist)
-        raise missing()
+        missing: Callable[[str], ApiError] = spec.options.get("missing", _not_exist)
+        raise missing(task_id)
     return task
+
+
+def _not_exist(task_id: str) -> ApiError:
+    return task_not_exist()
 
 
 def status_handler(spec: FamilySpec, status: Status) -> Handler:
@@ -159,3 +176,6 @@ def bind_family(provider: Provider, spec: FamilySpec) -> None:
         provider.handles(status.operation_id)(status_handler(spec, status))
     if spec.batch is not None:
         provider.handles(spec.batch)(batch_handler(spec))
+    factories: Mapping[str, Callable[[FamilySpec], Handler]] = spec.options.get("operations", {})
+    for operation_id, factory in factories.items():
+        provider.handles(operation_id)(factory(spec))

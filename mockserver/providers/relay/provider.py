@@ -12,6 +12,7 @@ from mockserver.auth import bearer_key
 from mockserver.context import RequestContext
 from mockserver.providers.relay import handlers, webhooks
 from mockserver.providers.relay.dialect import RelayDialect, unauthorized
+from mockserver.providers.relay.openai_dialect import OpenAIDialect
 from mockserver.registry import Provider, register_provider
 
 
@@ -27,11 +28,15 @@ def response_headers(ctx: RequestContext) -> dict[str, str]:
     return {"X-Oneapi-Request-Id": ctx.request_id}
 
 
+RELAY = RelayDialect()
+
 provider = register_provider(
     Provider(
         name="relay",
-        path_prefixes=("/avatar/", "/v1/video/", "/suno/", "/kling/"),
-        dialect=RelayDialect(),
+        path_prefixes=("/avatar/", "/v1/video/", "/v1/videos", "/suno/", "/kling/"),
+        dialect=RELAY,
+        # the OpenAI-compatible video routes (x-dialect: openai) refuse in OpenAI's envelope
+        dialects={"openai": OpenAIDialect(RELAY)},
         authenticate=authenticate,
         response_headers=response_headers,
         webhooks=webhooks.PLANNER,
