@@ -1,4 +1,5 @@
-"""The ``avatar-mock`` command: serve | check-config | openapi | coverage | routes | contract | state."""
+"""The ``avatar-mock`` command: serve | check-config | openapi | coverage | routes | contract
+| state."""
 
 from __future__ import annotations
 
