@@ -7,10 +7,11 @@ Each step is a small function that can be called alone on a :class:`RequestConte
 before the work refuses by raising an :class:`ApiError` (or a ``ParamsError``), which
 :func:`refused` renders in the provider's dialect, so a client only ever sees the provider's
 own envelope; a defect in the mock becomes the provider's 500 (:func:`internal_error`), never
-a traceback. :func:`compose` picks, once per operation, only the steps it needs (no body step
-for a bodyless operation, no response check outside strict mode, no header step for a
-provider without headers); anything a scenario decides (rate limits, fault rules) is read per
-request, because ``PUT /__mock/scenario`` replaces the scenario under a running app.
+a traceback. :func:`compose` picks, once per operation and scenario, only the steps it needs
+(no body step for a bodyless operation, no rate-limit step while the scenario sets no limit for
+the provider, no response check outside strict mode, no header step for a provider without
+headers). ``PUT /__mock/scenario`` replaces the scenario under a running app, so an operation
+is composed again on its first request under a new one; fault rules are read per request.
 
 Chaos (:mod:`mockserver.effects`) acts through its own methods: before the work (``act``
 instead of the handler), after it (``act`` instead of the answer: the task exists, the client
@@ -38,10 +39,10 @@ from mockserver.chaos import ChaosError, Spot, lenient_json
 from mockserver.context import RequestContext
 from mockserver.effects import Effect
 from mockserver.errors import ApiError
-from mockserver.journal import Entry
 from mockserver.jsonio import JsonError, loads_object, printable
 from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
+from mockserver.scenario import Scenario
 from mockserver.spec import Operation
 from mockserver.state import MockState
 from mockserver.validation import body_error, response_problem
@@ -50,6 +51,7 @@ log = logging.getLogger("avatar_mock")
 JSON = "application/json"
 
 Reply = tuple[int, Any, dict[str, str] | None]  # status, payload, extra headers
+Authenticate = Callable[[RequestContext], str]  # the provider's: the caller's key, or refuses
 Check = Callable[[RequestContext], None]  # a step before the work; refuses by raising
 BodyStep = Callable[[RequestContext], Awaitable[None]]
 Finish = Callable[[RequestContext, Reply], Reply]  # a step between the work and the wire
@@ -92,13 +94,8 @@ async def chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
     return decision.effect
 
 
-def authenticate(ctx: RequestContext) -> None:
-    """The caller's key, as the provider checks it (a refusal in its words)."""
-    ctx.key = ctx.provider.authenticate(ctx)
-
-
 def limit(ctx: RequestContext) -> None:
-    """The scenario's request windows; read per request, as the scenario may be replaced."""
+    """The scenario's request windows (composed only while the scenario sets some)."""
     rules = ctx.config.rate_limits
     if not rules:
         return
@@ -115,15 +112,6 @@ def limit(ctx: RequestContext) -> None:
     if choice is True:
         err.headers = {**err.headers, "Retry-After": seconds}
     raise err
-
-
-def reads_params(reader: ParamsReader) -> Check:
-    """The step that reads the operation's query and path parameters with ``reader``."""
-
-    def read_params(ctx: RequestContext) -> None:
-        ctx.params = reader(ctx.request)
-
-    return read_params
 
 
 async def read_body(ctx: RequestContext) -> None:
@@ -222,10 +210,11 @@ async def spoil(
 
 
 def journal(ctx: RequestContext, response: web.StreamResponse, started: float) -> None:
-    """Record the answer in the journal (status 0 when chaos dropped the connection)."""
+    """Record the answer in the journal (status 0 when chaos dropped the connection), as the
+    plain tuple the journal keeps (:class:`~mockserver.journal.Entry`'s fields, in order)."""
     request = ctx.request
     ctx.state.journal.add(
-        Entry(
+        (
             ctx.now,
             request.method,
             request.raw_path,
@@ -255,7 +244,9 @@ def internal_error(ctx: RequestContext) -> web.Response:
 class Steps:
     """What one operation runs, in order; only the steps it needs."""
 
-    checks: tuple[Check, ...]  # before the work: authenticate, limit, read params
+    authenticate: Authenticate  # the provider's own: its return value is the caller's key
+    checks: tuple[Check, ...]  # after authenticating: the rate limit, when the scenario has one
+    params: ParamsReader | None  # None: the operation declares no parameters
     body: BodyStep | None  # None: the operation takes no body
     handler: Handler
     finish: tuple[Finish, ...]  # on a plain answer: check response (strict), provider headers
@@ -263,18 +254,19 @@ class Steps:
 
 
 def compose(state: MockState, provider: Provider, op: Operation, handler: Handler) -> Steps:
-    """The steps of ``op``, worked out from its spec, the provider and the server's options
-    (none of which change while the app runs)."""
-    checks: list[Check] = [authenticate, limit]
-    reader = params_reader(op)
-    if reader is not None:
-        checks.append(reads_params(reader))
+    """The steps of ``op``, worked out from its spec, the provider, the server's options and
+    the scenario in force (which only ``PUT /__mock/scenario`` changes: see :class:`_Composed`)."""
+    checks: tuple[Check, ...] = ()
+    if state.scenario.providers[provider.name].rate_limits:
+        checks = (limit,)
     headers: tuple[Finish, ...] = ()
     if provider.response_headers is not None:
         headers = (provider_headers(provider.response_headers),)
     strict: tuple[Finish, ...] = (check_response,) if state.options.strict else ()
     return Steps(
-        tuple(checks),
+        provider.authenticate,
+        checks,
+        params_reader(op),
         read_body if op.body_schema is not None else None,
         handler,
         strict + headers,
@@ -285,8 +277,11 @@ def compose(state: MockState, provider: Provider, op: Operation, handler: Handle
 async def work(ctx: RequestContext, steps: Steps) -> Reply:
     """The checks, the body and the handler: the operation's reply, or its refusal."""
     try:
+        ctx.key = steps.authenticate(ctx)
         for check in steps.checks:
             check(ctx)
+        if steps.params is not None:
+            ctx.params = steps.params(ctx.request)
         if steps.body is not None:
             await steps.body(ctx)
         return 200, await steps.handler(ctx), None
@@ -341,22 +336,26 @@ async def with_chaos(ctx: RequestContext, steps: Steps) -> web.StreamResponse:
     return await spoil(ctx, effect, outcome, steps.finish_spoiled)
 
 
-class _Lazy:
-    """An operation's steps, composed on its first request: resolving every operation's
-    schemas (and compiling their checks) at start-up would delay the first answer for
-    operations a session may never call. Once composed, ``steps`` is a plain slot."""
+class _Composed:
+    """An operation's steps, composed on its first request under each scenario.
 
-    __slots__ = ("_parts", "steps")
-    steps: Steps
+    Composing at start-up would resolve every operation's schemas (and compile their checks)
+    before the first answer, for operations a session may never call. A replaced scenario
+    (``PUT /__mock/scenario``) may add or drop rate limits, so the steps are composed again on
+    the first request under it; every other request reads two slots and compares one.
+    """
+
+    __slots__ = ("_parts", "scenario", "steps")
 
     def __init__(self, state: MockState, provider: Provider, op: Operation, handler: Handler):
         self._parts = (state, provider, op, handler)
+        self.scenario: Scenario | None = None
+        self.steps: Steps | None = None
 
-    def __getattr__(self, name: str) -> Any:  # only while the slot is empty
-        if name != "steps":
-            raise AttributeError(name)
-        self.steps = compose(*self._parts)
-        return self.steps
+    def compose(self, scenario: Scenario) -> Steps:
+        self.steps = steps = compose(*self._parts)
+        self.scenario = scenario
+        return steps
 
 
 def make_endpoint(
@@ -364,27 +363,38 @@ def make_endpoint(
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for one spec operation: its composed steps, the 500 guard and the
     journal. Every poll comes through here, so the common case (no chaos) is :func:`work`
-    written out in place: one coroutine besides the handler's own."""
-    lazy = _Lazy(state, provider, op, handler)
+    and :func:`answer` written out in place: one coroutine besides the handler's own."""
+    composed = _Composed(state, provider, op, handler)
+    perf_counter = time.perf_counter
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        started = time.perf_counter()
+        started = perf_counter()
         ctx = RequestContext(request, state, provider, op, state.clock.now())
         response: web.StreamResponse
         try:
-            steps = lazy.steps
+            steps = composed.steps
+            if steps is None or composed.scenario is not state.scenario:
+                steps = composed.compose(state.scenario)
             if state.chaos.may_act(request.headers):
                 response = await with_chaos(ctx, steps)
             else:
                 try:  # work(ctx, steps), in place
+                    ctx.key = steps.authenticate(ctx)
                     for check in steps.checks:
                         check(ctx)
+                    if steps.params is not None:
+                        ctx.params = steps.params(request)
                     if steps.body is not None:
                         await steps.body(ctx)
                     reply: Reply = 200, await steps.handler(ctx), None
                 except REFUSALS as err:
                     reply = refused(ctx, err)
-                response = answer(ctx, reply, steps.finish)
+                for finish in steps.finish:  # answer(ctx, reply, steps.finish), in place
+                    reply = finish(ctx, reply)
+                status, payload, headers = reply
+                response = web.Response(
+                    body=_dumps(payload), status=status, content_type=JSON, headers=headers
+                )
         except Exception:  # a defect in the mock: the provider's 500, never a traceback
             response = internal_error(ctx)
         journal(ctx, response, started)

@@ -111,14 +111,13 @@ def a2e_envelope(reply: pipeline.Reply) -> tuple[int, Any]:
 
 async def test_authenticate_takes_the_callers_key_or_refuses_in_the_providers_words():
     state = make_state()
+    steps = pipeline.compose(state, providers()["a2e"], operation(), _answers_ok)
     ctx = context(state, operation(), make_request())
-    pipeline.authenticate(ctx)
+    assert await pipeline.work(ctx, steps) == (200, {"ok": True}, None)
     assert ctx.key == "sk-steps"
 
     anonymous = context(state, operation(), make_request(headers={"Authorization": ""}))
-    with pytest.raises(ApiError) as refusal:
-        pipeline.authenticate(anonymous)
-    status, payload = a2e_envelope(pipeline.refused(anonymous, refusal.value))
+    status, payload = a2e_envelope(await pipeline.work(anonymous, steps))
     assert status == 401 and payload["code"] == 401 and payload["data"] is None
 
 
@@ -146,15 +145,12 @@ async def test_reads_params_puts_the_checked_parameters_on_the_context():
     op = operation(path_param=True, query=True)
     state = make_state()
     steps = pipeline.compose(state, providers()["a2e"], op, _never_called)
-    (read_params,) = (s for s in steps.checks if s.__name__ == "read_params")
-
-    ctx = context(state, op, make_request(path="/steps/7?n=3"))
-    read_params(ctx)
-    assert ctx.params == {"id": "7", "n": 3}
+    assert steps.params is not None
+    assert steps.params(make_request(path="/steps/7?n=3")) == {"id": "7", "n": 3}
 
     too_big = context(state, op, make_request(path="/steps/7?n=12"))
     with pytest.raises(ParamsError):
-        read_params(too_big)
+        steps.params(too_big.request)
     status, payload = a2e_envelope(pipeline.refused(too_big, ParamsError("n: too big")))
     assert status == 400 and payload["msg"] == "Bad Request: n: too big"
 
@@ -227,10 +223,15 @@ async def _never_called(ctx: RequestContext) -> Any:
     raise AssertionError("the handler ran")
 
 
+async def _answers_ok(ctx: RequestContext) -> Any:
+    return {"ok": True}
+
+
 def test_a_bodyless_operation_without_parameters_has_no_body_or_params_step():
     steps = pipeline.compose(make_state(), providers()["a2e"], operation(), _never_called)
-    assert steps.checks == (pipeline.authenticate, pipeline.limit)
-    assert steps.body is None
+    assert steps.authenticate is providers()["a2e"].authenticate
+    assert steps.checks == ()  # the default scenario sets no rate limit for a2e
+    assert steps.params is None and steps.body is None
     assert steps.finish == (pipeline.check_response,)  # strict; a2e adds no headers
     assert steps.finish_spoiled == ()
 
@@ -238,10 +239,20 @@ def test_a_bodyless_operation_without_parameters_has_no_body_or_params_step():
 def test_compose_takes_only_what_the_operation_the_provider_and_the_options_need():
     op = operation(body=True, path_param=True)
     lax = pipeline.compose(make_state(strict=False), providers()["relay"], op, _never_called)
-    assert [s.__name__ for s in lax.checks] == ["authenticate", "limit", "read_params"]
+    assert lax.authenticate is providers()["relay"].authenticate
+    assert lax.checks == () and lax.params is not None
     assert lax.body is pipeline.read_body
     assert [s.__name__ for s in lax.finish] == ["add_headers"]  # no check outside strict mode
     assert lax.finish_spoiled == lax.finish
+
+
+def test_the_rate_limit_step_is_composed_only_where_the_scenario_sets_limits():
+    scenario = "providers: {relay: {rate_limits: [{per: ip, limit: 5, window: 1}]}}"
+    state = make_state(scenario)
+    limited = pipeline.compose(state, providers()["relay"], operation(), _never_called)
+    free = pipeline.compose(state, providers()["a2e"], operation(), _never_called)
+    assert limited.checks == (pipeline.limit,)
+    assert free.checks == ()
 
 
 async def test_a_refused_check_stops_the_work_before_the_handler():
@@ -269,8 +280,8 @@ async def test_a_defect_in_a_handler_is_the_providers_500_and_is_journaled():
 
 
 async def test_a_replaced_scenario_limits_an_operation_already_composed(mock):
-    """Rate limits are read per request: PUT /__mock/scenario changes them for operations
-    that already answered (and so were composed) under the old scenario."""
+    """An operation is composed again under a new scenario: PUT /__mock/scenario adds (or
+    drops) rate limits for operations that already answered under the old one."""
     path = "/api/v1/user/remainingCoins"
     for _ in range(3):
         assert (await mock.call("GET", path))[0] == 200
@@ -280,6 +291,11 @@ async def test_a_replaced_scenario_limits_an_operation_already_composed(mock):
     assert (await mock.call("GET", path))[0] == 200
     status, body = await mock.call("GET", path)
     assert status == 429 and body["code"] == 429
+
+    status, _ = await mock.call("PUT", "/__mock/scenario", key=None, data="name: unlimited")
+    assert status == 200
+    for _ in range(3):  # composed again without the limit: never refused
+        assert (await mock.call("GET", path))[0] == 200
 
 
 # --- the journal and the clock -----------------------------------------------------------------
