@@ -50,7 +50,9 @@ from mockserver.validation import body_error, response_problem
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"
 
-Reply = tuple[int, Any, dict[str, str] | None]  # status, payload, extra headers
+Headers = dict[str, str] | None
+Reply = tuple[int, Any, Headers]  # status, payload, extra headers
+HeadersHook = Callable[[RequestContext], dict[str, str]]  # the provider's, on every answer
 Authenticate = Callable[[RequestContext], str]  # the provider's: the caller's key, or refuses
 Check = Callable[[RequestContext], None]  # a step before the work; refuses by raising
 BodyStep = Callable[[RequestContext], Awaitable[None]]
@@ -177,34 +179,32 @@ def check_response(ctx: RequestContext, reply: Reply) -> Reply:
     return err.status, ctx.provider.dialect.render(err, ctx.trace_id), headers
 
 
-def provider_headers(hook: Callable[[RequestContext], dict[str, str]]) -> Finish:
-    """The step that puts the provider's own headers (YouCam's x-request-id) on every
-    answer; a refusal's own headers (Retry-After) win."""
-
-    def add_headers(ctx: RequestContext, reply: Reply) -> Reply:
-        status, payload, headers = reply
-        hooked = hook(ctx)
-        return status, payload, hooked if headers is None else {**hooked, **headers}
-
-    return add_headers
+def provider_headers(ctx: RequestContext, hook: HeadersHook, headers: Headers) -> Headers:
+    """The provider's own headers (YouCam's x-request-id), which go on every answer it gives,
+    with the reply's ``headers``; a refusal's own (Retry-After) win."""
+    hooked = hook(ctx)
+    return hooked if headers is None else {**hooked, **headers}
 
 
-def answer(ctx: RequestContext, reply: Reply, steps: tuple[Finish, ...]) -> web.Response:
-    """The reply, finished by ``steps``, as the JSON answer."""
-    for step in steps:
+def answer(ctx: RequestContext, reply: Reply, steps: Steps) -> web.Response:
+    """The reply, finished by the operation's steps and headed by its provider, as JSON."""
+    for step in steps.finish:
         reply = step(ctx, reply)
     status, payload, headers = reply
+    if steps.headers is not None:
+        headers = provider_headers(ctx, steps.headers, headers)
     return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
 
 
 async def spoil(
-    ctx: RequestContext, effect: Effect, reply: Reply, steps: tuple[Finish, ...]
+    ctx: RequestContext, effect: Effect, reply: Reply, steps: Steps
 ) -> web.StreamResponse:
-    """The reply, finished by ``steps``, sent the way ``effect`` sends it (truncated,
-    malformed, dribbled...): the bytes carry the Content-Type, never a Content-Length."""
-    for step in steps:
-        reply = step(ctx, reply)
+    """The reply, headed by its provider (not checked: chaos broke it on purpose), sent the
+    way ``effect`` sends it (truncated, malformed, dribbled...): the bytes carry the
+    Content-Type, never a Content-Length."""
     status, payload, headers = reply
+    if steps.headers is not None:
+        headers = provider_headers(ctx, steps.headers, headers)
     out = {**(headers or {}), "Content-Type": JSON}
     return await effect.send(ctx.request, status, _dumps(payload), out)
 
@@ -216,7 +216,7 @@ def journal(ctx: RequestContext, response: web.StreamResponse, started: float) -
     ctx.state.journal.add(
         (
             ctx.now,
-            request.method,
+            ctx.operation.method,  # the route answers this method only: no request.method
             request.raw_path,
             response.status,
             ctx.provider.name,
@@ -249,8 +249,8 @@ class Steps:
     params: ParamsReader | None  # None: the operation declares no parameters
     body: BodyStep | None  # None: the operation takes no body
     handler: Handler
-    finish: tuple[Finish, ...]  # on a plain answer: check response (strict), provider headers
-    finish_spoiled: tuple[Finish, ...]  # on an answer chaos sends: provider headers only
+    finish: tuple[Finish, ...]  # on a plain answer: check the response (strict mode)
+    headers: HeadersHook | None  # the provider's own headers, on every answer it gives
 
 
 def compose(state: MockState, provider: Provider, op: Operation, handler: Handler) -> Steps:
@@ -259,18 +259,14 @@ def compose(state: MockState, provider: Provider, op: Operation, handler: Handle
     checks: tuple[Check, ...] = ()
     if state.scenario.providers[provider.name].rate_limits:
         checks = (limit,)
-    headers: tuple[Finish, ...] = ()
-    if provider.response_headers is not None:
-        headers = (provider_headers(provider.response_headers),)
-    strict: tuple[Finish, ...] = (check_response,) if state.options.strict else ()
     return Steps(
         provider.authenticate,
         checks,
         params_reader(op),
         read_body if op.body_schema is not None else None,
         handler,
-        strict + headers,
-        headers,
+        (check_response,) if state.options.strict else (),
+        provider.response_headers,
     )
 
 
@@ -326,14 +322,14 @@ async def with_chaos(ctx: RequestContext, steps: Steps) -> web.StreamResponse:
     try:
         effect = await chaos_before(ctx, steps.body is not None)
     except ChaosError as err:  # a chaos header the mock cannot use
-        return answer(ctx, refused(ctx, err), steps.finish)
+        return answer(ctx, refused(ctx, err), steps)
     if effect is None:
-        return answer(ctx, await work(ctx, steps), steps.finish)
+        return answer(ctx, await work(ctx, steps), steps)
     act = _act_first if effect.before_work else _act_after
     outcome = await act(ctx, effect, steps)
     if isinstance(outcome, web.StreamResponse):
         return outcome
-    return await spoil(ctx, effect, outcome, steps.finish_spoiled)
+    return await spoil(ctx, effect, outcome, steps)
 
 
 class _Composed:
@@ -365,7 +361,7 @@ def make_endpoint(
     journal. Every poll comes through here, so the common case (no chaos) is :func:`work`
     and :func:`answer` written out in place: one coroutine besides the handler's own."""
     composed = _Composed(state, provider, op, handler)
-    perf_counter = time.perf_counter
+    perf_counter, dumps = time.perf_counter, orjson.dumps
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         started = perf_counter()
@@ -389,11 +385,18 @@ def make_endpoint(
                     reply: Reply = 200, await steps.handler(ctx), None
                 except REFUSALS as err:
                     reply = refused(ctx, err)
-                for finish in steps.finish:  # answer(ctx, reply, steps.finish), in place
+                for finish in steps.finish:  # answer(ctx, reply, steps), in place
                     reply = finish(ctx, reply)
                 status, payload, headers = reply
+                if steps.headers is not None:
+                    hooked = steps.headers(ctx)
+                    headers = hooked if headers is None else {**hooked, **headers}
+                try:
+                    body = dumps(payload)
+                except orjson.JSONEncodeError:
+                    body = _dumps(payload)
                 response = web.Response(
-                    body=_dumps(payload), status=status, content_type=JSON, headers=headers
+                    body=body, status=status, content_type=JSON, headers=headers
                 )
         except Exception:  # a defect in the mock: the provider's 500, never a traceback
             response = internal_error(ctx)

@@ -195,11 +195,14 @@ async def test_check_response_turns_a_contract_breach_into_the_providers_500():
 
 
 async def test_provider_headers_go_on_every_answer_and_a_refusals_own_win():
-    step = pipeline.provider_headers(lambda ctx: {"X-Request-Id": "r1", "Retry-After": "1"})
+    def hook(ctx: RequestContext) -> dict[str, str]:
+        return {"X-Request-Id": "r1", "Retry-After": "1"}
+
     ctx = context(make_state(), operation(), make_request())
-    assert step(ctx, (200, {}, None)) == (200, {}, {"X-Request-Id": "r1", "Retry-After": "1"})
-    refusal = step(ctx, (429, {}, {"Retry-After": "30"}))
-    assert refusal[2] == {"X-Request-Id": "r1", "Retry-After": "30"}
+    plain = pipeline.provider_headers(ctx, hook, None)
+    assert plain == {"X-Request-Id": "r1", "Retry-After": "1"}
+    refusal = pipeline.provider_headers(ctx, hook, {"Retry-After": "30"})
+    assert refusal == {"X-Request-Id": "r1", "Retry-After": "30"}
 
 
 async def test_journal_records_what_answered_and_internal_error_is_the_providers_500():
@@ -232,8 +235,8 @@ def test_a_bodyless_operation_without_parameters_has_no_body_or_params_step():
     assert steps.authenticate is providers()["a2e"].authenticate
     assert steps.checks == ()  # the default scenario sets no rate limit for a2e
     assert steps.params is None and steps.body is None
-    assert steps.finish == (pipeline.check_response,)  # strict; a2e adds no headers
-    assert steps.finish_spoiled == ()
+    assert steps.finish == (pipeline.check_response,)  # strict mode
+    assert steps.headers is None  # a2e adds no headers of its own
 
 
 def test_compose_takes_only_what_the_operation_the_provider_and_the_options_need():
@@ -242,8 +245,8 @@ def test_compose_takes_only_what_the_operation_the_provider_and_the_options_need
     assert lax.authenticate is providers()["relay"].authenticate
     assert lax.checks == () and lax.params is not None
     assert lax.body is pipeline.read_body
-    assert [s.__name__ for s in lax.finish] == ["add_headers"]  # no check outside strict mode
-    assert lax.finish_spoiled == lax.finish
+    assert lax.finish == ()  # no response check outside strict mode
+    assert lax.headers is providers()["relay"].response_headers
 
 
 def test_the_rate_limit_step_is_composed_only_where_the_scenario_sets_limits():
