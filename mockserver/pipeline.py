@@ -116,21 +116,26 @@ def limit(ctx: RequestContext) -> None:
     raise err
 
 
-async def read_body(ctx: RequestContext) -> None:
-    """The JSON body, checked against the operation's schema; ``2.0`` for an integer
-    field becomes ``2`` (JSON Schema counts it as one, ``range`` in a handler would not)."""
-    op = ctx.operation
-    ctx.body = body = await _json_body(ctx)
-    problem = body_error(op, body)
-    if problem:
-        raise ctx.error(*problem)
-    for name in op.body_integers:
-        if body.get(name).__class__ is float:
-            body[name] = int(body[name])
+def body_reader(op: Operation) -> BodyStep:
+    """The step that reads ``op``'s JSON body and checks it against the schema (compiled
+    once, on the operation's first request); ``2.0`` for an integer field becomes ``2``
+    (JSON Schema counts it as one, ``range`` in a handler would not)."""
+    is_valid, integers = op.body_is_valid, op.body_integers
+
+    async def read_body(ctx: RequestContext) -> None:
+        ctx.body = body = await _json_body(ctx)
+        if is_valid is None or not is_valid(body):  # jsonschema explains, or finds it fine
+            problem = body_error(op, body)
+            if problem:
+                raise ctx.error(*problem)
+        for name in integers:
+            if body.get(name).__class__ is float:
+                body[name] = int(body[name])
+
+    return read_body
 
 
 async def _json_body(ctx: RequestContext) -> dict[str, Any]:
-    op = ctx.operation
     request = ctx.request
     try:
         raw = await request.read()
@@ -138,18 +143,21 @@ async def _json_body(ctx: RequestContext) -> dict[str, Any]:
         raise ctx.error(
             "too_large", f"request body over {ctx.state.scenario.max_body_bytes} bytes"
         ) from exc
-    if not raw.strip():
-        if op.body_required:
+    if not raw or raw.isspace():  # no copy of the body, as raw.strip() would make
+        if ctx.operation.body_required:
             raise ctx.error("invalid_params", "a JSON request body is required")
         return {}
-    if "json" not in request.content_type and request.content_type not in (
-        "application/octet-stream",
-        "text/plain",
-    ):
-        shown = printable(request.content_type)  # a header may hold undecodable bytes
-        raise ctx.error("invalid_json", f"Content-Type {shown} is not JSON")
+    charset = None
+    if request.headers.get("Content-Type") != JSON:  # what clients send: nothing to parse
+        content_type, charset = request.content_type, request.charset
+        if "json" not in content_type and content_type not in (
+            "application/octet-stream",
+            "text/plain",
+        ):
+            shown = printable(content_type)  # a header may hold undecodable bytes
+            raise ctx.error("invalid_json", f"Content-Type {shown} is not JSON")
     try:  # from bytes, never through aiohttp's charset lookup (charset=foo was a 500)
-        return loads_object(raw, charset=request.charset)
+        return loads_object(raw, charset=charset)
     except JsonError as exc:  # NaN, a lone surrogate, deep nesting, not UTF-8, not JSON
         raise ctx.error("invalid_json", str(exc)) from None
 
@@ -263,7 +271,7 @@ def compose(state: MockState, provider: Provider, op: Operation, handler: Handle
         provider.authenticate,
         checks,
         params_reader(op),
-        read_body if op.body_schema is not None else None,
+        body_reader(op) if op.body_schema is not None else None,
         handler,
         (check_response,) if state.options.strict else (),
         provider.response_headers,

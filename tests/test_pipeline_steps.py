@@ -159,7 +159,7 @@ async def test_read_body_checks_the_schema_and_makes_whole_floats_integers():
     op = operation(body=True)
     state = make_state()
     ctx = context(state, op, make_request(b'{"name": "a", "count": 2.0}', JSON_TYPE))
-    await pipeline.read_body(ctx)
+    await pipeline.body_reader(op)(ctx)
     assert ctx.body == {"name": "a", "count": 2} and type(ctx.body["count"]) is int
 
 
@@ -167,15 +167,26 @@ async def test_read_body_checks_the_schema_and_makes_whole_floats_integers():
     ("raw", "headers", "message"),
     [
         (b"", {}, "Bad Request: a JSON request body is required"),
+        (
+            b" \r\n\t",
+            {"Content-Type": "application/json"},
+            "Bad Request: a JSON request body is required",
+        ),
+        (
+            b'{"name": "a"}',
+            {"Content-Type": "application/json; charset=latin-1"},
+            "Bad Request: charset",
+        ),
         (b'{"name": 1}', {"Content-Type": "application/json"}, "Bad Request: name"),
         (b'{"name": "a"}', {"Content-Type": "image/png"}, "Bad Request: Content-Type image/png"),
         (b'{"name": NaN}', {"Content-Type": "application/json"}, "Bad Request: "),
     ],
 )
 async def test_read_body_refuses_in_the_providers_words(raw, headers, message):
-    ctx = context(make_state(), operation(body=True), make_request(raw, headers))
+    op = operation(body=True)
+    ctx = context(make_state(), op, make_request(raw, headers))
     with pytest.raises(ApiError) as refusal:
-        await pipeline.read_body(ctx)
+        await pipeline.body_reader(op)(ctx)
     status, payload = a2e_envelope(pipeline.refused(ctx, refusal.value))
     assert status == 400 and payload["msg"].startswith(message)
 
@@ -244,7 +255,7 @@ def test_compose_takes_only_what_the_operation_the_provider_and_the_options_need
     lax = pipeline.compose(make_state(strict=False), providers()["relay"], op, _never_called)
     assert lax.authenticate is providers()["relay"].authenticate
     assert lax.checks == () and lax.params is not None
-    assert lax.body is pipeline.read_body
+    assert lax.body is not None and lax.body.__name__ == "read_body"
     assert lax.finish == ()  # no response check outside strict mode
     assert lax.headers is providers()["relay"].response_headers
 
