@@ -123,7 +123,12 @@ def body_reader(op: Operation) -> BodyStep:
     is_valid, integers = op.body_is_valid, op.body_integers
 
     async def read_body(ctx: RequestContext) -> None:
-        ctx.body = body = await _json_body(ctx)
+        try:
+            raw = await ctx.request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            limit = ctx.state.scenario.max_body_bytes
+            raise ctx.error("too_large", f"request body over {limit} bytes") from exc
+        ctx.body = body = _json_object(ctx, raw)
         if is_valid is None or not is_valid(body):  # jsonschema explains, or finds it fine
             problem = body_error(op, body)
             if problem:
@@ -135,14 +140,10 @@ def body_reader(op: Operation) -> BodyStep:
     return read_body
 
 
-async def _json_body(ctx: RequestContext) -> dict[str, Any]:
+def _json_object(ctx: RequestContext, raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or the provider's refusal (a plain call: the body is read
+    by then, so no second coroutine per request)."""
     request = ctx.request
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise ctx.error(
-            "too_large", f"request body over {ctx.state.scenario.max_body_bytes} bytes"
-        ) from exc
     if not raw or raw.isspace():  # no copy of the body, as raw.strip() would make
         if ctx.operation.body_required:
             raise ctx.error("invalid_params", "a JSON request body is required")
