@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.auth import bearer_key
 from mockserver.chaos import ChaosError, Spot, lenient_json
@@ -149,7 +149,7 @@ def _json_object(ctx: RequestContext, raw: bytes) -> dict[str, Any]:
             raise ctx.error("invalid_params", "a JSON request body is required")
         return {}
     charset = None
-    if request.headers.get("Content-Type") != JSON:  # what clients send: nothing to parse
+    if request.headers.get(hdrs.CONTENT_TYPE) != JSON:  # what clients send: nothing to parse
         content_type, charset = request.content_type, request.charset
         if "json" not in content_type and content_type not in (
             "application/octet-stream",
