@@ -1,7 +1,9 @@
-"""Instructions per status poll, floor and mock: a steady figure on a noisy, shared machine.
+"""Instructions per status poll and per POST status read, floor and mock: a steady figure on
+a noisy, shared machine.
 
-    python bench/instructions.py                 # all three providers (a few minutes)
-    python bench/instructions.py --provider a2e
+    python bench/instructions.py                 # all three providers and the POST (minutes)
+    python bench/instructions.py --provider a2e  # one provider's poll
+    python bench/instructions.py --post          # the POST read only
 
 Polls/s and CPU time move by tens of percent with what else the machine runs; an instruction
 count does not. Each figure is the difference between two runs under valgrind (Debian
@@ -10,6 +12,10 @@ number of polls, divided by that number, so start-up, spec loading and task crea
 out. The polls go through aiohttp's real protocol, parser, router and response writer, fed
 from memory (no sockets, so no kernel time is counted); the floor is bench/server.py's bare
 app, the mock the same app ``bench/server.py --mode mock`` serves, with 300 live tasks.
+
+The POST read is A2E's ``POST /api/v1/video/awsResult`` with ``{"_id": ...}`` (body read, JSON
+parse, validation, lookup) against 300 live avatar videos; its floor reads the body and
+answers a fixed body of the same shape (bench/server.py's ``floor_post_app``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 PROVIDERS = ("youcam", "relay", "a2e")
+POST = "a2e-post"  # A2E's POST video/awsResult, in the table's provider column
 KEY = "sk-bench"
 
 
@@ -75,8 +82,27 @@ class MemoryTransport(asyncio.Transport):
         """See pause_reading."""
 
 
-async def poll(app: Any, paths: list[str], count: int, batch: int = 16) -> None:
-    """``count`` keep-alive GETs over one connection, ``batch`` pipelined at a time."""
+def gets(paths: list[str]) -> list[bytes]:
+    """One keep-alive status poll per path."""
+    return [
+        f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode()
+        for p in paths
+    ]
+
+
+def posts(path: str, bodies: list[str]) -> list[bytes]:
+    """One keep-alive JSON POST to ``path`` per body."""
+    return [
+        (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(b)}\r\n\r\n{b}"
+        ).encode()
+        for b in bodies
+    ]
+
+
+async def poll(app: Any, requests: list[bytes], count: int, batch: int = 16) -> None:
+    """``count`` keep-alive requests over one connection, ``batch`` pipelined at a time."""
     from aiohttp import web
 
     runner = web.AppRunner(app, access_log=None)
@@ -84,10 +110,6 @@ async def poll(app: Any, paths: list[str], count: int, batch: int = 16) -> None:
     protocol = runner.server()
     transport = MemoryTransport()
     protocol.connection_made(transport)
-    requests = [
-        f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode()
-        for p in paths
-    ]
     sent = 0
     while sent < count:
         chunk = b"".join(requests[(sent + k) % len(requests)] for k in range(batch))
@@ -104,22 +126,39 @@ async def poll(app: Any, paths: list[str], count: int, batch: int = 16) -> None:
 async def child(mode: str, provider: str, count: int) -> None:
     import server as bench_server
 
+    if provider == POST:
+        read_path, body = bench_server.POST_READ[4:]
+        if mode == "floor":
+            app = bench_server.floor_post_app()
+            ids = bench_server.floor_ids(300)["a2e"]
+        else:
+            app = mock_app()
+            ids = await bench_server.populate_reads(app, 300)
+        await poll(app, posts(read_path, [body % i for i in ids]), count)
+        return
+    status_path = bench_server.SUBMITS[provider][3]
+    if mode == "floor":
+        app = bench_server.floor_app()
+        ids = bench_server.floor_ids(300)[provider]
+    else:
+        app = mock_app()
+        ids = (await bench_server.populate(app, 900, None))[provider]
+    await poll(app, gets([status_path.replace("{id}", i) for i in ids]), count)
+
+
+def mock_app() -> Any:
+    """The mock as bench/server.py builds it: its scenario, a frozen virtual clock."""
+    import server as bench_server
+
     from mockserver.app import create_app
     from mockserver.cli import collection_paused
     from mockserver.clock import VirtualClock
     from mockserver.scenario import parse_text
     from mockserver.state import ServerOptions
 
-    status_path = bench_server.SUBMITS[provider][3]
-    if mode == "floor":
-        app = bench_server.floor_app()
-        ids = bench_server.floor_ids(300)[provider]
-    else:
-        scenario = parse_text(json.dumps(bench_server.bench_scenario(None)), "bench")
-        with collection_paused():
-            app = create_app(scenario, VirtualClock(speed=0.0), ServerOptions())
-        ids = (await bench_server.populate(app, 900, None))[provider]
-    await poll(app, [status_path.replace("{id}", i) for i in ids], count)
+    scenario = parse_text(json.dumps(bench_server.bench_scenario(None)), "bench")
+    with collection_paused():
+        return create_app(scenario, VirtualClock(speed=0.0), ServerOptions())
 
 
 def instructions(mode: str, provider: str, count: int) -> int:
@@ -151,6 +190,9 @@ def per_poll(mode: str, provider: str, low: int, high: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--provider", choices=PROVIDERS, action="append")
+    parser.add_argument(
+        "--post", action="store_true", help="the POST read (alone, unless with --provider)"
+    )
     parser.add_argument("--polls", type=int, default=1280, help="the difference between runs")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -162,7 +204,10 @@ def main() -> None:
         raise SystemExit("valgrind is not installed (Debian package valgrind)")
     print("| provider | floor instr/poll | mock instr/poll | floor / mock |")
     print("|---|---:|---:|---:|")
-    for provider in args.provider or PROVIDERS:
+    chosen = list(args.provider or ([] if args.post else PROVIDERS))
+    if args.post or not args.provider:
+        chosen.append(POST)
+    for provider in chosen:
         floor = per_poll("floor", provider, 320, 320 + args.polls)
         mock = per_poll("mock", provider, 320, 320 + args.polls)
         print(f"| {provider} | {floor:,.0f} | {mock:,.0f} | {floor / mock:.2f} |", flush=True)

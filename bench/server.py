@@ -72,7 +72,12 @@ def bench_scenario(webhook_url: str | None) -> dict[str, Any]:
                     }
                 }
             },
-            "a2e": {"families": {"image2video": {"states": {"sent": 1, "pending": 36_000}}}},
+            "a2e": {
+                "families": {
+                    "image2video": {"states": {"sent": 1, "pending": 36_000}},
+                    "video": {"states": {"init": 1, "start": 1, "pending": 36_000}},
+                }
+            },
         },
     }
     if webhook_url:
@@ -117,6 +122,22 @@ SUBMITS: dict[str, tuple[str, str, dict[str, Any], str]] = {
 }
 
 
+# What a client submits to then read its status by POST (A2E's avatar videos: the id goes
+# in the body of ``video/awsResult``), and that read's body with ``%s`` for the id.
+POST_READ: tuple[str, str, str, dict[str, Any], str, str] = (
+    "a2e",
+    "generateVideo",
+    "/api/v1/video/generate",
+    {
+        "anchor_id": "63de16f26c6193fa4ca7a486",
+        "anchor_type": 0,
+        "audioSrc": "https://cdn.example.com/audio/hello-world.mp3",
+    },
+    "/api/v1/video/awsResult",
+    '{"_id":"%s"}',
+)
+
+
 def rss_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -159,6 +180,26 @@ async def populate(
                 ids[name].append(
                     data if isinstance(data, str) else data.get("task_id") or data["_id"]
                 )
+    return ids
+
+
+async def populate_reads(app: web.Application, count: int) -> list[str]:
+    """``count`` A2E avatar videos made through the real submit handler: ids to read by POST."""
+    name, op_id, path, body, _, _ = POST_READ
+    state = app[STATE_KEY]
+    provider = providers()[name]
+    op = next(o for o in load_operations(name) if o.operation_id == op_id)
+    handler = provider.handlers[op_id]
+    request = make_mocked_request(
+        "POST", path, headers={"Authorization": f"Bearer {TENANT}", "Host": "127.0.0.1"}
+    )
+    ids = []
+    for i in range(count):
+        trace = str(uuid.UUID(int=i, version=4))
+        ctx = RequestContext(request, state, provider, op, state.clock.now(), "0", trace)
+        ctx.key = TENANT
+        ctx.body = dict(body)
+        ids.append((await handler(ctx))["data"]["_id"])
     return ids
 
 
@@ -226,6 +267,50 @@ def floor_app() -> web.Application:
             return web.Response(body=body, content_type="application/json")
 
         app.router.add_get(status_path.replace("{id}", "{task_id}"), answer)
+    return app
+
+
+# A2E's awsResult answer for a video just submitted, the shape and size the mock sends.
+FLOOR_POST_BODY = json.dumps(
+    {
+        "code": 0,
+        "data": [
+            {
+                "_id": "0" * 24,
+                "msg": "",
+                "result": "",
+                "process": 0,
+                "status": "init",
+                "anchor_type": "0",
+                "web_bg_width": 0,
+                "web_bg_height": 0,
+                "color": "",
+                "result_people_url": "",
+                "result_bg_url": "",
+                "anchor_id": "63de16f26c6193fa4ca7a486",
+                "replace_bg_id": "",
+                "custom_backs_id": None,
+                "createdAt": "2026-11-24T06:00:00.000Z",
+                "diff_s": 0,
+                "current_date": "2026-11-24 14:00:00",
+            }
+        ],
+        "trace_id": str(uuid.UUID(int=1, version=4)),
+    },
+    separators=(",", ":"),
+).encode()
+
+
+def floor_post_app() -> web.Application:
+    """Reads the POST body (the mock must, to find the id), parses nothing, answers a fixed
+    body: the least an aiohttp server pays for a POST status read."""
+
+    async def read(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=FLOOR_POST_BODY, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(POST_READ[4], read)
     return app
 
 

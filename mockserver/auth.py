@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.jsonio import unencodable
 
@@ -16,7 +16,8 @@ def bearer_key(request: web.Request) -> str | None:
     one holding bytes that are not UTF-8 (aiohttp hands them over as lone surrogates): it
     would become a tenant no answer can name.
     """
-    return _key_in(request.headers.get("Authorization", ""))
+    # hdrs.AUTHORIZATION is an istr: the case-insensitive lookup folds no case per request
+    return _key_in(request.headers.get(hdrs.AUTHORIZATION, ""))
 
 
 @lru_cache(maxsize=4096)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from multidict import istr
 
 from mockserver.auth import bearer_key
 from mockserver.effects import EFFECTS, MAX_WAIT, Effect, EffectError, effect_from_rule
@@ -45,8 +46,10 @@ from mockserver.numbers import MAX_SECONDS, NumberError, parse_number, read_numb
 if TYPE_CHECKING:
     from mockserver.context import RequestContext
 
-FAULT_HEADER = "X-Mock-Fault"
-DELAY_HEADER = "X-Mock-Delay"
+# istr: a case-insensitive header lookup with a plain str folds its case on every call; may_act
+# asks for both on every request the mock answers.
+FAULT_HEADER = istr("X-Mock-Fault")
+DELAY_HEADER = istr("X-Mock-Delay")
 MAX_DELAY = MAX_WAIT  # seconds; a header cannot make the mock hang longer than this
 MAX_COUNT = 1_000_000_000  # a preset's count, a rule's times
 MEDIA, UPLOAD, A2E_R2, UNROUTED = "mock:media", "mock:upload", "mock:a2e-r2", "mock:unrouted"

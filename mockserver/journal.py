@@ -66,12 +66,15 @@ class Journal:
         self._entries: deque[tuple[Any, ...]] = deque(maxlen=size)
         self._added = 0
 
-    def add(self, entry: Entry) -> None:
-        """Record one answered request."""
+    def add(self, entry: tuple[Any, ...]) -> None:
+        """Record one answered request: :class:`Entry`'s fields in order, as a plain tuple
+        (what the pipeline builds; an ``Entry`` is made one)."""
         # Kept as a plain tuple (the slice of a tuple subclass is one): the collector stops
         # tracking a plain tuple of atoms, so ten thousand kept entries cost each later
         # collection nothing, where Entry instances would be walked by every full one.
-        self._entries.append(entry[:])
+        if entry.__class__ is not tuple:
+            entry = entry[:]
+        self._entries.append(entry)
         self._added += 1
 
     def entries(self) -> list[dict[str, Any]]:
@@ -121,7 +124,7 @@ def record_unmatched(request: web.Request, status: int, started: float) -> None:
     tenant. Operations journal themselves (pipeline.journal)."""
     state = request.app[STATE_KEY]
     state.journal.add(
-        Entry(
+        (
             state.clock.now(),
             request.method,
             request.raw_path,

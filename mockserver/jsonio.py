@@ -42,12 +42,14 @@ class JsonError(ValueError):
 
 def loads(raw: bytes | str, *, charset: str | None = None) -> Any:
     """The JSON value in ``raw``, or JsonError. ``charset``: the one the Content-Type names."""
-    check_charset(charset)
+    if charset:
+        check_charset(charset)
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise JsonError(_explained(raw, _reason(str(exc)))) from None
-    if _may_be_too_deep(raw) and _too_deep(value):
+    # MAX_DEPTH levels take more brackets than a short body (a status read's) has bytes
+    if len(raw) > MAX_DEPTH and _may_be_too_deep(raw) and _too_deep(value):
         raise JsonError(f"the JSON nests more than {MAX_DEPTH} levels deep")
     return value
 

@@ -34,6 +34,13 @@ def params_reader(op: Operation) -> ParamsReader | None:
         # The common case (a status poll): strings from the path that the route has already
         # checked as far as the schema asks; nothing to convert, nothing to validate.
         names = tuple(p.name for p in declared)
+        if len(names) == 1:  # a status poll's one id: no comprehension to run per request
+            (name,) = names
+
+            def read_one(request: web.Request) -> dict[str, Any]:
+                return {name: request.match_info[name]}
+
+            return read_one
 
         def read_route(request: web.Request) -> dict[str, Any]:
             match = request.match_info

@@ -7,10 +7,11 @@ Each step is a small function that can be called alone on a :class:`RequestConte
 before the work refuses by raising an :class:`ApiError` (or a ``ParamsError``), which
 :func:`refused` renders in the provider's dialect, so a client only ever sees the provider's
 own envelope; a defect in the mock becomes the provider's 500 (:func:`internal_error`), never
-a traceback. :func:`compose` picks, once per operation, only the steps it needs (no body step
-for a bodyless operation, no response check outside strict mode, no header step for a
-provider without headers); anything a scenario decides (rate limits, fault rules) is read per
-request, because ``PUT /__mock/scenario`` replaces the scenario under a running app.
+a traceback. :func:`compose` picks, once per operation and scenario, only the steps it needs
+(no body step for a bodyless operation, no rate-limit step while the scenario sets no limit for
+the provider, no response check outside strict mode, no header step for a provider without
+headers). ``PUT /__mock/scenario`` replaces the scenario under a running app, so an operation
+is composed again on its first request under a new one; fault rules are read per request.
 
 Chaos (:mod:`mockserver.effects`) acts through its own methods: before the work (``act``
 instead of the handler), after it (``act`` instead of the answer: the task exists, the client
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from mockserver.auth import bearer_key
 from mockserver.binary import Binary
@@ -40,10 +41,10 @@ from mockserver.context import RequestContext
 from mockserver.effects import Effect
 from mockserver.errors import ApiError
 from mockserver.forms import read_form
-from mockserver.journal import Entry
 from mockserver.jsonio import JsonError, loads_object, printable
 from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
+from mockserver.scenario import Scenario
 from mockserver.spec import Operation
 from mockserver.state import MockState
 from mockserver.validation import body_error, response_problem
@@ -52,7 +53,10 @@ log = logging.getLogger("avatar_mock")
 JSON = "application/json"
 FORM = "multipart/form-data"
 
-Reply = tuple[int, Any, dict[str, str] | None]  # status, payload, extra headers
+Headers = dict[str, str] | None
+Reply = tuple[int, Any, Headers]  # status, payload, extra headers
+HeadersHook = Callable[[RequestContext], dict[str, str]]  # the provider's, on every answer
+Authenticate = Callable[[RequestContext], str]  # the provider's: the caller's key, or refuses
 Check = Callable[[RequestContext], None]  # a step before the work; refuses by raising
 BodyStep = Callable[[RequestContext], Awaitable[None]]
 Finish = Callable[[RequestContext, Reply], Reply]  # a step between the work and the wire
@@ -97,13 +101,8 @@ async def chaos_before(ctx: RequestContext, has_body: bool) -> Effect | None:
     return decision.effect
 
 
-def authenticate(ctx: RequestContext) -> None:
-    """The caller's key, as the provider checks it (a refusal in its words)."""
-    ctx.key = ctx.provider.authenticate(ctx)
-
-
 def limit(ctx: RequestContext) -> None:
-    """The scenario's request windows; read per request, as the scenario may be replaced."""
+    """The scenario's request windows (composed only while the scenario sets some)."""
     rules = ctx.config.rate_limits
     if not rules:
         return
@@ -122,51 +121,62 @@ def limit(ctx: RequestContext) -> None:
     raise err
 
 
-def reads_params(reader: ParamsReader) -> Check:
-    """The step that reads the operation's query and path parameters with ``reader``."""
+def body_reader(op: Operation) -> BodyStep:
+    """The step that reads ``op``'s JSON body and checks it against the schema (compiled
+    once, on the operation's first request); ``2.0`` for an integer field becomes ``2``
+    (JSON Schema counts it as one, ``range`` in a handler would not)."""
+    is_valid, integers = op.body_is_valid, op.body_integers
 
-    def read_params(ctx: RequestContext) -> None:
-        ctx.params = reader(ctx.request)
+    async def read_body(ctx: RequestContext) -> None:
+        try:
+            raw = await ctx.request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            limit = ctx.state.scenario.max_body_bytes
+            raise ctx.error("too_large", f"request body over {limit} bytes") from exc
+        ctx.body = body = _json_object(ctx, raw)
+        if is_valid is None or not is_valid(body):  # jsonschema explains, or finds it fine
+            problem = body_error(op, body)
+            if problem:
+                raise ctx.error(*problem)
+        for name in integers:
+            if body.get(name).__class__ is float:
+                body[name] = int(body[name])
 
-    return read_params
+    if op.form_schema is None:
+        return read_body
+
+    async def read_form_or_body(ctx: RequestContext) -> None:
+        """A multipart form where the operation takes one, else the JSON body."""
+        if ctx.request.content_type != FORM:
+            return await read_body(ctx)
+        ctx.body = body = await read_form(ctx)
+        problem = body_error(op, body, form=True)
+        if problem:
+            raise ctx.error(*problem)
+        return None
+
+    return read_form_or_body
 
 
-async def read_body(ctx: RequestContext) -> None:
-    """The JSON body (or the form, where the operation takes one), checked against the
-    operation's schema; ``2.0`` for an integer field becomes ``2`` (JSON Schema counts it as
-    one, ``range`` in a handler would not)."""
-    op = ctx.operation
-    form = op.form_schema is not None and ctx.request.content_type == FORM
-    ctx.body = body = await read_form(ctx) if form else await _json_body(ctx)
-    problem = body_error(op, body, form)
-    if problem:
-        raise ctx.error(*problem)
-    for name in op.body_integers:
-        if body.get(name).__class__ is float:
-            body[name] = int(body[name])
-
-
-async def _json_body(ctx: RequestContext) -> dict[str, Any]:
-    op = ctx.operation
+def _json_object(ctx: RequestContext, raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or the provider's refusal (a plain call: the body is read
+    by then, so no second coroutine per request)."""
     request = ctx.request
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise ctx.error(
-            "too_large", f"request body over {ctx.state.scenario.max_body_bytes} bytes"
-        ) from exc
-    if not raw.strip():
-        if op.body_required:
+    if not raw or raw.isspace():  # no copy of the body, as raw.strip() would make
+        if ctx.operation.body_required:
             raise ctx.error("invalid_params", "a JSON request body is required")
         return {}
-    if "json" not in request.content_type and request.content_type not in (
-        "application/octet-stream",
-        "text/plain",
-    ):
-        shown = printable(request.content_type)  # a header may hold undecodable bytes
-        raise ctx.error("invalid_json", f"Content-Type {shown} is not JSON")
+    charset = None
+    if request.headers.get(hdrs.CONTENT_TYPE) != JSON:  # what clients send: nothing to parse
+        content_type, charset = request.content_type, request.charset
+        if "json" not in content_type and content_type not in (
+            "application/octet-stream",
+            "text/plain",
+        ):
+            shown = printable(content_type)  # a header may hold undecodable bytes
+            raise ctx.error("invalid_json", f"Content-Type {shown} is not JSON")
     try:  # from bytes, never through aiohttp's charset lookup (charset=foo was a 500)
-        return loads_object(raw, charset=request.charset)
+        return loads_object(raw, charset=charset)
     except JsonError as exc:  # NaN, a lone surrogate, deep nesting, not UTF-8, not JSON
         raise ctx.error("invalid_json", str(exc)) from None
 
@@ -196,51 +206,55 @@ def check_response(ctx: RequestContext, reply: Reply) -> Reply:
     return err.status, ctx.dialect.render(err, ctx.trace_id), headers
 
 
-def provider_headers(hook: Callable[[RequestContext], dict[str, str]]) -> Finish:
-    """The step that puts the provider's own headers (YouCam's x-request-id) on every
-    answer; a refusal's own headers (Retry-After) win."""
-
-    def add_headers(ctx: RequestContext, reply: Reply) -> Reply:
-        status, payload, headers = reply
-        hooked = hook(ctx)
-        return status, payload, hooked if headers is None else {**hooked, **headers}
-
-    return add_headers
+def provider_headers(ctx: RequestContext, hook: HeadersHook, headers: Headers) -> Headers:
+    """The provider's own headers (YouCam's x-request-id), which go on every answer it gives,
+    with the reply's ``headers``; a refusal's own (Retry-After) win."""
+    hooked = hook(ctx)
+    return hooked if headers is None else {**hooked, **headers}
 
 
-def answer(ctx: RequestContext, reply: Reply, steps: tuple[Finish, ...]) -> web.Response:
-    """The reply, finished by ``steps``, as the JSON answer."""
-    for step in steps:
+def answer(ctx: RequestContext, reply: Reply, steps: Steps) -> web.Response:
+    """The reply, finished by the operation's steps and headed by its provider, as JSON."""
+    for step in steps.finish:
         reply = step(ctx, reply)
     status, payload, headers = reply
+    if steps.headers is not None:
+        headers = provider_headers(ctx, steps.headers, headers)
     if payload.__class__ is Binary:
-        extra = {**payload.headers, **(headers or {})}
-        return web.Response(
-            body=payload.body, status=status, content_type=payload.content_type, headers=extra
-        )
+        return _binary_response(status, payload, headers)
     return web.Response(body=_dumps(payload), status=status, content_type=JSON, headers=headers)
 
 
+def _binary_response(status: int, payload: Binary, headers: Headers) -> web.Response:
+    """Bytes a handler returned as they are (a video's content), with their own type."""
+    extra = {**payload.headers, **(headers or {})}
+    return web.Response(
+        body=payload.body, status=status, content_type=payload.content_type, headers=extra
+    )
+
+
 async def spoil(
-    ctx: RequestContext, effect: Effect, reply: Reply, steps: tuple[Finish, ...]
+    ctx: RequestContext, effect: Effect, reply: Reply, steps: Steps
 ) -> web.StreamResponse:
-    """The reply, finished by ``steps``, sent the way ``effect`` sends it (truncated,
-    malformed, dribbled...): the bytes carry the Content-Type, never a Content-Length."""
-    for step in steps:
-        reply = step(ctx, reply)
+    """The reply, headed by its provider (not checked: chaos broke it on purpose), sent the
+    way ``effect`` sends it (truncated, malformed, dribbled...): the bytes carry the
+    Content-Type, never a Content-Length."""
     status, payload, headers = reply
+    if steps.headers is not None:
+        headers = provider_headers(ctx, steps.headers, headers)
     kind = payload.content_type if payload.__class__ is Binary else JSON
     out = {**(headers or {}), "Content-Type": kind}
     return await effect.send(ctx.request, status, _dumps(payload), out)
 
 
 def journal(ctx: RequestContext, response: web.StreamResponse, started: float) -> None:
-    """Record the answer in the journal (status 0 when chaos dropped the connection)."""
+    """Record the answer in the journal (status 0 when chaos dropped the connection), as the
+    plain tuple the journal keeps (:class:`~mockserver.journal.Entry`'s fields, in order)."""
     request = ctx.request
     ctx.state.journal.add(
-        Entry(
+        (
             ctx.now,
-            request.method,
+            ctx.operation.method,  # the route answers this method only: no request.method
             request.raw_path,
             response.status,
             ctx.provider.name,
@@ -268,38 +282,40 @@ def internal_error(ctx: RequestContext) -> web.Response:
 class Steps:
     """What one operation runs, in order; only the steps it needs."""
 
-    checks: tuple[Check, ...]  # before the work: authenticate, limit, read params
+    authenticate: Authenticate  # the provider's own: its return value is the caller's key
+    checks: tuple[Check, ...]  # after authenticating: the rate limit, when the scenario has one
+    params: ParamsReader | None  # None: the operation declares no parameters
     body: BodyStep | None  # None: the operation takes no body
     handler: Handler
-    finish: tuple[Finish, ...]  # on a plain answer: check response (strict), provider headers
-    finish_spoiled: tuple[Finish, ...]  # on an answer chaos sends: provider headers only
+    finish: tuple[Finish, ...]  # on a plain answer: check the response (strict mode)
+    headers: HeadersHook | None  # the provider's own headers, on every answer it gives
 
 
 def compose(state: MockState, provider: Provider, op: Operation, handler: Handler) -> Steps:
-    """The steps of ``op``, worked out from its spec, the provider and the server's options
-    (none of which change while the app runs)."""
-    checks: list[Check] = [authenticate, limit]
-    reader = params_reader(op)
-    if reader is not None:
-        checks.append(reads_params(reader))
-    headers: tuple[Finish, ...] = ()
-    if provider.response_headers is not None:
-        headers = (provider_headers(provider.response_headers),)
-    strict: tuple[Finish, ...] = (check_response,) if state.options.strict else ()
+    """The steps of ``op``, worked out from its spec, the provider, the server's options and
+    the scenario in force (which only ``PUT /__mock/scenario`` changes: see :class:`_Composed`)."""
+    checks: tuple[Check, ...] = ()
+    if state.scenario.providers[provider.name].rate_limits:
+        checks = (limit,)
     return Steps(
-        tuple(checks),
-        read_body if op.takes_body else None,
+        provider.authenticate,
+        checks,
+        params_reader(op),
+        body_reader(op) if op.takes_body else None,
         handler,
-        strict + headers,
-        headers,
+        (check_response,) if state.options.strict else (),
+        provider.response_headers,
     )
 
 
 async def work(ctx: RequestContext, steps: Steps) -> Reply:
     """The checks, the body and the handler: the operation's reply, or its refusal."""
     try:
+        ctx.key = steps.authenticate(ctx)
         for check in steps.checks:
             check(ctx)
+        if steps.params is not None:
+            ctx.params = steps.params(ctx.request)
         if steps.body is not None:
             await steps.body(ctx)
         return 200, await steps.handler(ctx), None
@@ -344,32 +360,36 @@ async def with_chaos(ctx: RequestContext, steps: Steps) -> web.StreamResponse:
     try:
         effect = await chaos_before(ctx, steps.body is not None)
     except ChaosError as err:  # a chaos header the mock cannot use
-        return answer(ctx, refused(ctx, err), steps.finish)
+        return answer(ctx, refused(ctx, err), steps)
     if effect is None:
-        return answer(ctx, await work(ctx, steps), steps.finish)
+        return answer(ctx, await work(ctx, steps), steps)
     act = _act_first if effect.before_work else _act_after
     outcome = await act(ctx, effect, steps)
     if isinstance(outcome, web.StreamResponse):
         return outcome
-    return await spoil(ctx, effect, outcome, steps.finish_spoiled)
+    return await spoil(ctx, effect, outcome, steps)
 
 
-class _Lazy:
-    """An operation's steps, composed on its first request: resolving every operation's
-    schemas (and compiling their checks) at start-up would delay the first answer for
-    operations a session may never call. Once composed, ``steps`` is a plain slot."""
+class _Composed:
+    """An operation's steps, composed on its first request under each scenario.
 
-    __slots__ = ("_parts", "steps")
-    steps: Steps
+    Composing at start-up would resolve every operation's schemas (and compile their checks)
+    before the first answer, for operations a session may never call. A replaced scenario
+    (``PUT /__mock/scenario``) may add or drop rate limits, so the steps are composed again on
+    the first request under it; every other request reads two slots and compares one.
+    """
+
+    __slots__ = ("_parts", "scenario", "steps")
 
     def __init__(self, state: MockState, provider: Provider, op: Operation, handler: Handler):
         self._parts = (state, provider, op, handler)
+        self.scenario: Scenario | None = None
+        self.steps: Steps | None = None
 
-    def __getattr__(self, name: str) -> Any:  # only while the slot is empty
-        if name != "steps":
-            raise AttributeError(name)
-        self.steps = compose(*self._parts)
-        return self.steps
+    def compose(self, scenario: Scenario) -> Steps:
+        self.steps = steps = compose(*self._parts)
+        self.scenario = scenario
+        return steps
 
 
 def make_endpoint(
@@ -377,27 +397,48 @@ def make_endpoint(
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for one spec operation: its composed steps, the 500 guard and the
     journal. Every poll comes through here, so the common case (no chaos) is :func:`work`
-    written out in place: one coroutine besides the handler's own."""
-    lazy = _Lazy(state, provider, op, handler)
+    and :func:`answer` written out in place: one coroutine besides the handler's own."""
+    composed = _Composed(state, provider, op, handler)
+    perf_counter, dumps = time.perf_counter, orjson.dumps
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
-        started = time.perf_counter()
+        started = perf_counter()
         ctx = RequestContext(request, state, provider, op, state.clock.now())
         response: web.StreamResponse
         try:
-            steps = lazy.steps
+            steps = composed.steps
+            if steps is None or composed.scenario is not state.scenario:
+                steps = composed.compose(state.scenario)
             if state.chaos.may_act(request.headers):
                 response = await with_chaos(ctx, steps)
             else:
                 try:  # work(ctx, steps), in place
+                    ctx.key = steps.authenticate(ctx)
                     for check in steps.checks:
                         check(ctx)
+                    if steps.params is not None:
+                        ctx.params = steps.params(request)
                     if steps.body is not None:
                         await steps.body(ctx)
                     reply: Reply = 200, await steps.handler(ctx), None
                 except REFUSALS as err:
                     reply = refused(ctx, err)
-                response = answer(ctx, reply, steps.finish)
+                for finish in steps.finish:  # answer(ctx, reply, steps), in place
+                    reply = finish(ctx, reply)
+                status, payload, headers = reply
+                if steps.headers is not None:
+                    hooked = steps.headers(ctx)
+                    headers = hooked if headers is None else {**hooked, **headers}
+                if payload.__class__ is Binary:  # orjson would write a dataclass as JSON
+                    response = _binary_response(status, payload, headers)
+                else:
+                    try:
+                        body = dumps(payload)
+                    except orjson.JSONEncodeError:
+                        body = _dumps(payload)
+                    response = web.Response(
+                        body=body, status=status, content_type=JSON, headers=headers
+                    )
         except Exception:  # a defect in the mock: the provider's 500, never a traceback
             response = internal_error(ctx)
         journal(ctx, response, started)

@@ -19,8 +19,6 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-
 from mockserver import yamlio
 from mockserver.numbers import NumberError, parse_integer, parse_number
 from mockserver.resources import spec_path
@@ -337,6 +335,8 @@ def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     """
     if not set(_keywords(schema)) <= _SAME_IN_BOTH:
         return None
+    import fastjsonschema  # on an operation's first request, not at start-up (ten modules)
+
     try:
         validate = fastjsonschema.compile(schema, use_default=False, use_formats=False)
     except fastjsonschema.JsonSchemaDefinitionException:

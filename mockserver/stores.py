@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from mockserver.state import MockState
@@ -49,7 +49,10 @@ class Store(ABC):
 
     @classmethod
     def of(cls: type[S], state: MockState) -> S:
-        return state.stores.get(cls)
+        try:  # the common case, on a poll's path: the store exists, one lookup, no call
+            return state.stores._by_class[cls]  # type: ignore[return-value]  # keyed by class
+        except KeyError:
+            return state.stores.get(cls)
 
 
 class Stores:
@@ -61,10 +64,11 @@ class Stores:
         self._legacy: defaultdict[str, dict[str, Any]] = defaultdict(dict)
 
     def get(self, cls: type[S]) -> S:
-        store = self._by_class.get(cls)
-        if store is None:
+        try:  # a poll reaches its stores here: no call to typing.cast on the way
+            return self._by_class[cls]  # type: ignore[return-value]  # keyed by its own class
+        except KeyError:
             store = self._by_class[cls] = cls()
-        return cast(S, store)  # keyed by its own class
+            return store
 
     def declare(self, classes: tuple[type[Store], ...]) -> None:
         """Make the declared stores now, so eviction and reset reach them before first use."""

@@ -111,14 +111,13 @@ def a2e_envelope(reply: pipeline.Reply) -> tuple[int, Any]:
 
 async def test_authenticate_takes_the_callers_key_or_refuses_in_the_providers_words():
     state = make_state()
+    steps = pipeline.compose(state, providers()["a2e"], operation(), _answers_ok)
     ctx = context(state, operation(), make_request())
-    pipeline.authenticate(ctx)
+    assert await pipeline.work(ctx, steps) == (200, {"ok": True}, None)
     assert ctx.key == "sk-steps"
 
     anonymous = context(state, operation(), make_request(headers={"Authorization": ""}))
-    with pytest.raises(ApiError) as refusal:
-        pipeline.authenticate(anonymous)
-    status, payload = a2e_envelope(pipeline.refused(anonymous, refusal.value))
+    status, payload = a2e_envelope(await pipeline.work(anonymous, steps))
     assert status == 401 and payload["code"] == 401 and payload["data"] is None
 
 
@@ -146,15 +145,12 @@ async def test_reads_params_puts_the_checked_parameters_on_the_context():
     op = operation(path_param=True, query=True)
     state = make_state()
     steps = pipeline.compose(state, providers()["a2e"], op, _never_called)
-    (read_params,) = (s for s in steps.checks if s.__name__ == "read_params")
-
-    ctx = context(state, op, make_request(path="/steps/7?n=3"))
-    read_params(ctx)
-    assert ctx.params == {"id": "7", "n": 3}
+    assert steps.params is not None
+    assert steps.params(make_request(path="/steps/7?n=3")) == {"id": "7", "n": 3}
 
     too_big = context(state, op, make_request(path="/steps/7?n=12"))
     with pytest.raises(ParamsError):
-        read_params(too_big)
+        steps.params(too_big.request)
     status, payload = a2e_envelope(pipeline.refused(too_big, ParamsError("n: too big")))
     assert status == 400 and payload["msg"] == "Bad Request: n: too big"
 
@@ -163,7 +159,7 @@ async def test_read_body_checks_the_schema_and_makes_whole_floats_integers():
     op = operation(body=True)
     state = make_state()
     ctx = context(state, op, make_request(b'{"name": "a", "count": 2.0}', JSON_TYPE))
-    await pipeline.read_body(ctx)
+    await pipeline.body_reader(op)(ctx)
     assert ctx.body == {"name": "a", "count": 2} and type(ctx.body["count"]) is int
 
 
@@ -171,15 +167,26 @@ async def test_read_body_checks_the_schema_and_makes_whole_floats_integers():
     ("raw", "headers", "message"),
     [
         (b"", {}, "Bad Request: a JSON request body is required"),
+        (
+            b" \r\n\t",
+            {"Content-Type": "application/json"},
+            "Bad Request: a JSON request body is required",
+        ),
+        (
+            b'{"name": "a"}',
+            {"Content-Type": "application/json; charset=latin-1"},
+            "Bad Request: charset",
+        ),
         (b'{"name": 1}', {"Content-Type": "application/json"}, "Bad Request: name"),
         (b'{"name": "a"}', {"Content-Type": "image/png"}, "Bad Request: Content-Type image/png"),
         (b'{"name": NaN}', {"Content-Type": "application/json"}, "Bad Request: "),
     ],
 )
 async def test_read_body_refuses_in_the_providers_words(raw, headers, message):
-    ctx = context(make_state(), operation(body=True), make_request(raw, headers))
+    op = operation(body=True)
+    ctx = context(make_state(), op, make_request(raw, headers))
     with pytest.raises(ApiError) as refusal:
-        await pipeline.read_body(ctx)
+        await pipeline.body_reader(op)(ctx)
     status, payload = a2e_envelope(pipeline.refused(ctx, refusal.value))
     assert status == 400 and payload["msg"].startswith(message)
 
@@ -199,11 +206,14 @@ async def test_check_response_turns_a_contract_breach_into_the_providers_500():
 
 
 async def test_provider_headers_go_on_every_answer_and_a_refusals_own_win():
-    step = pipeline.provider_headers(lambda ctx: {"X-Request-Id": "r1", "Retry-After": "1"})
+    def hook(ctx: RequestContext) -> dict[str, str]:
+        return {"X-Request-Id": "r1", "Retry-After": "1"}
+
     ctx = context(make_state(), operation(), make_request())
-    assert step(ctx, (200, {}, None)) == (200, {}, {"X-Request-Id": "r1", "Retry-After": "1"})
-    refusal = step(ctx, (429, {}, {"Retry-After": "30"}))
-    assert refusal[2] == {"X-Request-Id": "r1", "Retry-After": "30"}
+    plain = pipeline.provider_headers(ctx, hook, None)
+    assert plain == {"X-Request-Id": "r1", "Retry-After": "1"}
+    refusal = pipeline.provider_headers(ctx, hook, {"Retry-After": "30"})
+    assert refusal == {"X-Request-Id": "r1", "Retry-After": "30"}
 
 
 async def test_journal_records_what_answered_and_internal_error_is_the_providers_500():
@@ -227,21 +237,36 @@ async def _never_called(ctx: RequestContext) -> Any:
     raise AssertionError("the handler ran")
 
 
+async def _answers_ok(ctx: RequestContext) -> Any:
+    return {"ok": True}
+
+
 def test_a_bodyless_operation_without_parameters_has_no_body_or_params_step():
     steps = pipeline.compose(make_state(), providers()["a2e"], operation(), _never_called)
-    assert steps.checks == (pipeline.authenticate, pipeline.limit)
-    assert steps.body is None
-    assert steps.finish == (pipeline.check_response,)  # strict; a2e adds no headers
-    assert steps.finish_spoiled == ()
+    assert steps.authenticate is providers()["a2e"].authenticate
+    assert steps.checks == ()  # the default scenario sets no rate limit for a2e
+    assert steps.params is None and steps.body is None
+    assert steps.finish == (pipeline.check_response,)  # strict mode
+    assert steps.headers is None  # a2e adds no headers of its own
 
 
 def test_compose_takes_only_what_the_operation_the_provider_and_the_options_need():
     op = operation(body=True, path_param=True)
     lax = pipeline.compose(make_state(strict=False), providers()["relay"], op, _never_called)
-    assert [s.__name__ for s in lax.checks] == ["authenticate", "limit", "read_params"]
-    assert lax.body is pipeline.read_body
-    assert [s.__name__ for s in lax.finish] == ["add_headers"]  # no check outside strict mode
-    assert lax.finish_spoiled == lax.finish
+    assert lax.authenticate is providers()["relay"].authenticate
+    assert lax.checks == () and lax.params is not None
+    assert lax.body is not None and lax.body.__name__ == "read_body"
+    assert lax.finish == ()  # no response check outside strict mode
+    assert lax.headers is providers()["relay"].response_headers
+
+
+def test_the_rate_limit_step_is_composed_only_where_the_scenario_sets_limits():
+    scenario = "providers: {relay: {rate_limits: [{per: ip, limit: 5, window: 1}]}}"
+    state = make_state(scenario)
+    limited = pipeline.compose(state, providers()["relay"], operation(), _never_called)
+    free = pipeline.compose(state, providers()["a2e"], operation(), _never_called)
+    assert limited.checks == (pipeline.limit,)
+    assert free.checks == ()
 
 
 async def test_a_refused_check_stops_the_work_before_the_handler():
@@ -269,8 +294,8 @@ async def test_a_defect_in_a_handler_is_the_providers_500_and_is_journaled():
 
 
 async def test_a_replaced_scenario_limits_an_operation_already_composed(mock):
-    """Rate limits are read per request: PUT /__mock/scenario changes them for operations
-    that already answered (and so were composed) under the old scenario."""
+    """An operation is composed again under a new scenario: PUT /__mock/scenario adds (or
+    drops) rate limits for operations that already answered under the old one."""
     path = "/api/v1/user/remainingCoins"
     for _ in range(3):
         assert (await mock.call("GET", path))[0] == 200
@@ -280,6 +305,11 @@ async def test_a_replaced_scenario_limits_an_operation_already_composed(mock):
     assert (await mock.call("GET", path))[0] == 200
     status, body = await mock.call("GET", path)
     assert status == 429 and body["code"] == 429
+
+    status, _ = await mock.call("PUT", "/__mock/scenario", key=None, data="name: unlimited")
+    assert status == 200
+    for _ in range(3):  # composed again without the limit: never refused
+        assert (await mock.call("GET", path))[0] == 200
 
 
 # --- the journal and the clock -----------------------------------------------------------------
