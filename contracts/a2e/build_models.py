@@ -249,8 +249,6 @@ def operation(op: dict[str, Any], role: str, family: str, record: dict[str, Any]
     responses: dict[str, Any] = {"200": _answer(description, data)}
     if role == "1080p":
         responses["202"] = _answer(op["responses"]["202"], _ref("Model1080pPending"))
-    if role in ("prompt_extension", "flf2v_prompt_extension"):
-        responses["200"]["content"]["text/event-stream"] = {"schema": {"type": "string"}}
     out["responses"] = {**responses, **_errors(body is not None)}
     return out
 

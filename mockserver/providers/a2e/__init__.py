@@ -68,6 +68,8 @@ from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
     facepreview,
     faceswap,
     image2video,
+    model_families,
+    model_webhooks,
     r2,
     storage,
     streaming,
@@ -80,4 +82,4 @@ from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
 )
 
 provider.extra_routes = r2.setup_bucket_routes
-provider.webhooks = webhooks.PLANNER
+provider.webhooks = model_webhooks.PLANNER
