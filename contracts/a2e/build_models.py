@@ -84,9 +84,7 @@ def role_of(op: dict[str, Any], prefix: str) -> str:
 
 
 def sections(reference: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        s["section"]: s["operations"] for g in reference["groups"] for s in g["sections"]
-    }
+    return {s["section"]: s["operations"] for g in reference["groups"] for s in g["sections"]}
 
 
 def hand_served(spec_text: str) -> set[tuple[str, str]]:
@@ -310,8 +308,14 @@ SHARED_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "A task of a table-driven model family (contracts/a2e/models.yaml). [guess]",
         "required": [
-            "_id", "name", "current_status", "failed_message", "failed_code", "coins",
-            "createdAt", "updatedAt",
+            "_id",
+            "name",
+            "current_status",
+            "failed_message",
+            "failed_code",
+            "coins",
+            "createdAt",
+            "updatedAt",
         ],
         "properties": {
             "_id": _ref("Id"),
@@ -423,4 +427,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-

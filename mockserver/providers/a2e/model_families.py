@@ -5,8 +5,8 @@ openapi.yaml as ``x-a2e-family-row`` on the family's submit operation and tags e
 operation with ``x-a2e-role``. This module reads them back: one :class:`FamilySpec` per row
 (start, detail and, where the row sets no delete rule, delete are the generic
 handlers of ``task_endpoints``), and the roles the generic set lacks (lists with each
-family's paging names, batchDetail by ``ids``, rename, marks, Veo's 1080p, ...) bound from ``model_roles``. A new
-family is a row of the table; no handler is written for it.
+family's paging names, batchDetail by ``ids``, rename, marks, Veo's 1080p, ...) bound
+from ``model_roles``. A new family is a row of the table; no handler is written for it.
 
 Each row's price reads the scenario's ``providers.a2e.costs`` (see :func:`coins_for`) and
 its cross-field rules refuse in A2E's 400 dialect, for a start and for ``generation/quote``

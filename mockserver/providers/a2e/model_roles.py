@@ -53,6 +53,7 @@ SIZE_NAMES = ("pageSize", "page_size")
 IN_PROCESSING = "Task in processing"
 MARKS = {"markShared": "shared", "markDownloaded": "downloaded", "markCopied": "copied"}
 HD_RATIO = "16:9"
+STILL_PROCESSING = "1080P video is being processed, please try again later"  # [doc]
 
 
 def role(*names: str) -> Callable[[Maker], Maker]:
@@ -165,9 +166,9 @@ def make_1080p(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
             raise bad_request("1080P is only available for 16:9 videos")
         status = task.state(ctx.now)
         if status != family.success:
-            body = {"code": 0, "msg": "1080P video is being processed, please try again later"}
+            data = {"_id": task.id, "current_status": status}
             raise ApiError(
-                202, 0, body["msg"], body={**body, "data": {"_id": task.id, "current_status": status}}
+                202, 0, STILL_PROCESSING, body={"code": 0, "msg": STILL_PROCESSING, "data": data}
             )
         link = result_link(ctx, task, "result.mp4", f"{task.id}-1080p.mp4")
         return ok(ctx, {"_id": task.id, "video_url_1080p": link})

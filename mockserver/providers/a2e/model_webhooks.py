@@ -61,4 +61,4 @@ class ModelWebhooks:
         ]
 
 
-PLANNER = ModelWebhooks(webhooks.PLANNER)
+PLANNER: ModelWebhooks = ModelWebhooks(webhooks.PLANNER)
