@@ -252,15 +252,22 @@ def operation(op: dict[str, Any], role: str, family: str, record: dict[str, Any]
 
 
 def _links(roles: dict[str, str], id_params: dict[str, str]) -> dict[str, Any]:
-    links = {}
-    for role, op_id in roles.items():
+    """Links from a submit to every by-id operation, the delete last (it ends the record)."""
+    links: dict[str, Any] = {}
+    for role, op_id in sorted(roles.items(), key=lambda pair: pair[0] == "delete"):
+        if role == "quickAddAvatar":
+            links[op_id[0].upper() + op_id[1:]] = {
+                "operationId": op_id,
+                "requestBody": {"_id": "$response.body#/data/_id"},
+            }
+            continue
         if role in ("detail", "delete", "update", "1080p") or role.startswith("mark"):
-            links[camel(op_id)] = {
+            links[op_id[0].upper() + op_id[1:]] = {
                 "operationId": op_id,
                 "parameters": {f"path.{id_params[op_id]}": "$response.body#/data/_id"},
             }
         elif role == "list":
-            links[camel(op_id)] = {"operationId": op_id}
+            links[op_id[0].upper() + op_id[1:]] = {"operationId": op_id}
     return links
 
 

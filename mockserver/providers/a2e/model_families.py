@@ -15,6 +15,7 @@ alike (the quote calls the same price rule and creates nothing).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from itertools import combinations
 from typing import Any
@@ -34,6 +35,7 @@ HIDDEN = ("webhook_token",)  # never shown back in a record [guess]
 FIXTURES = {"video": "result.mp4", "image": "result.jpg", "audio": "result.mp4"}
 NSFW_FLAG = "mock-nsfw"  # a prompt holding it is "NSFW" when force_generate is false [guess]
 NSFW_CODE = 1003  # [guess]: the moderation code A2E documents for a hard block
+MAX_SECONDS = 3600  # [guess] a bound on a priced duration, so a price stays a price
 FAMILIES: dict[str, FamilySpec] = {}  # name -> spec, for the webhook planner and tests
 
 
@@ -92,9 +94,12 @@ def coins_for(ctx: RequestContext, row: Mapping[str, Any], body: Mapping[str, An
     if "per" in price:
         raw = seen.get(price["per"], price.get("per_default", 1))
         try:
-            coins *= float(raw)
-        except (TypeError, ValueError) as exc:
-            raise bad_request(f"{price['per']} must be a number of seconds") from exc
+            seconds = float(raw)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not 0 < seconds <= MAX_SECONDS:
+            raise bad_request(f"{price['per']} must be between 0 and {MAX_SECONDS} seconds")
+        coins *= seconds
     return int(coins) if coins.is_integer() else coins
 
 

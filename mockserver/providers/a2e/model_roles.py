@@ -50,6 +50,7 @@ Maker = Callable[[Operation, TaskFamily, FamilySpec], Handler]
 ROLES: dict[str, Maker] = {}
 PAGE_NAMES = ("pageNum", "page", "current")
 SIZE_NAMES = ("pageSize", "page_size")
+MAX_PAGE = 2**31 - 1  # as the served lists bound pageNum and pageSize (dialect.py)
 IN_PROCESSING = "Task in processing"
 MARKS = {"markShared": "shared", "markDownloaded": "downloaded", "markCopied": "copied"}
 HD_RATIO = "16:9"
@@ -89,6 +90,9 @@ def make_list(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
     async def handler(ctx: RequestContext) -> dict[str, Any]:
         page = ctx.params.get(page_name, page_default) if page_name else 1
         size = ctx.params.get(size_name, size_default) if size_name else size_default
+        for name, value in ((page_name, page), (size_name, size)):
+            if not 1 <= value <= MAX_PAGE:
+                raise bad_request(f"{name} must be between 1 and {MAX_PAGE}")
         wanted = ctx.params.get("status")
         tasks = [
             t for t in newest_first(ctx, family) if wanted is None or t.state(ctx.now) == wanted
