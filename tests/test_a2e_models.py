@@ -26,46 +26,18 @@ def operations() -> dict[str, Operation]:
     return {op.operation_id: op for op in load_operations("a2e")}
 
 
-def example(schema: dict[str, Any]) -> Any:
-    if "examples" in schema:
-        return schema["examples"][0]
-    if "enum" in schema:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if kind == "array":
-        return [example(schema.get("items", {"type": "string"}))] * max(
-            2, schema.get("minItems", 1)
-        )
-    if kind == "object":
-        return {}
-    return {"integer": 1, "number": 1, "boolean": True}.get(kind, "https://e.x/in.jpg")
-
-
-def valid_body(op: Operation, row: dict[str, Any]) -> dict[str, Any]:
-    """The required fields, plus what the row's rules ask for at the schema's defaults."""
-    schema = op.body_schema or {}
-    props = schema.get("properties", {})
-    body = {f: example(props[f]) for f in schema.get("required", [])}
-    for rule in row.get("rules", []):
-        seen = {**row.get("defaults", {}), **body}
-        if all(model_families.matches(seen.get(f), v) for f, v in rule["when"].items()):
-            for f in [*rule.get("require", []), *rule.get("require_any", [])[:1]]:
-                body.setdefault(f, example(props[f]))
-    return body
-
-
 class Family:
     def __init__(self, op: Operation, row: dict[str, Any]) -> None:
         self.op, self.row, self.name = op, row, row["name"]
         ops = operations()
         self.roles = {role: ops[oid] for role, oid in row["roles"].items()}
-        self.body = valid_body(op, row)
+        self.body = op.raw["requestBody"]["content"]["application/json"]["example"]
 
     def path(self, role: str, task_id: str = "") -> str:
         """The role's path for ``task_id``, with the query parameters it requires."""
         op = self.roles[role]
         query = "&".join(
-            f"{p.name}={example(p.schema)}"
+            f"{p.name}={build_models.example_of(p.schema)}"
             for p in op.params
             if p.location == "query" and p.required
         )

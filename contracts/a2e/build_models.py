@@ -119,6 +119,39 @@ def _defaults_of(row: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     return {f: props[f]["default"] for f in fields if "default" in props.get(f, {})}
 
 
+def example_of(schema: dict[str, Any]) -> Any:
+    """One value a field's schema allows: its first example, enum value, or a stand-in."""
+    if "examples" in schema:
+        return copy.deepcopy(schema["examples"][0])
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "array":
+        return [example_of(schema.get("items", {"type": "string"}))] * max(
+            2, schema.get("minItems", 1)
+        )
+    if kind == "object":
+        return {}
+    return {"integer": 1, "number": 1, "boolean": True}.get(kind, "https://example.com/in.jpg")
+
+
+def example_body(row: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A start body the mock accepts: the required fields, plus what the row's rules ask
+    for at the schema's defaults (Sora's default model_type needs image_urls)."""
+    props = schema.get("properties", {})
+    body = {f: example_of(props[f]) for f in schema.get("required", [])}
+    defaults = _defaults_of(row, schema)
+    for rule in row.get("rules", []):
+        seen = {**defaults, **body}
+        if all(
+            seen.get(f) in v if isinstance(v, list) else seen.get(f) == v
+            for f, v in rule["when"].items()
+        ):
+            for f in [*rule.get("require", []), *rule.get("require_any", [])[:1]]:
+                body.setdefault(f, example_of(props[f]))
+    return body
+
+
 def family_row(row: dict[str, Any], table: dict[str, Any], roles, body) -> dict[str, Any]:
     base = table["defaults"]
     out = {
@@ -299,12 +332,26 @@ def build(spec_text: str, table: dict[str, Any], reference: dict[str, Any]):
             record = _ref(record_name)
         else:
             record = _ref("Image2VideoRow")
+        followed = is_family and "detail" in roles  # the contract suite follows its tasks
         for role, op in ops:
             built = operation(op, role, row["name"], record)
+            suite_role = {"submit": "submit", "detail": "status", "list": "list"}.get(role)
+            if followed and suite_role is not None:
+                built["x-task-family"] = row["name"]
+                built["x-task-role"] = suite_role
             if role == "submit" and is_family:
                 body = (op["requestBody"] or {}).get("schema", {})
                 built["x-a2e-family-row"] = family_row(row, table, roles, body)
                 built["responses"]["200"]["links"] = _links(roles, id_params)
+                media = built["requestBody"]["content"]["application/json"]
+                media["example"] = example_body(row, body)
+                if followed:
+                    family = built["x-a2e-family-row"]
+                    built["x-task-states"] = {
+                        "working": family["states"],
+                        "success": family["success"],
+                        "failure": family["failure"],
+                    }
             paths.setdefault(op["path"], {})[op["method"].lower()] = built
             catalog.append([f"R {op['section']}", op["method"], op["path"], "doc"])
     return paths, schemas, catalog

@@ -127,7 +127,8 @@ def renderer(row: Mapping[str, Any]) -> Any:
     field = row["result_field"]
 
     def render(task: Task, ctx: View) -> dict[str, Any]:
-        """The request's fields, then the record's own (which win). [guess]"""
+        """The request's fields, then the record's own (which win); ``result_url`` beside a
+        row's own result field (Product Avatar's ``result_image_url``). [guess]"""
         params = {k: v for k, v in task.params.items() if k not in HIDDEN}
         outcome = outcome_fields(ctx, task, f"{row['name']} generation failed", fixture)
         result = outcome.pop("result_url")
@@ -137,6 +138,7 @@ def renderer(row: Mapping[str, Any]) -> Any:
             "_id": task.id,
             "name": extra.get("name", params.get("name", "")),
             **outcome,
+            "result_url": result,
             field: result,
             **extra.get("marks", {}),
             "coins": extra.get("coins", 0),
