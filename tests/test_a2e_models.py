@@ -258,3 +258,90 @@ async def test_the_webhook_is_one_attempt_with_the_token_header(mock, receiver, 
     assert sent["event"] == event and sent["task_id"] == body["data"]["_id"]
     assert sent["data"] == await shown(mock, fam, body["data"]["_id"])
     assert "webhook_token" not in sent["data"]
+
+
+@pytest.mark.parametrize(
+    "version, per_5s", [(None, 100), ("a2e", 100), ("a2e-v2-flash", 100), ("a2e-v2", 200)]
+)
+async def test_image_to_video_is_priced_by_model_version(mock, version, per_5s):
+    body = {"name": "n", "image_url": "https://e.x/face.png", "prompt": "wave", "video_time": 10}
+    if version is not None:
+        body["model_version"] = version
+    request = {"endpoint": "userImage2Video/start", "requestBody": body}
+    _, quote = await mock.call("POST", f"{API}generation/quote", json=request)
+    _, started = await mock.call("POST", f"{API}userImage2Video/start", json=body)
+    assert quote["data"]["coins"] == started["data"]["coins"] == per_5s * 2
+
+
+I2V = {"name": "n", "image_url": "https://e.x/face.png", "prompt": "wave", "negative_prompt": ""}
+
+
+async def test_image_to_video_extras_mark_batch_and_time_the_callers_tasks(mock):
+    _, started = await mock.call("POST", f"{API}userImage2Video/start", json=I2V)
+    task_id = started["data"]["_id"]
+    base = f"{API}userImage2Video"
+    _, avg = await mock.call("GET", f"{base}/avgProcessingTime")
+    assert avg["data"] == {"avg_processing_time": 0}
+    mock.advance(ENDED)
+    _, avg = await mock.call("GET", f"{base}/avgProcessingTime")
+    assert 0 < avg["data"]["avg_processing_time"] <= ENDED
+    for mark, flag in [("markShared", "shared"), ("markCopied", "copied")]:
+        status, body = await mock.call("POST", f"{base}/{task_id}/{mark}")
+        assert status == 200 and body["data"]["_id"] == task_id and body["data"][flag] is True
+    assert (await mock.call("POST", f"{base}/{task_id}/markDownloaded", key=OTHER))[0] == 404
+    _, detail = await mock.call("GET", f"{base}/{task_id}")
+    _, batch = await mock.call("POST", f"{base}/batchDetail", json={"ids": [task_id]})
+    assert batch["data"] == [detail["data"]]
+    _, level = await mock.call("GET", f"{base}/unlimitedQueueLevel")
+    assert level["data"] == {"level": 0}
+
+
+async def test_prompt_extension_extends_within_max_length(mock):
+    body = {"reference_id": "r", "image_url": "https://e.x/a.jpg", "prompt": "a cat"}
+    body |= {"negative_prompt": "blur", "max_length": 12}
+    status, answer = await mock.call("POST", f"{API}userImage2Video/prompt_extension", json=body)
+    assert status == 200 and answer["data"] == {"prompt": "a cat, cinem", "negative_prompt": "blur"}
+    status, answer = await mock.call(
+        "POST", f"{API}userImage2Video/flf2v_prompt_extension", json=body
+    )
+    assert status == 400 and "end_image_url" in answer["msg"]
+
+
+async def test_veo_1080p_waits_for_the_video_and_needs_16_9(mock):
+    [fam] = [f for f in FAMILIES if f.name == "veo"]
+    wide = await start(mock, fam, aspectRatio="16:9")
+    tall = await start(mock, fam, aspectRatio="9:16")
+    status, body = await mock.call("GET", fam.path("1080p", wide["_id"]))
+    assert status == 202 and body["code"] == 0 and body["data"]["_id"] == wide["_id"]
+    mock.advance(ENDED)
+    status, body = await mock.call("GET", fam.path("1080p", wide["_id"]))
+    assert status == 200 and body["data"]["video_url_1080p"].startswith("http")
+    assert (await mock.call("GET", fam.path("1080p", tall["_id"])))[0] == 400
+
+
+async def test_quick_add_avatar_takes_a_completed_image_of_the_caller(mock):
+    [fam] = [f for f in FAMILIES if f.name == "text2image"]
+    task = await start(mock, fam)
+    path = fam.path("quickAddAvatar")
+    status, body = await mock.call("POST", path, json={"_id": task["_id"]})
+    assert status == 400
+    mock.advance(ENDED)
+    assert (await mock.call("POST", path, key=OTHER, json={"_id": task["_id"]}))[0] == 404
+    status, body = await mock.call("POST", path, json={"_id": task["_id"], "gender": "male"})
+    assert status == 200 and body["data"]["gender"] == "male"
+    assert body["data"]["image_url"].startswith("http")
+
+
+GATED = [f for f in FAMILIES if f.row.get("nsfw_gate")]
+
+
+@pytest.mark.parametrize("fam", GATED, ids=[f.name for f in GATED])
+async def test_force_generate_false_lets_the_nsfw_check_refuse(mock, fam):
+    flagged = {"prompt": f"{model_families.NSFW_FLAG} a scene"}
+    before = await coins(mock)
+    status, body = await mock.call(
+        "POST", fam.op.path, json={**fam.body, **flagged, "force_generate": False}
+    )
+    assert (status, body["code"], body["msg"]) == (200, 1003, "NSFW content detected")
+    assert await coins(mock) == before
+    await start(mock, fam, **flagged)  # force_generate defaults to true for API callers
