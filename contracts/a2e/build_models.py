@@ -125,14 +125,15 @@ def example_of(schema: dict[str, Any]) -> Any:
         return copy.deepcopy(schema["examples"][0])
     if "enum" in schema:
         return schema["enum"][0]
-    kind = schema.get("type")
+    kind = str(schema.get("type"))
     if kind == "array":
         return [example_of(schema.get("items", {"type": "string"}))] * max(
             2, schema.get("minItems", 1)
         )
     if kind == "object":
         return {}
-    return {"integer": 1, "number": 1, "boolean": True}.get(kind, "https://example.com/in.jpg")
+    stand_ins: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True}
+    return stand_ins.get(kind, "https://example.com/in.jpg")
 
 
 def example_body(row: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
