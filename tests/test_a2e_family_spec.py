@@ -12,7 +12,7 @@ from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import provider
 from mockserver.spec import Operation, load_document, load_operations
 
-BASE = "/api/v1/soraVideo"
+BASE = "/api/v1/demoVideo"  # a path no provider documents (soraVideo is served for real now)
 ID = [{"name": "_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 OK = {"200": {"description": "the A2E envelope"}}
 FOUND = {**OK, "404": {"description": "Record not found"}}
@@ -20,7 +20,7 @@ BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"type": "object", "required": ["prompt"]}}},
 }
-FRAGMENT = {  # the paths a soraVideo entry of contracts/a2e/openapi.yaml would add
+FRAGMENT = {  # the paths a demoVideo entry of contracts/a2e/openapi.yaml would add
     f"{BASE}/start": {"post": {"operationId": "startSora", "requestBody": BODY, "responses": OK}},
     f"{BASE}/allRecords": {"get": {"operationId": "listSora", "responses": OK}},
     f"{BASE}/batchDetail": {
@@ -31,8 +31,8 @@ FRAGMENT = {  # the paths a soraVideo entry of contracts/a2e/openapi.yaml would 
         "delete": {"operationId": "deleteSora", "parameters": ID, "responses": OK},
     },
 }
-SCENARIO = "providers: {a2e: {families: {soraVideo: {states: {initialized: 5, processing: 10}}}}}"
-SORA = TaskFamily("a2e", "soraVideo", ("initialized", "processing"), "completed", "failed")
+SCENARIO = "providers: {a2e: {families: {demoVideo: {states: {initialized: 5, processing: 10}}}}}"
+SORA = TaskFamily("a2e", "demoVideo", ("initialized", "processing"), "completed", "failed")
 
 
 def sora_row(task, view) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def sora(monkeypatch):
         )
     )
     yield
-    provider.undeclare("soraVideo")
+    provider.undeclare("demoVideo")
 
 
 async def test_a_declared_family_is_served_polled_listed_and_deleted(sora, make_mock):

@@ -4,13 +4,16 @@
     python contracts/a2e/coverage.py --check  # exit 1 if COVERAGE.md is stale
 
 Reads catalog.yaml (the endpoints of shared/research/a2e-api.md with the source of each shape)
-and openapi.yaml (what the mock serves). tests/test_a2e_coverage.py fails while the page is
-stale, while an operation of the spec is missing from the catalog table, or while an endpoint
-the issue requires is not served.
+and openapi.yaml (what the mock serves); the 2026 reference's count (reference.yaml) and the
+guesses of the table-driven model families (models.yaml) follow the table.
+tests/test_a2e_coverage.py fails while the page is stale, while an operation of the spec is
+missing from the catalog table (build_models.py lists the ones it generates there), or while
+an endpoint the issue requires is not served.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -70,7 +73,44 @@ def render() -> str:
         lines.append(
             f"| {section} | {method} | `{path}` | {mark} | {op or ''} | {SOURCES[source]} |"
         )
+    lines += reference_summary(ops)
+    lines += model_guesses()
     return "\n".join(lines) + "\n"
+
+
+def _load(name: str) -> dict:
+    return yaml.load((HERE / name).read_text(encoding="utf-8"), Loader=LOADER)
+
+
+def reference_summary(ops: dict[tuple[str, str], str]) -> list[str]:
+    """How many of the 2026 reference's operations the mock serves, section by section."""
+    shapes = {(m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p in ops}
+    lines = ["", "## A2E's 2026 reference (reference.yaml)", ""]
+    rows, total, done = [], 0, 0
+    for group in _load("reference.yaml")["groups"]:
+        for section in group["sections"]:
+            listed = section["operations"]
+            served_here = sum(
+                (op["method"], re.sub(r"\{[^}]+\}", "{}", op["path"])) in shapes for op in listed
+            )
+            total, done = total + len(listed), done + served_here
+            count = f"{served_here} of {len(listed)}"
+            rows.append(f"| {group['group']} | {section['section']} | {count} |")
+    lines += [f"**{done} of {total} documented operations served.**", ""]
+    lines += ["| group | section | served |", "|---|---|---|", *rows]
+    return lines
+
+
+def model_guesses() -> list[str]:
+    """Every choice of models.yaml the reference does not make, family by family."""
+    table = _load("models.yaml")
+    lines = ["", "## What the model families guess (models.yaml)", ""]
+    lines.append(f"Every family: {'; '.join(table['defaults']['guess'])}.")
+    lines.append("")
+    for row in [*table["families"], *table["extras"]]:
+        name = row.get("name") or row["family"]
+        lines.append(f"- **{name}** (`/api/v1/{row['prefix']}`): {'; '.join(row.get('guess', []))}")
+    return lines
 
 
 def main(argv: list[str]) -> int:

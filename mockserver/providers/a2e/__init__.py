@@ -72,6 +72,8 @@ from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
     facepreview,
     faceswap,
     image2video,
+    model_families,
+    model_webhooks,
     processing_lists,
     r2,
     r2_upload,
@@ -91,4 +93,4 @@ from mockserver.providers.a2e import (  # noqa: E402, F401  (register handlers)
 )
 
 provider.extra_routes = r2.setup_bucket_routes
-provider.webhooks = webhooks.PLANNER
+provider.webhooks = model_webhooks.PLANNER

@@ -37,8 +37,12 @@ VIDEO_TIMES = (5, 10, 15, 20)
 DEFAULT_FAILED_MESSAGE = "Video generation failed"
 
 
-def coins_for(ctx: RequestContext, video_time: int) -> int | float:
-    per_5s = billing.cost_of(ctx, "image2video_per_5s", 100)
+def coins_for(ctx: RequestContext, video_time: int, model_version: str = "a2e") -> int | float:
+    """``costs.image2video_per_5s``, or ``image2video_per_5s:<model_version>`` where the
+    scenario prices that version apart (a2e-v2 "costs more per second"; a2e-v2-flash "uses
+    a2e pricing") [doc]; an omitted version is a2e, the default of every role but Ultra."""
+    base = billing.cost_of(ctx, "image2video_per_5s", 100)
+    per_5s = billing.cost_of(ctx, f"image2video_per_5s:{model_version}", base)
     coins = per_5s * video_time / 5
     return int(coins) if coins.is_integer() else coins
 
@@ -72,7 +76,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     video_time = body.get("video_time", DEFAULT_VIDEO_TIME)
     if video_time not in VIDEO_TIMES:
         raise bad_request(f"video_time must be one of {', '.join(map(str, VIDEO_TIMES))}")
-    return {billing.COINS: coins_for(ctx, video_time)}
+    return {billing.COINS: coins_for(ctx, video_time, str(body.get("model_version", "a2e")))}
 
 
 provider.declare(

@@ -1,0 +1,195 @@
+"""A2E's table-driven model families, declared from the rows the contract carries.
+
+contracts/a2e/models.yaml is the table; contracts/a2e/build_models.py writes each row into
+openapi.yaml as ``x-a2e-family-row`` on the family's submit operation and tags every generated
+operation with ``x-a2e-role``. This module reads them back: one :class:`FamilySpec` per row
+(start, detail and, where the row sets no delete rule, delete are the generic
+handlers of ``task_endpoints``), and the roles the generic set lacks (lists with each
+family's paging names, batchDetail by ``ids``, rename, marks, Veo's 1080p, ...) bound
+from ``model_roles``. A new family is a row of the table; no handler is written for it.
+
+Each row's price reads the scenario's ``providers.a2e.costs`` (see :func:`coins_for`) and
+its cross-field rules refuse in A2E's 400 dialect, for a start and for ``generation/quote``
+alike (the quote calls the same price rule and creates nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from itertools import combinations
+from typing import Any
+
+from mockserver.context import RequestContext, View
+from mockserver.families import FamilySpec, Status
+from mockserver.lifecycle import TaskFamily
+from mockserver.providers.a2e import billing, model_roles, provider
+from mockserver.providers.a2e.common import iso_ms, outcome_fields, updated_at
+from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e.task_endpoints import coins_rule
+from mockserver.spec import Operation, load_operations
+from mockserver.tasks import Task
+
+API = "/api/v1/"
+HIDDEN = ("webhook_token",)  # never shown back in a record [guess]
+FIXTURES = {"video": "result.mp4", "image": "result.jpg", "audio": "result.mp4"}
+NSFW_FLAG = "mock-nsfw"  # a prompt holding it is "NSFW" when force_generate is false [guess]
+NSFW_CODE = 1003  # [guess]: the moderation code A2E documents for a hard block
+MAX_SECONDS = 3600  # [guess] a bound on a priced duration, so a price stays a price
+FAMILIES: dict[str, FamilySpec] = {}  # name -> spec, for the webhook planner and tests
+
+
+def rows() -> Iterator[tuple[Operation, dict[str, Any]]]:
+    """(submit operation, family row) for every row in the contract."""
+    for op in load_operations("a2e"):
+        row = op.raw.get("x-a2e-family-row")
+        if row is not None:
+            yield op, row
+
+
+def roles() -> Iterator[tuple[Operation, str, str]]:
+    """(operation, family name, role) for every generated operation."""
+    for op in load_operations("a2e"):
+        role = op.raw.get("x-a2e-role")
+        if role is not None:
+            yield op, op.raw["x-a2e-family"], role
+
+
+def with_defaults(row: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    return {**row.get("defaults", {}), **body}
+
+
+def matches(value: Any, wanted: Any) -> bool:
+    return value in wanted if isinstance(wanted, list) else value == wanted
+
+
+def check_rules(row: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+    """Refuse the first cross-field rule ``body`` breaks, in the row's own words."""
+    seen = with_defaults(row, body)
+    for rule in row.get("rules", []):
+        if not all(matches(seen.get(f), v) for f, v in rule["when"].items()):
+            continue
+        missing = [f for f in rule.get("require", []) if seen.get(f) in (None, "", [])]
+        anyof = rule.get("require_any", [])
+        if missing or (anyof and all(seen.get(f) in (None, "", []) for f in anyof)):
+            raise bad_request(rule["say"])
+
+
+def cost_keys(key: str, values: list[str]) -> Iterator[str]:
+    """``key:v1:v2``, then every shorter pick of the values in order, then ``key``."""
+    for size in range(len(values), 0, -1):
+        for pick in combinations(values, size):
+            yield ":".join((key, *pick))
+    yield key
+
+
+def coins_for(ctx: RequestContext, row: Mapping[str, Any], body: Mapping[str, Any]) -> float:
+    """The most specific ``costs`` entry the request's ``by`` fields name, per ``per`` unit."""
+    price = row["price"]
+    seen = with_defaults(row, body)
+    values = [str(seen[f]) for f in price.get("by", []) if seen.get(f) is not None]
+    costs = ctx.config.costs
+    unit = next((costs[k] for k in cost_keys(price["key"], values) if k in costs), None)
+    coins = float(price.get("default", 0) if unit is None else unit)
+    if "per" in price:
+        raw = seen.get(price["per"], price.get("per_default", 1))
+        try:
+            seconds = float(raw)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not 0 < seconds <= MAX_SECONDS:
+            raise bad_request(f"{price['per']} must be between 0 and {MAX_SECONDS} seconds")
+        coins *= seconds
+    return int(coins) if coins.is_integer() else coins
+
+
+def nsfw_gate(row: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+    """``force_generate: false`` and a flagged prompt: refused, HTTP 200, code 1003."""
+    if not row.get("nsfw_gate") or body.get("force_generate", True) is not False:
+        return
+    if NSFW_FLAG in str(body.get("prompt", "")):
+        from mockserver.errors import ApiError
+
+        raise ApiError(200, NSFW_CODE, "NSFW content detected")
+
+
+def pricer(row: Mapping[str, Any]) -> billing.Pricer:
+    def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+        check_rules(row, body)
+        nsfw_gate(row, body)
+        return {billing.COINS: coins_for(ctx, row, body)}
+
+    return price
+
+
+def renderer(row: Mapping[str, Any]) -> Any:
+    fixture = FIXTURES[row["result"]]
+    field = row["result_field"]
+
+    def render(task: Task, ctx: View) -> dict[str, Any]:
+        """The request's fields, then the record's own (which win); ``result_url`` beside a
+        row's own result field (Product Avatar's ``result_image_url``). [guess]"""
+        params = {k: v for k, v in task.params.items() if k not in HIDDEN}
+        outcome = outcome_fields(ctx, task, f"{row['name']} generation failed", fixture)
+        result = outcome.pop("result_url")
+        extra = task.extra or {}
+        return {
+            **params,
+            "_id": task.id,
+            "name": extra.get("name", params.get("name", "")),
+            **outcome,
+            "result_url": result,
+            field: result,
+            **extra.get("marks", {}),
+            "coins": extra.get("coins", 0),
+            "createdAt": iso_ms(task.created_at),
+            "updatedAt": iso_ms(max(updated_at(task, ctx.now), extra.get("renamed_at", 0))),
+        }
+
+    return render
+
+
+def declare(op: Operation, row: Mapping[str, Any], ops: dict[str, Operation]) -> FamilySpec:
+    family = provider.family(
+        TaskFamily("a2e", row["name"], tuple(row["states"]), row["success"], row["failure"])
+    )
+    price = pricer(row)
+    billing.prices(op.path[len(API) :])(price)
+    named = row["roles"]
+
+    def by_path(role: str) -> Status | None:
+        if role not in named:
+            return None
+        target = ops[named[role]]
+        [id_field] = [p.name for p in target.params if p.location == "path"]
+        return Status(named[role], id_field=id_field)
+
+    detail = by_path("detail")
+    spec = provider.declare(
+        FamilySpec(
+            family=family,
+            render=renderer(row),
+            price=coins_rule(price),
+            submit=op.operation_id,
+            status=(detail,) if detail is not None else (),
+            delete=None if "delete" in row else by_path("delete"),
+            options={"row": row},
+        )
+    )
+    FAMILIES[spec.name] = spec
+    return spec
+
+
+def declare_all() -> None:
+    ops = {op.operation_id: op for op in load_operations("a2e")}
+    for op, row in rows():
+        declare(op, row, ops)
+    for op, name, role in roles():
+        spec = FAMILIES.get(name)
+        if spec is not None and op.operation_id in spec.operation_ids():
+            continue
+        family = provider.task_families[name]
+        model_roles.bind(provider, op, role, family, provider.family_specs[name])
+
+
+declare_all()
