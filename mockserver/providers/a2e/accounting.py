@@ -29,9 +29,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import billing, provider
-from mockserver.providers.a2e.common import DEFAULT_PAGE_SIZE, iso_ms, number, ok
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e import billing
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.models import iso_ms, number
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import DEFAULT_PAGE_SIZE
 
 CURRENCIES = (billing.COINS, billing.DIAMONDS)
 API_PREFIX = "/api/v1/"
@@ -52,7 +54,7 @@ def _row_id(key: str, index: int) -> str:
     return hashlib.sha256(f"a2e-credit:{key}:{index}".encode()).hexdigest()[:24]
 
 
-@provider.handles("listCreditsHistory")
+@handles("listCreditsHistory")
 async def list_credits_history(ctx: RequestContext) -> dict[str, Any]:
     params = ctx.params
     ctx.balance(billing.COINS)  # settle every refund due by now
@@ -86,7 +88,7 @@ async def list_credits_history(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, {"rows": rows, "count": len(entries)})
 
 
-@provider.handles("quoteGeneration")
+@handles("quoteGeneration")
 async def quote_generation(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     endpoint = body["endpoint"].strip()

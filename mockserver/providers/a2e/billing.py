@@ -13,6 +13,7 @@ from typing import Any
 
 from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
+from mockserver.families import PriceRule
 from mockserver.providers.a2e.dialect import insufficient_coins
 from mockserver.tasks import Task
 
@@ -34,6 +35,11 @@ def prices(endpoint: str) -> Callable[[Pricer], Pricer]:
         return fn
 
     return register
+
+
+def charge_rule(pricer: Pricer, currency: str = COINS) -> PriceRule:
+    """A FamilySpec's price rule: the ``currency`` part of the quoted price."""
+    return lambda ctx, body: pricer(ctx, dict(body)).get(currency, 0)
 
 
 def cost_of(ctx: RequestContext, name: str, default: float = 0) -> float:

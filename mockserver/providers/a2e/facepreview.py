@@ -22,55 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e import billing, provider
-from mockserver.providers.a2e.common import (
-    image_fixture,
-    looks_like_image,
-    new_id,
-    ok,
-    result_link,
-    status_tasks,
-    user_id,
-)
+from mockserver.providers.a2e import billing
+from mockserver.providers.a2e.dialect import ok
+from mockserver.providers.a2e.families import PREVIEW
+from mockserver.providers.a2e.models import preview_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import new_id, status_tasks
 from mockserver.submit import submit_from
-from mockserver.tasks import Task
-
-PREVIEW = provider.family(
-    TaskFamily(
-        provider="a2e",
-        name="faceswap_preview",
-        states=("initialized", "processing"),
-        success="completed",
-        failure="failed",
-    )
-)
-DEFAULT_FAILED_MESSAGE = "face swap preview failed"
-
-
-def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
-    status = task.state(ctx.now)
-    video_url = task.params.get("video_url", "")
-    fixture = image_fixture(video_url) if looks_like_image(video_url) or not video_url else None
-    error_code: str | None = None
-    message: str | None = None
-    if status == PREVIEW.success:
-        error_code = "0"
-    elif status == PREVIEW.failure:
-        failure = task.timeline.failure or {}
-        error_code = str(failure.get("error_code") or "1")
-        message = str(failure.get("faild_message") or DEFAULT_FAILED_MESSAGE)
-    done = status == PREVIEW.success
-    return {
-        "video_url": video_url,
-        "face_url": task.params["face_url"],
-        "current_status": status,
-        "result_url": result_link(ctx, task, fixture or "result.mp4") if done else "",
-        "error_code": error_code,
-        "faild_message": message,
-        "_id": task.id,
-        "user_id": user_id(task.tenant),
-    }
 
 
 @billing.prices("userFaceSwapPreview/add")
@@ -78,16 +36,16 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "faceswap_preview")}
 
 
-@provider.handles("addFaceSwapPreview")
+@handles("addFaceSwapPreview")
 async def add_face_swap_preview(ctx: RequestContext) -> dict[str, Any]:
     coins = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, coins)
     task = submit_from(ctx, PREVIEW, dict(ctx.body), new_id(ctx))
     billing.charge(ctx, task, coins, "faceswap_preview")
-    return ok(ctx, row(ctx, task))
+    return ok(ctx, preview_row(task, ctx))
 
 
-@provider.handles("getFaceSwapPreviewStatus")
+@handles("getFaceSwapPreviewStatus")
 async def get_face_swap_preview_status(ctx: RequestContext) -> dict[str, Any]:
     tasks = status_tasks(ctx, PREVIEW)
-    return ok(ctx, [row(ctx, task) for task in tasks])
+    return ok(ctx, [preview_row(task, ctx) for task in tasks])

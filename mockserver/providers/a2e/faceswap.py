@@ -21,96 +21,19 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e import billing, provider
-from mockserver.providers.a2e.common import (
-    deleted,
-    image_fixture,
-    iso_ms,
-    iso_or_none,
-    looks_like_image,
+from mockserver.providers.a2e import billing
+from mockserver.providers.a2e.dialect import deleted, ok
+from mockserver.providers.a2e.families import FACESWAP
+from mockserver.providers.a2e.models import faceswap_added, faceswap_record, faceswap_status
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import (
     lookup,
     mark_deleted,
     new_id,
-    ok,
-    result_link,
     rows_page,
     status_tasks,
-    updated_at,
 )
 from mockserver.submit import submit_from
-from mockserver.tasks import Task
-
-FACESWAP = provider.family(
-    TaskFamily(
-        provider="a2e",
-        name="faceswap",
-        states=("initialized", "processing"),
-        success="completed",
-        failure="failed",
-    )
-)
-SERVED_CLIP_SECONDS = 1  # fixtures/media/result.mp4 lasts 1.000 s
-DEFAULT_FAILED_MESSAGE = "face swap failed"
-
-
-def _status_fields(ctx: RequestContext, task: Task) -> dict[str, Any]:
-    """The five fields ``/status`` shows; every other view starts from these."""
-    status = task.state(ctx.now)
-    video_url = task.params["video_url"]
-    fixture = image_fixture(video_url) if looks_like_image(video_url) else "result.mp4"
-    error_code: str | None = None
-    message: str | None = None
-    if status == "completed":
-        error_code = "0"
-    elif status == "failed":
-        failure = task.timeline.failure or {}
-        error_code = str(failure.get("error_code") or "1")
-        message = str(failure.get("faild_message") or DEFAULT_FAILED_MESSAGE)
-    return {
-        "current_status": status,
-        "result_url": result_link(ctx, task, fixture) if status == "completed" else "",
-        "error_code": error_code,
-        "faild_message": message,
-        "_id": task.id,
-    }
-
-
-def task_view(ctx: RequestContext, task: Task) -> dict[str, Any]:
-    """The task as ``add`` answers it (catalog §7.6)."""
-    params = task.params
-    fields = _status_fields(ctx, task)
-    return {
-        "name": params["name"],
-        "video_url": params["video_url"],
-        "duration": 0 if looks_like_image(params["video_url"]) else SERVED_CLIP_SECONDS,
-        "face_url": params["face_url"],
-        "current_status": fields["current_status"],
-        "result_url": fields["result_url"],
-        "error_code": fields["error_code"],
-        "faild_message": fields["faild_message"],
-        "_id": task.id,
-        "createdAt": iso_ms(task.created_at),
-        "updatedAt": iso_ms(updated_at(task, ctx.now)),
-    }
-
-
-def record(ctx: RequestContext, task: Task) -> dict[str, Any]:
-    """The task as ``records`` and ``/{_id}`` show it: §7.6 plus the three stage times."""
-    now = ctx.now
-    timeline = task.timeline
-
-    def entered(state: str) -> str | None:
-        at = timeline.entered_at(state)
-        return iso_or_none(at if at is not None and at <= now else None)
-
-    ended = timeline.ends_at if timeline.is_done(now) else None
-    return {
-        **task_view(ctx, task),
-        "initialized_time": entered("initialized"),
-        "processing_time": entered("processing"),
-        "completed_time": iso_or_none(ended),
-    }
 
 
 @billing.prices("userFaceSwapTask/add")
@@ -118,37 +41,37 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "faceswap")}
 
 
-@provider.handles("addFaceSwapTask")
+@handles("addFaceSwapTask")
 async def add_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
     task = submit_from(ctx, FACESWAP, dict(ctx.body), new_id(ctx))
     billing.charge(ctx, task, cost, "faceswap")
-    return ok(ctx, task_view(ctx, task))
+    return ok(ctx, faceswap_added(task, ctx))
 
 
-@provider.handles("getFaceSwapTaskStatus")
+@handles("getFaceSwapTaskStatus")
 async def get_face_swap_task_status(ctx: RequestContext) -> dict[str, Any]:
     tasks = status_tasks(ctx, FACESWAP)
-    return ok(ctx, [_status_fields(ctx, task) for task in tasks])
+    return ok(ctx, [faceswap_status(task, ctx) for task in tasks])
 
 
-@provider.handles("listFaceSwapTasks")
+@handles("listFaceSwapTasks")
 async def list_face_swap_tasks(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, FACESWAP, record))
+    return ok(ctx, rows_page(ctx, FACESWAP, faceswap_record, ctx.params))
 
 
-@provider.handles("getFaceSwapTask")
+@handles("getFaceSwapTask")
 async def get_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, record(ctx, lookup(ctx, FACESWAP, ctx.params["_id"])))
+    return ok(ctx, faceswap_record(lookup(ctx, FACESWAP, ctx.params["_id"]), ctx))
 
 
-@provider.handles("getFaceSwapTaskDetail")
+@handles("getFaceSwapTaskDetail")
 async def get_face_swap_task_detail(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, record(ctx, lookup(ctx, FACESWAP, ctx.params["_id"])))
+    return ok(ctx, faceswap_record(lookup(ctx, FACESWAP, ctx.params["_id"]), ctx))
 
 
-@provider.handles("deleteFaceSwapTask")
+@handles("deleteFaceSwapTask")
 async def delete_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     mark_deleted(ctx, lookup(ctx, FACESWAP, ctx.params["_id"]))
     return deleted(ctx)

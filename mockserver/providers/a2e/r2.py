@@ -45,9 +45,9 @@ from mockserver.context import RequestContext
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import S3Error
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import PROVIDER, ok
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import PROVIDER
 from mockserver.state import MockState
 from mockserver.tasks import Task
 from mockserver.uploads import Upload, UploadLimits, serving_headers, task_files
@@ -89,7 +89,7 @@ def signed_url(
     return f"{ctx.origin}{BUCKET_PREFIX}/{quote(bucket, safe='')}/{quote(key)}?{query}"
 
 
-@provider.handles("getUploadPresignedUrl")
+@handles("getUploadPresignedUrl")
 async def get_upload_presigned_url(ctx: RequestContext) -> dict[str, Any]:
     key = ctx.body["key"].lstrip("/")
     bucket = ctx.body.get("bucket") or DEFAULT_BUCKET

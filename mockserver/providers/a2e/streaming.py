@@ -29,10 +29,11 @@ from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
-from mockserver.providers.a2e.common import PROVIDER, hex24, ok
-from mockserver.providers.a2e.dialect import bad_request, not_found
+from mockserver.providers.a2e.dialect import bad_request, not_found, ok
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import PROVIDER, hex24
 
 HOSTS_OCCUPIED = 1001
 DEFAULT_EXPIRE_SECONDS = 300
@@ -68,7 +69,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: _minutes(seconds) * per_minute}
 
 
-@provider.handles("listStreamingAvatars")
+@handles("listStreamingAvatars")
 async def list_streaming_avatars(ctx: RequestContext) -> dict[str, Any]:
     links = ctx.state.links
     rows = [
@@ -78,7 +79,7 @@ async def list_streaming_avatars(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, rows)
 
 
-@provider.handles("getStreamingToken")
+@handles("getStreamingToken")
 async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     if body["avatar_id"] not in AVATAR_IDS:
@@ -116,30 +117,30 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
     )
 
 
-@provider.handles("setQaContext")
+@handles("setQaContext")
 async def set_qa_context(ctx: RequestContext) -> dict[str, Any]:
     _session(ctx, ctx.body["channel"])["qa_context"] = ctx.body["text"]
     return ok(ctx, {})
 
 
-@provider.handles("getQaContext")
+@handles("getQaContext")
 async def get_qa_context(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, {"text": _session(ctx, ctx.params["channel"])["qa_context"]})
 
 
-@provider.handles("askStreamingAvatar")
+@handles("askStreamingAvatar")
 async def ask_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
     _session(ctx, ctx.body["channel"])
     return ok(ctx, {})
 
 
-@provider.handles("speakStreamingAvatar")
+@handles("speakStreamingAvatar")
 async def speak_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
     _session(ctx, ctx.body["channel"])
     return ok(ctx, {})
 
 
-@provider.handles("leaveStreamingAvatar")
+@handles("leaveStreamingAvatar")
 async def leave_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
     session = _session(ctx, ctx.body["channel"])
     now = ctx.now

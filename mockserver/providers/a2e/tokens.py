@@ -27,12 +27,12 @@ from typing import Any
 
 from mockserver.accounts import UnknownKey
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import PROVIDER, deleted, hex24, iso_ms, ok
-from mockserver.providers.a2e.dialect import not_found, unauthorized
+from mockserver.providers.a2e.dialect import deleted, not_found, ok, unauthorized
+from mockserver.providers.a2e.models import iso_ms
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import PROVIDER, hex24
 from mockserver.state import MockState
 
-PUBLIC_OPERATIONS = frozenset({"loginAccount", "loginAccountV1"})
 STORE = "tokens"
 
 
@@ -72,22 +72,22 @@ async def _login(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _issue(ctx, account, "login"))
 
 
-@provider.handles("loginAccount")
+@handles("loginAccount")
 async def login_account(ctx: RequestContext) -> dict[str, Any]:
     return await _login(ctx)
 
 
-@provider.handles("loginAccountV1")
+@handles("loginAccountV1")
 async def login_account_v1(ctx: RequestContext) -> dict[str, Any]:
     return await _login(ctx)
 
 
-@provider.handles("generateToken")
+@handles("generateToken")
 async def generate_token(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _issue(ctx, ctx.key, ctx.body["alias"]))
 
 
-@provider.handles("listTokens")
+@handles("listTokens")
 async def list_tokens(ctx: RequestContext) -> dict[str, Any]:
     mine = [(t, e) for t, e in _tokens(ctx.state).items() if e["tenant"] == ctx.key]
     rows = [
@@ -102,7 +102,7 @@ async def list_tokens(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, rows)
 
 
-@provider.handles("deleteToken")
+@handles("deleteToken")
 async def delete_token(ctx: RequestContext) -> dict[str, Any]:
     tokens = _tokens(ctx.state)
     wanted = ctx.body["_id"]

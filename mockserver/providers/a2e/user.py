@@ -19,19 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.billing import COINS, DIAMONDS
-from mockserver.providers.a2e.common import (
-    iso_ms,
-    newest_first,
-    number,
-    ok,
-    record_family,
-    store_record,
-)
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.families import USER
+from mockserver.providers.a2e.models import iso_ms, number
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import newest_first, store_record
 
-USER = record_family("user")
 DEFAULT_DIAMOND_COINS = 100
 
 
@@ -39,7 +34,7 @@ def balances(ctx: RequestContext) -> dict[str, Any]:
     return {"coins": number(ctx.balance(COINS)), "diamonds": number(ctx.balance(DIAMONDS))}
 
 
-@provider.handles("getRemainingCoins")
+@handles("getRemainingCoins")
 async def get_remaining_coins(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, balances(ctx))
 
@@ -52,7 +47,7 @@ def exchange_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {COINS: diamonds * billing.cost_of(ctx, "diamond_coins", DEFAULT_DIAMOND_COINS)}
 
 
-@provider.handles("exchangeDiamond")
+@handles("exchangeDiamond")
 async def exchange_diamond(ctx: RequestContext) -> dict[str, Any]:
     diamonds = ctx.body["diamonds"]
     coins = exchange_price(ctx, ctx.body)[COINS]
@@ -61,7 +56,7 @@ async def exchange_diamond(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, balances(ctx))
 
 
-@provider.handles("addUser")
+@handles("addUser")
 async def add_user(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     username = body["username"]
