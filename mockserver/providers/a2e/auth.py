@@ -10,8 +10,8 @@ from __future__ import annotations
 from mockserver.auth import bearer_key
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.providers.a2e import tokens
 from mockserver.providers.a2e.dialect import unauthorized
+from mockserver.providers.a2e.stores import ApiTokens
 
 DEFAULT_AUTH_ERROR_STATUS = 401
 PUBLIC_OPERATIONS = frozenset({"loginAccount", "loginAccountV1"})
@@ -27,9 +27,10 @@ def authenticate(ctx: RequestContext) -> str:
     if ctx.operation.operation_id in PUBLIC_OPERATIONS:
         return ""
     key = bearer_key(ctx.request)
-    if key is None or tokens.was_deleted(ctx.state, key):
+    issued = ApiTokens.of(ctx.state)
+    if key is None or issued.was_deleted(key):
         raise refusal(ctx)
-    tenant = tokens.tenant_of(ctx.state, key)
+    tenant = issued.tenant_of(key)
     if tenant is not None:
         return tenant
     if not ctx.state.accounts.known(key):

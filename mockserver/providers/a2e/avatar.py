@@ -42,6 +42,8 @@ from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
 from mockserver.providers.a2e.dialect import bad_request, ok
 from mockserver.providers.a2e.families import LIPSYNC, TWIN
 from mockserver.providers.a2e.models import (
+    LipSyncRecord,
+    TwinRecord,
     custom_anchor,
     lipsync_row,
     lipsync_twin,
@@ -50,6 +52,7 @@ from mockserver.providers.a2e.models import (
 )
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.tasks import (
+    keep_record,
     lookup,
     mark_deleted,
     new_id,
@@ -107,8 +110,8 @@ async def start_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
     billing.require(ctx, diamonds, billing.DIAMONDS)
     make_id = new_id(ctx)
     task = submit_from(ctx, TWIN, dict(body), make_id)
-    task.extra = {"anchor_id": make_id()}
-    billing.charge(ctx, task, diamonds, "avatar_image", billing.DIAMONDS)
+    record = keep_record(ctx, task, TwinRecord(amount=diamonds, anchor_id=make_id()))
+    billing.charge(ctx, task, record, "avatar_image", billing.DIAMONDS)
     return ok(ctx, twin_record(task, ctx))
 
 
@@ -143,8 +146,8 @@ async def continue_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
     diamonds = continue_price(ctx, ctx.body)[billing.DIAMONDS]
     billing.require(ctx, diamonds, billing.DIAMONDS)
     task = submit_from(ctx, LIPSYNC, {"_id": twin.id}, new_id(ctx))
-    task.extra = {"twin": twin}
-    billing.charge(ctx, task, diamonds, "continue_training", billing.DIAMONDS)
+    record = keep_record(ctx, task, LipSyncRecord(amount=diamonds, twin=twin))
+    billing.charge(ctx, task, record, "continue_training", billing.DIAMONDS)
     return ok(ctx, twin_record(twin, ctx))
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.accounts import Settlement
+from mockserver.accounts import ChargeRule, Settlement
 from mockserver.context import RequestContext
 from mockserver.families import PriceRule
 from mockserver.providers.a2e.dialect import insufficient_coins
+from mockserver.providers.a2e.models import TaskRecord
 from mockserver.tasks import Task
 
 COINS = "coins"
@@ -55,25 +56,30 @@ def require(ctx: RequestContext, amount: float, currency: str = COINS) -> None:
         raise insufficient_coins(amount, available, currency)
 
 
-def refund_on_failure(task: Task, ended_at: float) -> bool:
+def refund_rule(record: TaskRecord) -> ChargeRule:
     """A failed task gives its coins back, unless its record was deleted before it ended."""
-    if task.timeline.succeeded:
-        return False
-    deleted_at = (task.extra or {}).get("deleted_at")
-    return deleted_at is None or deleted_at >= ended_at
+
+    def refund_on_failure(task: Task, ended_at: float) -> bool:
+        if task.timeline.succeeded:
+            return False
+        deleted_at = record.deleted_at
+        return deleted_at is None or deleted_at >= ended_at
+
+    return refund_on_failure
 
 
 def charge(
-    ctx: RequestContext, task: Task, amount: float, reason: str, currency: str = COINS
+    ctx: RequestContext, task: Task, record: TaskRecord, reason: str, currency: str = COINS
 ) -> None:
-    """Take ``amount`` now for ``task`` and schedule its refund should the task fail."""
+    """Take the record's amount now for ``task``; schedule its refund should the task fail."""
+    amount = record.amount
     if amount <= 0:
         return
     tenant = ctx.tenant
     accounts = ctx.state.accounts
     tenant.apply(currency, -amount, ctx.now, reason, task.id)
     tenant.schedule(
-        Settlement(task, currency, amount, f"{reason} refund", refund_on_failure),
+        Settlement(task, currency, amount, f"{reason} refund", refund_rule(record)),
         accounts.next_seq,
     )
 

@@ -25,9 +25,9 @@ from mockserver.context import RequestContext
 from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.dialect import ok
 from mockserver.providers.a2e.families import PREVIEW
-from mockserver.providers.a2e.models import preview_row
+from mockserver.providers.a2e.models import TaskRecord, preview_row
 from mockserver.providers.a2e.routes import handles
-from mockserver.providers.a2e.tasks import new_id, status_tasks
+from mockserver.providers.a2e.tasks import keep_record, new_id, status_tasks
 from mockserver.submit import submit_from
 
 
@@ -41,7 +41,7 @@ async def add_face_swap_preview(ctx: RequestContext) -> dict[str, Any]:
     coins = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, coins)
     task = submit_from(ctx, PREVIEW, dict(ctx.body), new_id(ctx))
-    billing.charge(ctx, task, coins, "faceswap_preview")
+    billing.charge(ctx, task, keep_record(ctx, task, TaskRecord(coins)), "faceswap_preview")
     return ok(ctx, preview_row(task, ctx))
 
 

@@ -24,9 +24,15 @@ from mockserver.context import RequestContext
 from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.dialect import deleted, ok
 from mockserver.providers.a2e.families import FACESWAP
-from mockserver.providers.a2e.models import faceswap_added, faceswap_record, faceswap_status
+from mockserver.providers.a2e.models import (
+    TaskRecord,
+    faceswap_added,
+    faceswap_record,
+    faceswap_status,
+)
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.tasks import (
+    keep_record,
     lookup,
     mark_deleted,
     new_id,
@@ -46,7 +52,7 @@ async def add_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
     task = submit_from(ctx, FACESWAP, dict(ctx.body), new_id(ctx))
-    billing.charge(ctx, task, cost, "faceswap")
+    billing.charge(ctx, task, keep_record(ctx, task, TaskRecord(cost)), "faceswap")
     return ok(ctx, faceswap_added(task, ctx))
 
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from mockserver.context import View
 from mockserver.families import Row
+from mockserver.stores import Store
 from mockserver.tasks import Task
 
 # ``current_date`` in awsResult is the server's wall clock in China Standard Time: the D2
@@ -29,6 +31,97 @@ AUDIO_SUFFIXES = {".mp3": "result.mp3", ".wav": "result.wav", ".m4a": "result.mp
 SERVED_CLIP_SECONDS = 1  # fixtures/media/result.mp4 lasts 1.000 s
 PROCESS_REACHED_AT_FAIL = 99  # [guess] a render that fails keeps the progress it had
 PUBLIC_COVER = "result.jpg"
+
+
+# --- records: what A2E keeps beside a task's params ---------------------------------------
+
+
+@dataclass
+class TaskRecord:
+    """What a task was charged at submit (in its family's currency, 0 when free), and when
+    its record was deleted: a refund still pending for it then lapses (billing.py)."""
+
+    amount: float = 0
+    deleted_at: float | None = None
+
+
+@dataclass(kw_only=True)
+class VoiceRecord(TaskRecord):
+    """A cloned voice: its ``speaker_id``, drawn at submit."""
+
+    speaker_id: str
+
+
+@dataclass(kw_only=True)
+class TwinRecord(TaskRecord):
+    """A custom avatar: the ``anchor_id`` it gets (drawn at submit, shown once completed)."""
+
+    anchor_id: str
+
+
+@dataclass(kw_only=True)
+class LipSyncRecord(TaskRecord):
+    """A lip-sync training: the custom avatar it trains."""
+
+    twin: Task
+
+
+R = TypeVar("R", bound=TaskRecord)
+
+
+class TaskRecords(Store):
+    """Each A2E task's record, by task id; forgotten with the task (evicted or deleted)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, TaskRecord] = {}
+
+    def put(self, task: Task, record: TaskRecord) -> TaskRecord:
+        self.records[task.id] = record
+        return record
+
+    def pop(self, task: Task) -> TaskRecord | None:
+        return self.records.pop(task.id, None)
+
+    def clear(self) -> None:
+        self.records.clear()
+
+    def drop_task(self, task: Task) -> None:
+        if task.provider == "a2e":
+            self.records.pop(task.id, None)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def record_of(view: View, task: Task, kind: type[R]) -> R | None:
+    """The task's record if it is a ``kind`` (a task made before a reset has none)."""
+    record = view.stores.get(TaskRecords).records.get(task.id)
+    return record if isinstance(record, kind) else None
+
+
+@dataclass
+class ApiToken:
+    """A token the mock issued: whom it acts for, under which alias, since when."""
+
+    id: str
+    tenant: str
+    alias: str
+    created_at: float
+
+
+@dataclass
+class StreamingSession:
+    """A streaming avatar session, live from its token until ``leave`` or its expiry."""
+
+    tenant: str
+    avatar_id: str
+    started_at: float
+    expires_at: float
+    left_at: float | None = None
+    qa_context: str = ""
+
+    def live(self, now: float) -> bool:
+        return self.left_at is None and now < self.expires_at
 
 
 # --- formats ------------------------------------------------------------------------------
@@ -125,7 +218,8 @@ def outcome_fields(
 
 def charged(view: View, task: Task) -> float:
     """What the task was charged at submit, in its family's currency (0 when free)."""
-    return (task.extra or {}).get("coins", 0)
+    record = record_of(view, task, TaskRecord)
+    return 0 if record is None else record.amount
 
 
 def outcome_row(
@@ -292,7 +386,8 @@ VOICE_FAILED = "voice clone failed"
 
 def speaker_id(view: View, task: Task) -> str:
     """The cloned voice's own 24-hex id, drawn at submit."""
-    return (task.extra or {})["speaker_id"]
+    record = record_of(view, task, VoiceRecord)
+    return "" if record is None else record.speaker_id
 
 
 def voice_record(task: Task, view: View) -> Row:
@@ -320,13 +415,14 @@ TWIN_FAILED = "avatar training failed"
 
 def anchor_id(view: View, twin: Task) -> str:
     """The anchor a custom avatar gets, drawn at submit, shown once it completed."""
-    return (twin.extra or {})["anchor_id"]
+    record = record_of(view, twin, TwinRecord)
+    return "" if record is None else record.anchor_id
 
 
-def lipsync_twin(view: View, task: Task) -> Task:
+def lipsync_twin(view: View, task: Task) -> Task | None:
     """The custom avatar a lip-sync model was trained for."""
-    twin: Task = (task.extra or {})["twin"]
-    return twin
+    record = record_of(view, task, LipSyncRecord)
+    return None if record is None else record.twin
 
 
 def twin_record(task: Task, view: View) -> Row:
@@ -348,18 +444,13 @@ def twin_record(task: Task, view: View) -> Row:
     }
 
 
-def trained_twin(task: Task, view: View) -> Row:
-    """What ``continueTranining`` answers: the avatar it trains, not the training."""
-    return twin_record(lipsync_twin(view, task), view)
-
-
 def lipsync_row(task: Task, view: View) -> Row:
     twin = lipsync_twin(view, task)
     return {
         "_id": task.id,
-        "name": twin.params["name"],
-        "user_video_twin_id": twin.id,
-        "anchor_id": anchor_id(view, twin),
+        "name": "" if twin is None else twin.params["name"],
+        "user_video_twin_id": "" if twin is None else twin.id,
+        "anchor_id": "" if twin is None else anchor_id(view, twin),
         "current_status": task.state(view.now),
         "createdAt": iso_ms(task.created_at),
     }

@@ -29,6 +29,7 @@ from mockserver.providers.a2e import (  # noqa: F401  (handler modules register 
 )
 from mockserver.providers.a2e.dialect import A2EDialect
 from mockserver.providers.a2e.routes import HANDLERS
+from mockserver.providers.a2e.stores import STORES
 from mockserver.registry import Provider, register_provider
 
 provider = register_provider(
@@ -42,7 +43,8 @@ provider = register_provider(
         webhooks=webhooks.PLANNER,
         # the mock's stand-in for the R2 bucket that presigned uploads PUT to
         extra_routes=r2.setup_bucket_routes,
-        stores=(),
+        # issued tokens, R2 credentials, streaming sessions, each task's record
+        stores=STORES,
         configure=None,  # nothing derived from the config: settings and costs are read where used
         # one generic set of handlers per declared family (families.SPECS)
         bind_family=task_endpoints.bind,

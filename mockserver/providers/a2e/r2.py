@@ -47,6 +47,7 @@ from mockserver.keys import STATE_KEY
 from mockserver.media import S3Error
 from mockserver.providers.a2e.dialect import bad_request, ok
 from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.stores import R2Credentials
 from mockserver.providers.a2e.tasks import PROVIDER
 from mockserver.state import MockState
 from mockserver.tasks import Task
@@ -55,7 +56,6 @@ from mockserver.uploads import Upload, UploadLimits, serving_headers, task_files
 BUCKET_PREFIX = "/__a2e-r2"
 EXPIRES_IN = 3600
 DEFAULT_BUCKET = "a2e-upload"
-CREDENTIALS = "r2_credentials"  # credential -> tenant, in the provider's side store
 
 
 def limits(state: MockState) -> UploadLimits:
@@ -66,7 +66,7 @@ def _credential(state: MockState, tenant: str) -> str:
     """The tenant's name in its URLs: opaque, so a URL never shows the API key."""
     mac = hmac.new(state.secrets.key("a2e-r2-credential"), tenant.encode(), "sha256")
     credential = mac.hexdigest()[:32]
-    state.stores[PROVIDER].setdefault(CREDENTIALS, {})[credential] = tenant
+    R2Credentials.of(state).tenants[credential] = tenant
     return credential
 
 
@@ -108,7 +108,7 @@ def _grantee(state: MockState, bucket: str, key: str, query: dict[str, str], now
     wanted = _signature(state, credential, bucket, key, exp)
     if not hmac.compare_digest(signature.encode(errors="surrogatepass"), wanted.encode()):
         raise S3Error(403, "SignatureDoesNotMatch", "The request signature does not match")
-    tenant = state.stores[PROVIDER].get(CREDENTIALS, {}).get(credential)
+    tenant = R2Credentials.of(state).tenants.get(credential)
     if tenant is None:  # signed before a reset: the mock forgot who it was for
         raise S3Error(403, "InvalidAccessKeyId", "The credential does not exist in our records")
     if exp and now > int(exp):

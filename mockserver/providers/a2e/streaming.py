@@ -32,26 +32,19 @@ from mockserver.errors import ApiError
 from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
 from mockserver.providers.a2e.dialect import bad_request, not_found, ok
+from mockserver.providers.a2e.models import StreamingSession
 from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.stores import StreamingSessions
 from mockserver.providers.a2e.tasks import PROVIDER, hex24
 
 HOSTS_OCCUPIED = 1001
 DEFAULT_EXPIRE_SECONDS = 300
-STORE = "streaming_sessions"
 AVATAR_IDS = frozenset(a["_id"] for a in PUBLIC_AVATARS)
 
 
-def _sessions(ctx: RequestContext) -> dict[str, dict[str, Any]]:
-    return ctx.state.stores[PROVIDER].setdefault(STORE, {})
-
-
-def _live(session: dict[str, Any], now: float) -> bool:
-    return session["left_at"] is None and now < session["expires_at"]
-
-
-def _session(ctx: RequestContext, channel: str) -> dict[str, Any]:
-    session = _sessions(ctx).get(channel)
-    if session is None or session["tenant"] != ctx.key or not _live(session, ctx.now):
+def _session(ctx: RequestContext, channel: str) -> StreamingSession:
+    session = StreamingSessions.of(ctx.state).sessions.get(channel)
+    if session is None or session.tenant != ctx.key or not session.live(ctx.now):
         raise not_found()
     return session
 
@@ -87,24 +80,17 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
     coins = price(ctx, body)[billing.COINS]
     now = ctx.now
     capacity = ctx.settings.get("streaming_capacity")
-    if capacity is not None:
-        busy = sum(1 for s in _sessions(ctx).values() if _live(s, now))
-        if busy >= capacity:
-            raise ApiError(
-                200, HOSTS_OCCUPIED, "All streaming hosts are occupied, please try again later"
-            )
+    if capacity is not None and StreamingSessions.of(ctx.state).live(now) >= capacity:
+        raise ApiError(
+            200, HOSTS_OCCUPIED, "All streaming hosts are occupied, please try again later"
+        )
     billing.pay(ctx, coins, "streaming")
     seconds = body.get("expire_seconds", DEFAULT_EXPIRE_SECONDS)
     rng = ctx.state.id_rng(PROVIDER)
     channel = hex24(ctx)
-    _sessions(ctx)[channel] = {
-        "tenant": ctx.key,
-        "avatar_id": body["avatar_id"],
-        "started_at": now,
-        "expires_at": now + seconds,
-        "left_at": None,
-        "qa_context": "",
-    }
+    StreamingSessions.of(ctx.state).sessions[channel] = StreamingSession(
+        tenant=ctx.key, avatar_id=body["avatar_id"], started_at=now, expires_at=now + seconds
+    )
     app_id = hashlib.sha256(f"a2e-agora:{ctx.state.scenario.seed}".encode()).hexdigest()[:32]
     return ok(
         ctx,
@@ -119,13 +105,13 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
 
 @handles("setQaContext")
 async def set_qa_context(ctx: RequestContext) -> dict[str, Any]:
-    _session(ctx, ctx.body["channel"])["qa_context"] = ctx.body["text"]
+    _session(ctx, ctx.body["channel"]).qa_context = ctx.body["text"]
     return ok(ctx, {})
 
 
 @handles("getQaContext")
 async def get_qa_context(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, {"text": _session(ctx, ctx.params["channel"])["qa_context"]})
+    return ok(ctx, {"text": _session(ctx, ctx.params["channel"]).qa_context})
 
 
 @handles("askStreamingAvatar")
@@ -144,8 +130,8 @@ async def speak_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
 async def leave_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
     session = _session(ctx, ctx.body["channel"])
     now = ctx.now
-    session["left_at"] = now
-    unused_minutes = math.floor((session["expires_at"] - now) / 60)
+    session.left_at = now
+    unused_minutes = math.floor((session.expires_at - now) / 60)
     refund = unused_minutes * billing.cost_of(ctx, "streaming_per_minute")
     if refund > 0:
         ctx.tenant.apply(billing.COINS, refund, now, "streaming refund")

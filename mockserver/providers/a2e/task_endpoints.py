@@ -16,8 +16,10 @@ from mockserver.families import FamilySpec, Lookup, Row, Status
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.dialect import deleted, ok
+from mockserver.providers.a2e.models import TaskRecord
 from mockserver.providers.a2e.tasks import (
     batch,
+    keep_record,
     lookup,
     mark_deleted,
     new_id,
@@ -33,8 +35,7 @@ def start_task(ctx: RequestContext, family: TaskFamily, coins: float) -> Task:
     """Check the balance, plan the task, charge it (refunded if it fails)."""
     billing.require(ctx, coins)
     task = submit_from(ctx, family, dict(ctx.body), new_id(ctx))
-    task.extra = {"coins": coins}
-    billing.charge(ctx, task, coins, family.name)
+    billing.charge(ctx, task, keep_record(ctx, task, TaskRecord(coins)), family.name)
     return task
 
 

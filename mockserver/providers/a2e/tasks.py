@@ -16,6 +16,7 @@ from mockserver.context import RequestContext, View
 from mockserver.ids import hex_id
 from mockserver.lifecycle import TaskFamily, Timeline
 from mockserver.providers.a2e.dialect import not_found
+from mockserver.providers.a2e.models import TaskRecord, TaskRecords
 from mockserver.submit import admit, keep
 from mockserver.tasks import Task
 
@@ -140,7 +141,14 @@ def store_record(ctx: RequestContext, family: TaskFamily, params: dict[str, Any]
     return keep(ctx, task)
 
 
+def keep_record(ctx: RequestContext, task: Task, record: TaskRecord) -> TaskRecord:
+    """Keep what ``task`` holds beside its params (its charge, a drawn id) until it goes."""
+    return TaskRecords.of(ctx.state).put(task, record)
+
+
 def mark_deleted(ctx: RequestContext, task: Task) -> None:
-    """Forget a record; a refund still pending for it lapses (see billing.refund_on_failure)."""
-    task.extra = {**(task.extra or {}), "deleted_at": ctx.now}
+    """Forget a task or record; a refund still pending for it lapses (billing.refund_rule)."""
+    record = TaskRecords.of(ctx.state).pop(task)
+    if record is not None:
+        record.deleted_at = ctx.now
     ctx.state.store.remove(task)

@@ -31,9 +31,9 @@ from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.background import require_background
 from mockserver.providers.a2e.dialect import deleted, ok
 from mockserver.providers.a2e.families import VIDEO
-from mockserver.providers.a2e.models import video_row
+from mockserver.providers.a2e.models import TaskRecord, video_row
 from mockserver.providers.a2e.routes import handles
-from mockserver.providers.a2e.tasks import current_page, lookup, mark_deleted, new_id
+from mockserver.providers.a2e.tasks import current_page, keep_record, lookup, mark_deleted, new_id
 from mockserver.submit import submit_from
 
 
@@ -50,7 +50,7 @@ async def generate_video(ctx: RequestContext) -> dict[str, Any]:
     cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
     task = submit_from(ctx, VIDEO, dict(ctx.body), new_id(ctx))
-    billing.charge(ctx, task, cost, "video")
+    billing.charge(ctx, task, keep_record(ctx, task, TaskRecord(cost)), "video")
     return ok(ctx, video_row(task, ctx))
 
 

@@ -38,11 +38,12 @@ from mockserver.providers.a2e.catalog import (
 )
 from mockserver.providers.a2e.dialect import bad_request, deleted, not_found, ok
 from mockserver.providers.a2e.families import VOICE
-from mockserver.providers.a2e.models import speaker_id, voice_record
+from mockserver.providers.a2e.models import VoiceRecord, speaker_id, voice_record
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.tasks import (
     find,
     hex24,
+    keep_record,
     lookup,
     mark_deleted,
     new_id,
@@ -86,8 +87,8 @@ def start_voice_clone(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     billing.require(ctx, cost)
     make_id = new_id(ctx)
     task = submit_from(ctx, VOICE, params, make_id)
-    task.extra = {"speaker_id": make_id()}
-    billing.charge(ctx, task, cost, "voice_clone")
+    record = keep_record(ctx, task, VoiceRecord(amount=cost, speaker_id=make_id()))
+    billing.charge(ctx, task, record, "voice_clone")
     return ok(ctx, voice_record(task, ctx))
 
 
