@@ -1,5 +1,6 @@
 """Custom avatars and lip-sync models: ``userVideoTwin/*`` and ``anchor/character_list``
-(catalog §4.3, §4.5, §5).
+(catalog §4.3, §4.5, §5). Both task families are declared in families.py; here the endpoints
+that are not a family's own: ``remove``, the voice clones and the character list.
 
 A custom avatar (a "video twin") walks ``initialized -> processing -> completed`` (or
 ``failed`` with ``failed_message``) [inf §14]; when it completes it gets an ``anchor_id`` and a
@@ -37,41 +38,13 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
 from mockserver.providers.a2e.dialect import bad_request, ok
-from mockserver.providers.a2e.families import LIPSYNC, TWIN
-from mockserver.providers.a2e.models import (
-    LipSyncRecord,
-    TwinRecord,
-    custom_anchor,
-    lipsync_row,
-    lipsync_twin,
-    public_anchor,
-    twin_record,
-)
+from mockserver.providers.a2e.families import TWIN, VOICE_SPEC, completed_twin, lipsyncs_of
+from mockserver.providers.a2e.models import custom_anchor, public_anchor
 from mockserver.providers.a2e.routes import handles
-from mockserver.providers.a2e.tasks import (
-    keep_record,
-    lookup,
-    mark_deleted,
-    new_id,
-    newest_first,
-    rows_page,
-    succeeded,
-    unfinished,
-)
-from mockserver.providers.a2e.voice import start_voice_clone
-from mockserver.submit import submit_from
-from mockserver.tasks import Task
-
-
-def completed_twin(ctx: RequestContext, twin_id: str) -> Task:
-    twin = lookup(ctx, TWIN, twin_id)
-    status = twin.state(ctx.now)
-    if status != TWIN.success:
-        raise bad_request(f"avatar {twin_id} is {status}, not completed")
-    return twin
+from mockserver.providers.a2e.task_endpoints import start
+from mockserver.providers.a2e.tasks import lookup, mark_deleted, succeeded
 
 
 def _characters(ctx: RequestContext, kind: Any, twin_id: Any) -> list[dict[str, Any]]:
@@ -86,91 +59,22 @@ def _characters(ctx: RequestContext, kind: Any, twin_id: Any) -> list[dict[str, 
     return rows
 
 
-def _lipsyncs_of(ctx: RequestContext, twin: Task) -> list[Task]:
-    return [t for t in newest_first(ctx, LIPSYNC) if lipsync_twin(ctx, t) is twin]
-
-
-@billing.prices("userVideoTwin/startTraining")
-def training_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
-    diamonds = 0.0
-    if body.get("image_url") and not body.get("video_url"):
-        diamonds = billing.cost_of(ctx, "avatar_image_diamonds", 1)
-    return {billing.DIAMONDS: diamonds}
-
-
-@billing.prices("userVideoTwin/continueTranining")
-def continue_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
-    return {billing.DIAMONDS: billing.cost_of(ctx, "continue_training_diamonds", 1)}
-
-
-@handles("startVideoTwinTraining")
-async def start_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
-    body = ctx.body
-    diamonds = training_price(ctx, body)[billing.DIAMONDS]
-    billing.require(ctx, diamonds, billing.DIAMONDS)
-    make_id = new_id(ctx)
-    task = submit_from(ctx, TWIN, dict(body), make_id)
-    record = keep_record(ctx, task, TwinRecord(amount=diamonds, anchor_id=make_id()))
-    billing.charge(ctx, task, record, "avatar_image", billing.DIAMONDS)
-    return ok(ctx, twin_record(task, ctx))
-
-
-@handles("getVideoTwin")
-async def get_video_twin(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, twin_record(lookup(ctx, TWIN, ctx.params["_id"]), ctx))
-
-
-@handles("listVideoTwins")
-async def list_video_twins(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, TWIN, twin_record, ctx.params))
-
-
-@handles("listVideoTwinRecords")
-async def list_video_twin_records(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, rows_page(ctx, TWIN, twin_record, ctx.params))
-
-
-@handles("listProcessingVideoTwins")
-async def list_processing_video_twins(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [twin_record(t, ctx) for t in unfinished(ctx, TWIN)])
-
-
-@handles("continueVideoTwinTraining")
-async def continue_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
-    twin = completed_twin(ctx, ctx.body["_id"])
-    now = ctx.now
-    for earlier in _lipsyncs_of(ctx, twin):
-        status = earlier.state(now)
-        if status != LIPSYNC.failure:
-            raise bad_request(f"avatar {twin.id} already has a lip-sync model ({status})")
-    diamonds = continue_price(ctx, ctx.body)[billing.DIAMONDS]
-    billing.require(ctx, diamonds, billing.DIAMONDS)
-    task = submit_from(ctx, LIPSYNC, {"_id": twin.id}, new_id(ctx))
-    record = keep_record(ctx, task, LipSyncRecord(amount=diamonds, twin=twin))
-    billing.charge(ctx, task, record, "continue_training", billing.DIAMONDS)
-    return ok(ctx, twin_record(twin, ctx))
-
-
-@handles("listLipSyncModels")
-async def list_lip_sync_models(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [lipsync_row(t, ctx) for t in succeeded(ctx, LIPSYNC)])
-
-
 @handles("removeVideoTwin")
 async def remove_video_twin(ctx: RequestContext) -> dict[str, Any]:
     twin = lookup(ctx, TWIN, ctx.body["_id"])
-    for model in _lipsyncs_of(ctx, twin):
+    for model in lipsyncs_of(ctx, twin):
         mark_deleted(ctx, model)
     mark_deleted(ctx, twin)
     return ok(ctx, {})
 
 
 async def _clone_voice(ctx: RequestContext) -> dict[str, Any]:
+    """A voice clone of a completed avatar's video, answered as ``userVoice/training`` is."""
     twin = completed_twin(ctx, ctx.body["_id"])
     params = {"name": twin.params["name"], "voice_urls": [twin.params.get("video_url") or ""]}
     if not params["voice_urls"][0]:
         raise bad_request(f"avatar {twin.id} was made from an image: it has no voice")
-    return start_voice_clone(ctx, params)
+    return ok(ctx, VOICE_SPEC.render(start(ctx, VOICE_SPEC, params), ctx))
 
 
 @handles("addVideoTwinVoiceClone")

@@ -13,17 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e.dialect import bad_request, deleted, ok
+from mockserver.providers.a2e.dialect import deleted, ok
 from mockserver.providers.a2e.families import BACKGROUND
 from mockserver.providers.a2e.models import background_row
 from mockserver.providers.a2e.routes import handles
-from mockserver.providers.a2e.tasks import find, lookup, mark_deleted, newest_first, store_record
-
-
-def require_background(ctx: RequestContext, back_id: str) -> None:
-    """Refuse a ``custom_back_id`` that is not one of the caller's backgrounds. [guess: 400]"""
-    if find(ctx, BACKGROUND, back_id) is None:
-        raise bad_request(f"unknown custom_back_id {back_id}")
+from mockserver.providers.a2e.tasks import lookup, mark_deleted, newest_first, store_record
 
 
 @handles("listCustomBackgrounds")

@@ -341,7 +341,7 @@ def faceswap_added(task: Task, view: View) -> Row:
     }
 
 
-def faceswap_record(task: Task, view: View) -> Row:
+def faceswap_row(task: Task, view: View) -> Row:
     """The task as ``records`` and ``/{_id}`` show it: §7.6 plus the three stage times."""
     now = view.now
     timeline = task.timeline
@@ -390,7 +390,7 @@ def speaker_id(view: View, task: Task) -> str:
     return "" if record is None else record.speaker_id
 
 
-def voice_record(task: Task, view: View) -> Row:
+def voice_row(task: Task, view: View) -> Row:
     """One voice as every voice endpoint shows it (D4's fields plus ``failed_message``)."""
     status = task.state(view.now)
     params = task.params
@@ -425,7 +425,7 @@ def lipsync_twin(view: View, task: Task) -> Task | None:
     return None if record is None else record.twin
 
 
-def twin_record(task: Task, view: View) -> Row:
+def twin_row(task: Task, view: View) -> Row:
     status = task.state(view.now)
     params = task.params
     done = status == task.family.success
@@ -442,6 +442,12 @@ def twin_record(task: Task, view: View) -> Row:
         "createdAt": iso_ms(task.created_at),
         "updatedAt": iso_ms(updated_at(task, view.now)),
     }
+
+
+def trained_twin(task: Task, view: View) -> Row:
+    """What ``continueTranining`` answers for a lip-sync training: the avatar it trains."""
+    twin = lipsync_twin(view, task)
+    return {} if twin is None else twin_row(twin, view)
 
 
 def lipsync_row(task: Task, view: View) -> Row:

@@ -14,8 +14,6 @@ from mockserver.providers.a2e import (  # noqa: F401  (handler modules register 
     avatar,
     background,
     faceimage,
-    facepreview,
-    faceswap,
     families,
     r2,
     storage,
@@ -52,10 +50,6 @@ provider = register_provider(
         handlers=HANDLERS,
     )
 )
-
-# Vocabularies the control API may force whose endpoints are written by hand.
-for _family in families.VOCABULARIES:
-    provider.family(_family)
 
 # The declared task families: a module of new families adds its SPECS here.
 FAMILY_SPECS: tuple[FamilySpec, ...] = (*families.SPECS,)

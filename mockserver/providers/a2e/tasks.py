@@ -73,10 +73,10 @@ def succeeded(ctx: RequestContext, family: TaskFamily) -> list[Task]:
     return [t for t in newest_first(ctx, family) if t.state(now) == success]
 
 
-def status_tasks(ctx: RequestContext, family: TaskFamily) -> list[Task]:
+def status_tasks(ctx: RequestContext, family: TaskFamily, id_field: str = "_id") -> list[Task]:
     """What a face-swap style ``/status`` lists: the ``?_id=`` task alone (``[]`` when unknown
     or foreign), else the tenant's newest tasks of the family."""
-    wanted = ctx.params.get("_id")
+    wanted = ctx.params.get(id_field)
     if wanted is not None:
         task = find(ctx, family, wanted)
         return [task] if task is not None else []

@@ -1,6 +1,7 @@
 """Avatar videos: ``video/generate``, ``video/awsResult`` (POST, answers an array), ``awsList``,
-``video/{_id}`` (DELETE), ``awsList`` by POST too (the older docs' form, paging in the body), and
-the two helpers ``video/lang_classify`` and ``video/auto-public-pool``.
+``video/{_id}`` (DELETE), ``awsList`` by POST too (the older docs' form, paging in the body),
+declared in families.py (the row: models.video_row); here the two helpers
+``video/lang_classify`` and ``video/auto-public-pool``.
 
 Catalog §4.1, §4.2, §4.4 and seed 002. A video walks ``init -> start -> pending -> process ->
 copy -> success``; a failing one fails while rendering (``process -> fail``) with the reason
@@ -27,54 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import billing
-from mockserver.providers.a2e.background import require_background
-from mockserver.providers.a2e.dialect import deleted, ok
-from mockserver.providers.a2e.families import VIDEO
-from mockserver.providers.a2e.models import TaskRecord, video_row
+from mockserver.providers.a2e.dialect import ok
 from mockserver.providers.a2e.routes import handles
-from mockserver.providers.a2e.tasks import current_page, keep_record, lookup, mark_deleted, new_id
-from mockserver.submit import submit_from
-
-
-@billing.prices("video/generate")
-def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
-    return {billing.COINS: billing.cost_of(ctx, "video")}
-
-
-@handles("generateVideo")
-async def generate_video(ctx: RequestContext) -> dict[str, Any]:
-    custom_back_id = ctx.body.get("custom_back_id")
-    if custom_back_id:
-        require_background(ctx, custom_back_id)
-    cost = price(ctx, ctx.body)[billing.COINS]
-    billing.require(ctx, cost)
-    task = submit_from(ctx, VIDEO, dict(ctx.body), new_id(ctx))
-    billing.charge(ctx, task, keep_record(ctx, task, TaskRecord(cost)), "video")
-    return ok(ctx, video_row(task, ctx))
-
-
-@handles("getVideoResult")
-async def get_video_result(ctx: RequestContext) -> dict[str, Any]:
-    task = lookup(ctx, VIDEO, ctx.body["_id"])
-    return ok(ctx, [video_row(task, ctx)])
-
-
-@handles("listVideos")
-async def list_videos(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, current_page(ctx, VIDEO, video_row, ctx.params))
-
-
-@handles("listVideosByPost")
-async def list_videos_by_post(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, current_page(ctx, VIDEO, video_row, ctx.body))
-
-
-@handles("deleteVideo")
-async def delete_video(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, VIDEO, ctx.params["_id"]))
-    return deleted(ctx)
-
 
 _SCRIPTS = (  # (first code point, last code point, language), checked in order
     (0x3040, 0x30FF, "ja-JP"),

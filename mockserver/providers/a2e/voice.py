@@ -1,5 +1,5 @@
 """TTS and voice clone: ``anchor/voice_list``, ``anchor/language_list``, ``userVoice/*``,
-``video/send_tts`` (catalog §3, §12.4).
+``video/send_tts`` (catalog §3, §12.4); the clone family is declared in families.py.
 
 A cloned voice walks ``sent -> processing -> completed`` (or ``failed``) in about a minute
 (D5). ``completedRecord`` lists the completed ones and ``processingRecord`` the unfinished
@@ -36,20 +36,11 @@ from mockserver.providers.a2e.catalog import (
     PUBLIC_VOICE_IDS,
     PUBLIC_VOICES,
 )
-from mockserver.providers.a2e.dialect import bad_request, deleted, not_found, ok
+from mockserver.providers.a2e.dialect import bad_request, not_found, ok
 from mockserver.providers.a2e.families import VOICE
-from mockserver.providers.a2e.models import VoiceRecord, speaker_id, voice_record
+from mockserver.providers.a2e.models import speaker_id
 from mockserver.providers.a2e.routes import handles
-from mockserver.providers.a2e.tasks import (
-    find,
-    hex24,
-    keep_record,
-    lookup,
-    mark_deleted,
-    new_id,
-    newest_first,
-)
-from mockserver.submit import submit_from
+from mockserver.providers.a2e.tasks import find, hex24, newest_first
 from mockserver.tasks import Task
 
 TTS_MAX_CHARS = 1000  # K1: the schema allows 3000, API users get 1000
@@ -69,56 +60,9 @@ def completed_voice(ctx: RequestContext, voice_id: str) -> Task:
     return task
 
 
-@billing.prices("userVoice/training")
-@billing.prices("userVideoTwin/addVoiceClone")
-@billing.prices("userVideoTwin/cloneVoice")
-def clone_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
-    return {billing.COINS: billing.cost_of(ctx, "voice_clone")}
-
-
 @billing.prices("video/send_tts")
 def tts_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "tts")}
-
-
-def start_voice_clone(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Charge, plan and answer a voice clone (also the avatar family's voice-from-video)."""
-    cost = clone_price(ctx, params)[billing.COINS]
-    billing.require(ctx, cost)
-    make_id = new_id(ctx)
-    task = submit_from(ctx, VOICE, params, make_id)
-    record = keep_record(ctx, task, VoiceRecord(amount=cost, speaker_id=make_id()))
-    billing.charge(ctx, task, record, "voice_clone")
-    return ok(ctx, voice_record(task, ctx))
-
-
-@handles("trainUserVoice")
-async def train_user_voice(ctx: RequestContext) -> dict[str, Any]:
-    return start_voice_clone(ctx, dict(ctx.body))
-
-
-@handles("listCompletedVoices")
-async def list_completed_voices(ctx: RequestContext) -> dict[str, Any]:
-    now = ctx.now
-    rows = [voice_record(t, ctx) for t in newest_first(ctx, VOICE) if t.state(now) == VOICE.success]
-    return ok(ctx, rows)
-
-
-@handles("listProcessingVoices")
-async def list_processing_voices(ctx: RequestContext) -> dict[str, Any]:
-    now = ctx.now
-    return ok(ctx, [voice_record(t, ctx) for t in newest_first(ctx, VOICE) if not t.is_done(now)])
-
-
-@handles("getUserVoice")
-async def get_user_voice(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, voice_record(lookup(ctx, VOICE, ctx.params["_id"]), ctx))
-
-
-@handles("deleteUserVoice")
-async def delete_user_voice(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, VOICE, ctx.params["_id"]))
-    return deleted(ctx)
 
 
 @handles("sendTts")
