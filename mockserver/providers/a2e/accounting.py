@@ -7,7 +7,7 @@ agrees with ``remainingCoins`` and with the task endpoints read at the same mome
 ``balance`` is the balance right after it, and the newest row's is ``remainingCoins``.
 
 ``generation/quote {endpoint, requestBody}`` prices a request with the same rule the endpoint
-charges by (each family registers it with ``billing.prices``) and charges nothing (K1).
+charges by (each family registers it with ``billing.quotes``) and charges nothing (K1).
 
 Choices where the catalog is silent, each [guess]:
 
@@ -95,15 +95,15 @@ async def quote_generation(ctx: RequestContext) -> dict[str, Any]:
     if endpoint.startswith(API_PREFIX):
         endpoint = endpoint[len(API_PREFIX) :]
     endpoint = endpoint.lstrip("/")
-    pricer = billing.PRICERS.get(endpoint)
-    if pricer is None:
+    quote_rule = billing.QUOTE_RULES.get(endpoint)
+    if quote_rule is None:
         raise bad_request(f"the mock does not price {body['endpoint']}")
-    price = pricer(ctx, body.get("requestBody") or {})
+    quote = quote_rule(ctx, body.get("requestBody") or {})
     return ok(
         ctx,
         {
             "endpoint": endpoint,
-            "coins": number(price.get(billing.COINS, 0)),
-            "diamonds": number(price.get(billing.DIAMONDS, 0)),
+            "coins": number(quote.get(billing.COINS, 0)),
+            "diamonds": number(quote.get(billing.DIAMONDS, 0)),
         },
     )

@@ -38,13 +38,13 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
 from mockserver.providers.a2e.dialect import bad_request, ok
 from mockserver.providers.a2e.families import TWIN, VOICE_SPEC, completed_twin, lipsyncs_of
 from mockserver.providers.a2e.models import custom_anchor, public_anchor
+from mockserver.providers.a2e.public_lists import PUBLIC_AVATARS
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.task_endpoints import start
-from mockserver.providers.a2e.tasks import lookup, mark_deleted, succeeded
+from mockserver.providers.a2e.tasks import find_or_refuse, mark_deleted, succeeded
 
 
 def _characters(ctx: RequestContext, kind: Any, twin_id: Any) -> list[dict[str, Any]]:
@@ -61,7 +61,7 @@ def _characters(ctx: RequestContext, kind: Any, twin_id: Any) -> list[dict[str, 
 
 @handles("removeVideoTwin")
 async def remove_video_twin(ctx: RequestContext) -> dict[str, Any]:
-    twin = lookup(ctx, TWIN, ctx.body["_id"])
+    twin = find_or_refuse(ctx, TWIN, ctx.body["_id"])
     for model in lipsyncs_of(ctx, twin):
         mark_deleted(ctx, model)
     mark_deleted(ctx, twin)

@@ -17,7 +17,7 @@ from mockserver.providers.a2e.dialect import deleted, ok
 from mockserver.providers.a2e.families import BACKGROUND
 from mockserver.providers.a2e.models import background_row
 from mockserver.providers.a2e.routes import handles
-from mockserver.providers.a2e.tasks import lookup, mark_deleted, newest_first, store_record
+from mockserver.providers.a2e.tasks import find_or_refuse, mark_deleted, newest_first, store_record
 
 
 @handles("listCustomBackgrounds")
@@ -33,5 +33,5 @@ async def add_custom_background(ctx: RequestContext) -> dict[str, Any]:
 
 @handles("deleteCustomBackground")
 async def delete_custom_background(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, BACKGROUND, ctx.body["_id"]))
+    mark_deleted(ctx, find_or_refuse(ctx, BACKGROUND, ctx.body["_id"]))
     return deleted(ctx)

@@ -21,26 +21,27 @@ from mockserver.tasks import Task
 COINS = "coins"
 DIAMONDS = "diamonds"
 
-# What a request to an endpoint would cost, for ``generation/quote``: each family module
-# registers its own pricing next to its handler, so the quote and the charge share one rule.
-Price = dict[str, float]  # {"coins": .., "diamonds": ..}
-Pricer = Callable[[RequestContext, dict[str, Any]], Price]
-PRICERS: dict[str, Pricer] = {}
+# What a request to an endpoint would cost, for ``generation/quote``: each family registers
+# its quote rule beside its declaration, so the quote and the charge share one rule. (A
+# FamilySpec's PriceRule is one currency of it, a Cost: see charge_rule.)
+Quote = dict[str, float]  # {"coins": .., "diamonds": ..}: what one request costs, per currency
+QuoteRule = Callable[[RequestContext, dict[str, Any]], Quote]
+QUOTE_RULES: dict[str, QuoteRule] = {}
 
 
-def prices(endpoint: str) -> Callable[[Pricer], Pricer]:
-    """Register how ``endpoint`` (``video/generate``, relative to ``/api/v1/``) is priced."""
+def quotes(endpoint: str) -> Callable[[QuoteRule], QuoteRule]:
+    """Register how ``endpoint`` (``video/generate``, relative to ``/api/v1/``) is quoted."""
 
-    def register(fn: Pricer) -> Pricer:
-        PRICERS[endpoint] = fn
+    def register(fn: QuoteRule) -> QuoteRule:
+        QUOTE_RULES[endpoint] = fn
         return fn
 
     return register
 
 
-def charge_rule(pricer: Pricer, currency: str = COINS) -> PriceRule:
-    """A FamilySpec's price rule: the ``currency`` part of the quoted price."""
-    return lambda ctx, body: pricer(ctx, dict(body)).get(currency, 0)
+def charge_rule(quote_rule: QuoteRule, currency: str = COINS) -> PriceRule:
+    """A FamilySpec's price rule: the ``currency`` part of the quote (0 when it has none)."""
+    return lambda ctx, body: quote_rule(ctx, dict(body)).get(currency, 0)
 
 
 def cost_of(ctx: RequestContext, name: str, default: float = 0) -> float:

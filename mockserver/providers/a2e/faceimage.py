@@ -20,7 +20,7 @@ from mockserver.providers.a2e.models import face_image_row
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.tasks import (
     DEFAULT_PAGE_SIZE,
-    lookup,
+    find_or_refuse,
     mark_deleted,
     newest_first,
     store_record,
@@ -49,5 +49,5 @@ async def list_face_swap_images(ctx: RequestContext) -> dict[str, Any]:
 
 @handles("deleteFaceSwapImage")
 async def delete_face_swap_image(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, FACE_IMAGE, ctx.params["_id"]))
+    mark_deleted(ctx, find_or_refuse(ctx, FACE_IMAGE, ctx.params["_id"]))
     return deleted(ctx)

@@ -2,7 +2,7 @@
 
 Each family is one :class:`~mockserver.families.FamilySpec`; :func:`.task_endpoints.bind`
 (the provider's ``bind_family``) turns it into handlers. Prices are registered with
-``billing.prices`` under the endpoint they charge for, so ``generation/quote`` quotes each
+``billing.quotes`` under the endpoint they charge for, so ``generation/quote`` quotes each
 with the rule its start charges by. Costs come from the scenario's ``providers.a2e.costs``;
 coins are charged at submit and refunded when the task fails (billing.py).
 
@@ -69,7 +69,7 @@ from mockserver.providers.a2e import billing, models
 from mockserver.providers.a2e.dialect import bad_request
 from mockserver.providers.a2e.models import LipSyncRecord, TaskRecord, TwinRecord, VoiceRecord
 from mockserver.providers.a2e.task_endpoints import Listing, Paging
-from mockserver.providers.a2e.tasks import find, hex24, lookup, newest_first, record_family
+from mockserver.providers.a2e.tasks import find, find_or_refuse, hex24, newest_first, record_family
 from mockserver.tasks import Task
 
 
@@ -108,51 +108,51 @@ DEFAULT_VIDEO_TIME = 5
 VIDEO_TIMES = (5, 10, 15, 20)
 
 
-# --- prices -------------------------------------------------------------------------------
+# --- quotes -------------------------------------------------------------------------------
 
 
-@billing.prices("video/generate")
-def video_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("video/generate")
+def video_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "video")}
 
 
-@billing.prices("userFaceSwapTask/add")
-def faceswap_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userFaceSwapTask/add")
+def faceswap_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "faceswap")}
 
 
-@billing.prices("userFaceSwapPreview/add")
-def preview_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userFaceSwapPreview/add")
+def preview_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "faceswap_preview")}
 
 
-@billing.prices("userVoice/training")
-@billing.prices("userVideoTwin/addVoiceClone")
-@billing.prices("userVideoTwin/cloneVoice")
-def clone_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userVoice/training")
+@billing.quotes("userVideoTwin/addVoiceClone")
+@billing.quotes("userVideoTwin/cloneVoice")
+def clone_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "voice_clone")}
 
 
-@billing.prices("userVideoTwin/startTraining")
-def training_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userVideoTwin/startTraining")
+def training_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     diamonds = 0.0
     if body.get("image_url") and not body.get("video_url"):
         diamonds = billing.cost_of(ctx, "avatar_image_diamonds", 1)
     return {billing.DIAMONDS: diamonds}
 
 
-@billing.prices("userVideoTwin/continueTranining")
-def continue_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userVideoTwin/continueTranining")
+def continue_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.DIAMONDS: billing.cost_of(ctx, "continue_training_diamonds", 1)}
 
 
-@billing.prices("userCaptionRemoval/start")
-def caption_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userCaptionRemoval/start")
+def caption_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "caption_removal")}
 
 
-@billing.prices("userDubbing/startDubbing")
-def dubbing_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userDubbing/startDubbing")
+def dubbing_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "dubbing")}
 
 
@@ -162,21 +162,21 @@ def image2video_coins(ctx: RequestContext, video_time: int) -> int | float:
     return int(coins) if coins.is_integer() else coins
 
 
-@billing.prices("userImage2Video/start")
-def image2video_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("userImage2Video/start")
+def image2video_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     video_time = body.get("video_time", DEFAULT_VIDEO_TIME)
     if video_time not in VIDEO_TIMES:
         raise bad_request(f"video_time must be one of {', '.join(map(str, VIDEO_TIMES))}")
     return {billing.COINS: image2video_coins(ctx, video_time)}
 
 
-@billing.prices("talkingVideo/start")
-def talking_video_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("talkingVideo/start")
+def talking_video_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "talking_video", 13)}
 
 
-@billing.prices("talkingPhoto/start")
-def talking_photo_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("talkingPhoto/start")
+def talking_photo_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "talking_photo")}
 
 
@@ -201,7 +201,7 @@ def with_anchor_id(ctx: RequestContext, task: Task, amount: float) -> TaskRecord
 
 def completed_twin(ctx: RequestContext, twin_id: str) -> Task:
     """The caller's custom avatar, refused (400) unless it is completed."""
-    twin = lookup(ctx, TWIN, twin_id)
+    twin = find_or_refuse(ctx, TWIN, twin_id)
     status = twin.state(ctx.now)
     if status != TWIN.success:
         raise bad_request(f"avatar {twin_id} is {status}, not completed")
@@ -225,7 +225,7 @@ def lipsync_params(ctx: RequestContext) -> dict[str, Any]:
 
 
 def with_twin(ctx: RequestContext, task: Task, amount: float) -> TaskRecord:
-    return LipSyncRecord(amount=amount, twin=lookup(ctx, TWIN, task.params["_id"]))
+    return LipSyncRecord(amount=amount, twin=find_or_refuse(ctx, TWIN, task.params["_id"]))
 
 
 # --- declarations -------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def with_twin(ctx: RequestContext, task: Task, amount: float) -> TaskRecord:
 VOICE_SPEC = FamilySpec(
     family=VOICE,
     render=models.voice_row,
-    price=billing.charge_rule(clone_price),
+    price=billing.charge_rule(clone_quote),
     submit="trainUserVoice",
     status=(Status("getUserVoice"),),
     delete=Status("deleteUserVoice"),
@@ -251,7 +251,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=VIDEO,
         render=models.video_row,
-        price=billing.charge_rule(video_price),
+        price=billing.charge_rule(video_quote),
         submit="generateVideo",
         status=(Status("getVideoResult", Lookup.BODY),),
         list_all="listVideos",
@@ -268,7 +268,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=FACESWAP,
         render=models.faceswap_row,
-        price=billing.charge_rule(faceswap_price),
+        price=billing.charge_rule(faceswap_quote),
         submit="addFaceSwapTask",
         status=(
             Status("getFaceSwapTaskStatus", Lookup.STATUS_LIST),
@@ -286,7 +286,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=PREVIEW,
         render=models.preview_row,
-        price=billing.charge_rule(preview_price),
+        price=billing.charge_rule(preview_quote),
         submit="addFaceSwapPreview",
         status=(Status("getFaceSwapPreviewStatus", Lookup.STATUS_LIST),),
         failure_fields=("faild_message", "error_code"),
@@ -295,7 +295,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=TWIN,
         render=models.twin_row,
-        price=billing.charge_rule(training_price, billing.DIAMONDS),
+        price=billing.charge_rule(training_quote, billing.DIAMONDS),
         submit="startVideoTwinTraining",
         status=(Status("getVideoTwin"),),
         list_all="listVideoTwins",
@@ -311,7 +311,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=LIPSYNC,
         render=models.lipsync_row,
-        price=billing.charge_rule(continue_price, billing.DIAMONDS),
+        price=billing.charge_rule(continue_quote, billing.DIAMONDS),
         submit="continueVideoTwinTraining",
         failure_fields=(),
         options={
@@ -326,7 +326,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=CAPTION,
         render=models.caption_row,
-        price=billing.charge_rule(caption_price),
+        price=billing.charge_rule(caption_quote),
         submit="startCaptionRemoval",
         status=(Status("getCaptionRemoval"), Status("getCaptionRemovalDetail", Lookup.QUERY)),
         list_all="listCaptionRemoval",
@@ -336,7 +336,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=DUBBING,
         render=models.dubbing_row,
-        price=billing.charge_rule(dubbing_price),
+        price=billing.charge_rule(dubbing_quote),
         submit="startDubbing",
         status=(Status("getDubbing"), Status("getDubbingDetail", Lookup.QUERY)),
         list_all="listDubbing",
@@ -346,7 +346,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=IMAGE2VIDEO,
         render=models.image2video_row,
-        price=billing.charge_rule(image2video_price),
+        price=billing.charge_rule(image2video_quote),
         submit="startImage2Video",
         status=(Status("getImage2Video"),),
         list_all="listImage2Video",
@@ -355,7 +355,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=TALKING_VIDEO,
         render=models.talking_video_row,
-        price=billing.charge_rule(talking_video_price),
+        price=billing.charge_rule(talking_video_quote),
         submit="startTalkingVideo",
         status=(Status("getTalkingVideo"),),
         list_all="listTalkingVideos",
@@ -364,7 +364,7 @@ SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=TALKING_PHOTO,
         render=models.talking_photo_row,
-        price=billing.charge_rule(talking_photo_price),
+        price=billing.charge_rule(talking_photo_quote),
         submit="startTalkingPhoto",
         status=(Status("getTalkingPhoto"),),
         list_all="listTalkingPhotos",

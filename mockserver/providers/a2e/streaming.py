@@ -30,9 +30,9 @@ from typing import Any
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.providers.a2e import billing
-from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
 from mockserver.providers.a2e.dialect import bad_request, not_found, ok
 from mockserver.providers.a2e.models import StreamingSession
+from mockserver.providers.a2e.public_lists import PUBLIC_AVATARS
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.stores import StreamingSessions
 from mockserver.providers.a2e.tasks import PROVIDER, hex24
@@ -53,8 +53,8 @@ def _minutes(seconds: float) -> int:
     return math.ceil(seconds / 60)
 
 
-@billing.prices("streaming-avatar/agora-token")
-def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("streaming-avatar/agora-token")
+def streaming_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     seconds = body.get("expire_seconds", DEFAULT_EXPIRE_SECONDS)
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 15 <= seconds <= 3600:
         raise bad_request("expire_seconds must be a whole number from 15 to 3600")
@@ -77,7 +77,7 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     if body["avatar_id"] not in AVATAR_IDS:
         raise bad_request(f"unknown avatar_id {body['avatar_id']}")
-    coins = price(ctx, body)[billing.COINS]
+    coins = streaming_quote(ctx, body)[billing.COINS]
     now = ctx.now
     capacity = ctx.settings.get("streaming_capacity")
     if capacity is not None and StreamingSessions.of(ctx.state).live(now) >= capacity:

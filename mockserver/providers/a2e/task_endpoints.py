@@ -36,8 +36,8 @@ from mockserver.providers.a2e.models import TaskRecord
 from mockserver.providers.a2e.tasks import (
     batch,
     current_page,
+    find_or_refuse,
     keep_record,
-    lookup,
     mark_deleted,
     new_id,
     rows_page,
@@ -114,7 +114,7 @@ def _status_handler(spec: FamilySpec, how: Status) -> Handler:
 
     async def found(ctx: RequestContext) -> dict[str, Any]:
         source = ctx.body if from_body else ctx.params
-        return ok(ctx, view(lookup(ctx, family, source[how.id_field]), ctx))
+        return ok(ctx, view(find_or_refuse(ctx, family, source[how.id_field]), ctx))
 
     return found
 
@@ -159,7 +159,7 @@ def bind(target: Provider, spec: FamilySpec) -> None:
 
         async def delete_handler(ctx: RequestContext) -> dict[str, Any]:
             source = ctx.body if from_body else ctx.params
-            mark_deleted(ctx, lookup(ctx, family, source[gone.id_field]))
+            mark_deleted(ctx, find_or_refuse(ctx, family, source[gone.id_field]))
             return deleted(ctx)
 
         target.handles(gone.operation_id)(delete_handler)

@@ -45,7 +45,7 @@ def find(ctx: RequestContext, family: TaskFamily, task_id: str) -> Task | None:
     return task if task is not None and task.family is family else None
 
 
-def lookup(ctx: RequestContext, family: TaskFamily, task_id: str) -> Task:
+def find_or_refuse(ctx: RequestContext, family: TaskFamily, task_id: str) -> Task:
     """The caller's task of ``family``, or the not-found refusal."""
     task = find(ctx, family, task_id)
     if task is None:

@@ -39,8 +39,8 @@ async def get_remaining_coins(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, balances(ctx))
 
 
-@billing.prices("user/exchangeDiamond")
-def exchange_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("user/exchangeDiamond")
+def exchange_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     diamonds = body.get("diamonds")
     if not isinstance(diamonds, int) or isinstance(diamonds, bool) or diamonds < 1:
         raise bad_request("diamonds must be a whole number of at least 1")
@@ -50,7 +50,7 @@ def exchange_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
 @handles("exchangeDiamond")
 async def exchange_diamond(ctx: RequestContext) -> dict[str, Any]:
     diamonds = ctx.body["diamonds"]
-    coins = exchange_price(ctx, ctx.body)[COINS]
+    coins = exchange_quote(ctx, ctx.body)[COINS]
     billing.pay(ctx, coins, "exchangeDiamond")
     ctx.tenant.apply(DIAMONDS, diamonds, ctx.now, "exchangeDiamond")
     return ok(ctx, balances(ctx))

@@ -30,15 +30,15 @@ from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.providers.a2e import billing
-from mockserver.providers.a2e.catalog import (
+from mockserver.providers.a2e.dialect import bad_request, not_found, ok
+from mockserver.providers.a2e.families import VOICE
+from mockserver.providers.a2e.models import speaker_id
+from mockserver.providers.a2e.public_lists import (
     GENDER_LABELS,
     LANGUAGES,
     PUBLIC_VOICE_IDS,
     PUBLIC_VOICES,
 )
-from mockserver.providers.a2e.dialect import bad_request, not_found, ok
-from mockserver.providers.a2e.families import VOICE
-from mockserver.providers.a2e.models import speaker_id
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.tasks import find, hex24, newest_first
 from mockserver.tasks import Task
@@ -60,8 +60,8 @@ def completed_voice(ctx: RequestContext, voice_id: str) -> Task:
     return task
 
 
-@billing.prices("video/send_tts")
-def tts_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("video/send_tts")
+def tts_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "tts")}
 
 
@@ -81,7 +81,7 @@ async def send_tts(ctx: RequestContext) -> dict[str, Any]:
         if missing:
             raise bad_request(f"{' and '.join(missing)} required with user_voice_id")
         completed_voice(ctx, str(user_voice_id))  # truthy here: exactly one was sent
-    billing.pay(ctx, tts_price(ctx, body)[billing.COINS], "tts")
+    billing.pay(ctx, tts_quote(ctx, body)[billing.COINS], "tts")
     name = f"{hex24(ctx)}.mp3"
     return ok(ctx, ctx.state.links.url(ctx.origin, "result.mp3", name, ctx.now + TTS_URL_TTL))
 
