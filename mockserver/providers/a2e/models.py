@@ -1,10 +1,15 @@
-"""A2E's records as they are shown: pure renderers ``render(task, view)`` that know no HTTP.
+"""A2E's typed records, and tasks as they are shown: pure renderers ``render(task, view)``.
 
-Everything here reads a task and a :class:`~mockserver.context.View` (the clock reading, the
-origin links point at, the settings) and nothing else, so a handler, a list and a webhook show
-a task the same way. The conventions of catalog §1 and §15 hold in every row: 24-hex ``_id``,
-ISO-8601 UTC timestamps with milliseconds and ``Z``, result links on the mock signed when the
-task ended. Each family's choices where the catalog is silent are in :mod:`.families`.
+The records are what A2E keeps beside the core's tasks: a task's charge and the ids it drew
+(:class:`TaskRecord` and its kinds, in the :class:`TaskRecords` store, kept here so the
+renderers can read it), issued tokens, streaming sessions (stores.py keeps those).
+
+A renderer reads a task and a :class:`~mockserver.context.View` (the clock reading, the
+origin links point at, the settings, the task's record) and knows no request, so a handler,
+a list and a webhook show a task the same way. The conventions of catalog §1 and §15 hold in
+every row: 24-hex ``_id``, ISO-8601 UTC timestamps with milliseconds and ``Z``, result links
+on the mock signed when the task ended. Each family's choices where the catalog is silent
+are in :mod:`.families`.
 """
 
 from __future__ import annotations
