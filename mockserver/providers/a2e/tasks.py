@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from mockserver.context import RequestContext, View
+from mockserver.context import RequestContext
+from mockserver.families import Render, Row
 from mockserver.ids import hex_id
 from mockserver.lifecycle import TaskFamily, Timeline
 from mockserver.providers.a2e.dialect import not_found
@@ -23,9 +24,6 @@ from mockserver.tasks import Task
 PROVIDER = "a2e"
 DEFAULT_PAGE_SIZE = 10  # [guess] when a client leaves pageSize out
 STATUS_LIMIT = 100  # [guess] a bare /status shows the newest 100, not an unbounded list
-
-Row = dict[str, Any]
-Render = Callable[[Task, View], Row]
 
 
 def new_id(ctx: RequestContext) -> Callable[[], str]:
