@@ -213,9 +213,18 @@ def outcome_fields(
     families' vocabulary (§1): ``result_url`` only on success, failure texts only on failure,
     ``""`` otherwise (D11, D17)."""
     status = task.state(view.now)
+    family = task.family
+    if status != family.failure:  # a poll's common case: no failure texts to look up
+        done = status == family.success
+        return {
+            "current_status": status,
+            "result_url": result_link(view, task, fixture) if done else "",
+            "failed_message": "",
+            "failed_code": "",
+        }
     return {
         "current_status": status,
-        "result_url": result_link(view, task, fixture) if status == task.family.success else "",
+        "result_url": "",
         "failed_message": failed_text(task, status, "failed_message", default_message),
         "failed_code": failed_text(task, status, "failed_code", ""),
     }
@@ -223,7 +232,7 @@ def outcome_fields(
 
 def charged(view: View, task: Task) -> float:
     """What the task was charged at submit, in its family's currency (0 when free)."""
-    record = record_of(view, task, TaskRecord)
+    record = view.stores.get(TaskRecords).records.get(task.id)  # every kind has an amount
     return 0 if record is None else record.amount
 
 
@@ -550,6 +559,7 @@ def image2video_row(task: Task, view: View) -> Row:
     """One task as start, ``/{_id}``, ``allRecords`` and the webhook show it (seed 003)."""
     status = task.state(view.now)
     params = task.params
+    failed = status == task.family.failure
     return {
         "_id": task.id,
         "name": params["name"],
@@ -559,8 +569,10 @@ def image2video_row(task: Task, view: View) -> Row:
         "current_status": status,
         "coins": charged(view, task),
         "createdAt": iso_ms(task.created_at),
-        "failed_message": failed_text(task, status, "failed_message", IMAGE2VIDEO_FAILED),
-        "failed_code": failed_text(task, status, "failed_code", ""),
+        "failed_message": (
+            failed_text(task, status, "failed_message", IMAGE2VIDEO_FAILED) if failed else ""
+        ),
+        "failed_code": failed_text(task, status, "failed_code", "") if failed else "",
         "result_url": result_link(view, task) if status == task.family.success else "",
     }
 
