@@ -10,7 +10,6 @@ holds something for is never forgotten by the idle sweep).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -60,8 +59,6 @@ class Stores:
 
     def __init__(self) -> None:
         self._by_class: dict[type[Store], Store] = {}
-        # shim: removed when a2e converts (flat string keys: state.stores["a2e"])
-        self._legacy: defaultdict[str, dict[str, Any]] = defaultdict(dict)
 
     def get(self, cls: type[S]) -> S:
         try:  # a poll reaches its stores here: no call to typing.cast on the way
@@ -75,23 +72,14 @@ class Stores:
         for cls in classes:
             self.get(cls)
 
-    def __getitem__(self, name: str) -> dict[str, Any]:
-        # shim: removed when a2e converts
-        return self._legacy[name]
-
     def sizes(self) -> dict[str, int]:
         """What each store holds, by name, leaving out the empty ones."""
         out = {cls.__name__: len(store) for cls, store in self._by_class.items()}
-        for name, legacy in self._legacy.items():  # shim: removed when a2e converts
-            out[name] = sum(
-                len(v) if isinstance(v, dict | set | list) else 1 for v in legacy.values()
-            )
         return {name: n for name, n in out.items() if n}
 
     def clear(self) -> None:
         for store in self._by_class.values():
             store.clear()
-        self._legacy.clear()
 
     def drop_task(self, task: Task) -> None:
         for store in self._by_class.values():
