@@ -67,7 +67,13 @@ from mockserver.families import FamilySpec, Lookup, Status
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, models
 from mockserver.providers.a2e.dialect import bad_request
-from mockserver.providers.a2e.models import LipSyncRecord, TaskRecord, TwinRecord, VoiceRecord
+from mockserver.providers.a2e.models import (
+    LipSyncRecord,
+    ModelRecord,
+    TaskRecord,
+    TwinRecord,
+    VoiceRecord,
+)
 from mockserver.providers.a2e.task_endpoints import Listing, Paging
 from mockserver.providers.a2e.tasks import find, find_or_refuse, hex24, newest_first, record_family
 from mockserver.tasks import Task
@@ -206,6 +212,10 @@ def with_anchor_id(ctx: RequestContext, task: Task, amount: float) -> TaskRecord
     return TwinRecord(amount=amount, anchor_id=hex24(ctx))
 
 
+def with_marks(ctx: RequestContext, task: Task, amount: float) -> TaskRecord:
+    return ModelRecord(amount=amount)
+
+
 def completed_twin(ctx: RequestContext, twin_id: str) -> Task:
     """The caller's custom avatar, refused (400) unless it is completed."""
     twin = find_or_refuse(ctx, TWIN, twin_id)
@@ -254,6 +264,41 @@ VOICE_SPEC = FamilySpec(
     },
 )
 
+# userVideoTwin/upload + training (twin_sources.py) starts a custom avatar too.
+TWIN_SPEC = FamilySpec(
+    family=TWIN,
+    render=models.twin_row,
+    price=billing.charge_rule(training_quote, billing.DIAMONDS),
+    submit="startVideoTwinTraining",
+    status=(Status("getVideoTwin"),),
+    list_all="listVideoTwins",
+    processing="listProcessingVideoTwins",
+    failure_fields=("failed_message",),
+    options={
+        "record": with_anchor_id,
+        "currency": billing.DIAMONDS,
+        "reason": "avatar_image",
+        "lists": (Listing("listVideoTwinRecords"),),
+    },
+)
+
+# continueTraining (twin_trainings.py) trains a lip-sync model too.
+LIPSYNC_SPEC = FamilySpec(
+    family=LIPSYNC,
+    render=models.lipsync_row,
+    price=billing.charge_rule(continue_quote, billing.DIAMONDS),
+    submit="continueVideoTwinTraining",
+    failure_fields=(),
+    options={
+        "params": lipsync_params,
+        "record": with_twin,
+        "currency": billing.DIAMONDS,
+        "reason": "continue_training",
+        "accepted": models.trained_twin,
+        "completed": "listLipSyncModels",
+    },
+)
+
 SPECS: tuple[FamilySpec, ...] = (
     FamilySpec(
         family=VIDEO,
@@ -299,37 +344,8 @@ SPECS: tuple[FamilySpec, ...] = (
         failure_fields=("faild_message", "error_code"),
     ),
     VOICE_SPEC,
-    FamilySpec(
-        family=TWIN,
-        render=models.twin_row,
-        price=billing.charge_rule(training_quote, billing.DIAMONDS),
-        submit="startVideoTwinTraining",
-        status=(Status("getVideoTwin"),),
-        list_all="listVideoTwins",
-        processing="listProcessingVideoTwins",
-        failure_fields=("failed_message",),
-        options={
-            "record": with_anchor_id,
-            "currency": billing.DIAMONDS,
-            "reason": "avatar_image",
-            "lists": (Listing("listVideoTwinRecords"),),
-        },
-    ),
-    FamilySpec(
-        family=LIPSYNC,
-        render=models.lipsync_row,
-        price=billing.charge_rule(continue_quote, billing.DIAMONDS),
-        submit="continueVideoTwinTraining",
-        failure_fields=(),
-        options={
-            "params": lipsync_params,
-            "record": with_twin,
-            "currency": billing.DIAMONDS,
-            "reason": "continue_training",
-            "accepted": models.trained_twin,
-            "completed": "listLipSyncModels",
-        },
-    ),
+    TWIN_SPEC,
+    LIPSYNC_SPEC,
     FamilySpec(
         family=CAPTION,
         render=models.caption_row,
@@ -359,6 +375,7 @@ SPECS: tuple[FamilySpec, ...] = (
         status=(Status("getImage2Video"),),
         list_all="listImage2Video",
         delete=Status("deleteImage2Video"),
+        options={"record": with_marks},  # markShared & co. (model_roles)
     ),
     FamilySpec(
         family=TALKING_VIDEO,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -65,10 +65,44 @@ class TwinRecord(TaskRecord):
 
 
 @dataclass(kw_only=True)
-class LipSyncRecord(TaskRecord):
-    """A lip-sync training: the custom avatar it trains."""
+class TrainingRecord(TaskRecord):
+    """A training of a custom avatar after its first (lip-sync, eye contact): the avatar."""
 
     twin: Task
+
+
+@dataclass(kw_only=True)
+class LipSyncRecord(TrainingRecord):
+    """A lip-sync training: the custom avatar it trains."""
+
+
+@dataclass(kw_only=True)
+class EyeContactRecord(TrainingRecord):
+    """An eye contact enhancement: the custom avatar it enhances."""
+
+
+@dataclass(kw_only=True)
+class ModelRecord(TaskRecord):
+    """A model family's task (and image-to-video's): the ``name`` a rename gave it and when,
+    and the marks (``shared``, ``downloaded``, ``copied``) set on it."""
+
+    name: str | None = None
+    renamed_at: float = 0
+    marks: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class EditedRecord(TaskRecord):
+    """A library entry edited in place (a custom avatar): when it last changed."""
+
+    updated_at: float
+
+
+@dataclass(kw_only=True)
+class UploadRecord(TaskRecord):
+    """A video twin upload: the twin its training started (``""`` while unused)."""
+
+    twin_id: str = ""
 
 
 R = TypeVar("R", bound=TaskRecord)
