@@ -12,18 +12,30 @@ from mockserver.providers.a2e import (  # noqa: F401  (handler modules register 
     accounting,
     auth,
     avatar,
+    avatar_videos,
     background,
+    background_lists,
+    batch_details,
+    custom_avatars,
     faceimage,
     families,
+    model_families,
+    model_webhooks,
+    processing_lists,
     r2,
+    r2_upload,
+    retries,
     storage,
     streaming,
     task_endpoints,
     tokens,
+    tts_previews,
+    twin_sources,
+    twin_trainings,
     user,
     video,
     voice,
-    webhooks,
+    voice_records,
 )
 from mockserver.providers.a2e.dialect import A2EDialect
 from mockserver.providers.a2e.routes import HANDLERS
@@ -37,8 +49,8 @@ provider = register_provider(
         dialect=A2EDialect(),
         authenticate=auth.authenticate,
         response_headers=None,  # A2E puts nothing of its own on an answer
-        # image-to-video's webhook_url / webhook_token
-        webhooks=webhooks.PLANNER,
+        # the model families' task.completed / task.failed, else image-to-video's webhook_url
+        webhooks=model_webhooks.PLANNER,
         # the mock's stand-in for the R2 bucket that presigned uploads PUT to
         extra_routes=r2.setup_bucket_routes,
         # issued tokens, R2 credentials, streaming sessions, each task's record
@@ -52,6 +64,6 @@ provider = register_provider(
 )
 
 # The declared task families: a module of new families adds its SPECS here.
-FAMILY_SPECS: tuple[FamilySpec, ...] = (*families.SPECS,)
+FAMILY_SPECS: tuple[FamilySpec, ...] = (*families.SPECS, *model_families.SPECS)
 for _spec in FAMILY_SPECS:
     provider.declare(_spec)
