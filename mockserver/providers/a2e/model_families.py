@@ -26,7 +26,13 @@ from mockserver.families import FamilySpec, Status
 from mockserver.lifecycle import TaskFamily
 from mockserver.providers.a2e import billing, families, model_roles
 from mockserver.providers.a2e.dialect import bad_request
-from mockserver.providers.a2e.models import ModelRecord, iso_ms, outcome_fields, record_of, updated_at
+from mockserver.providers.a2e.models import (
+    ModelRecord,
+    iso_ms,
+    outcome_fields,
+    record_of,
+    updated_at,
+)
 from mockserver.spec import Operation, load_operations
 from mockserver.tasks import Task
 

@@ -15,9 +15,8 @@ task identifier". The mock's choices, each [guess]:
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import replace
+from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
