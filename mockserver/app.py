@@ -23,6 +23,7 @@ from mockserver.clock import Clock, VirtualClock
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError, ControlDialect
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.persist import persistence_for
 from mockserver.pipeline import json_answer, make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
@@ -106,6 +107,18 @@ def make_fallback():
     return fallback
 
 
+def _persist(app: web.Application, state: MockState, url: str) -> None:
+    """On a state backend: load it before serving, write each answer's changes before the
+    answer leaves, flush and close at the end. Memory adds nothing to any request."""
+    persist = persistence_for(state, url)
+    if persist is None:
+        return
+    state.persist = persist
+    app.on_startup.append(persist.start)
+    app.on_response_prepare.append(persist.flush)
+    app.on_cleanup.append(persist.stop)
+
+
 def create_app(
     scenario: Scenario | None = None,
     clock: Clock | None = None,
@@ -144,6 +157,7 @@ def create_app(
         if provider.extra_routes is not None:
             provider.extra_routes(app)
     app[ROUTES_KEY] = routes
+    _persist(app, state, options.state)
     app.on_startup.append(state.webhooks.start)
     app.on_startup.append(state.retention.start)
     app.on_cleanup.append(state.webhooks.stop)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from mockserver.scenario import Scenario
+
 from mockserver.issuer import SECRET_ENV
 from mockserver.loops import LOOP_ENV, LOOPS, LoopError, resolve
 
@@ -76,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get(SECRET_ENV),
         help="secret replicas share to verify each other's signed links, 16+ characters "
         f"(or ${SECRET_ENV}, which keeps it out of the process list); default: random",
+    )
+    serve.add_argument(
+        "--state",
+        metavar="URL",
+        help="where state lives: memory (default), sqlite:PATH (survives restarts) or "
+        "redis://HOST:PORT/DB (shared by replicas); or $AVATAR_MOCK_STATE, or the scenario's "
+        "state key",
     )
     serve.add_argument("--log-level", default="WARNING")
     serve.add_argument(
@@ -223,6 +232,9 @@ def _build(args: argparse.Namespace) -> web.Application | int:
         return 2
     if args.seed is not None:
         scenario.seed = args.seed
+    state = _state_url(args.state, scenario)
+    if state is None:
+        return 2
     options = ServerOptions(
         strict=args.strict,
         providers=tuple(args.provider) if args.provider else None,
@@ -231,6 +243,7 @@ def _build(args: argparse.Namespace) -> web.Application | int:
         admin_open=args.admin_open,
         public_url=args.public_url,
         secret=args.secret,
+        state=state,
     )
     try:
         app = create_app(scenario, make_clock(args.clock, args.speed), options)
@@ -247,10 +260,30 @@ def _build(args: argparse.Namespace) -> web.Application | int:
     names = ", ".join(p.name for p in app[PROVIDERS_KEY])
     print(
         f"avatar-mock serving {names} on http://{args.host}:{args.port} "
-        f"(clock {args.clock}, seed {scenario.seed}, loop {args.loop}); control API at /__mock/",
+        f"(clock {args.clock}, seed {scenario.seed}, loop {args.loop}, state {state}); "
+        "control API at /__mock/",
         flush=True,
     )
     return app
+
+
+def _state_url(flag: str | None, scenario: Scenario) -> str | None:
+    """The ``--state`` url, checked by opening it: a store that cannot be reached or read
+    stops start-up here, with what to do (never a quiet fallback to memory). None: refused."""
+    import asyncio
+
+    from mockserver.backends import BackendError
+    from mockserver.persist import MEMORY, probe, state_url
+
+    url = state_url(flag, scenario)
+    if url == MEMORY:
+        return url
+    try:
+        asyncio.run(probe(url))
+    except BackendError as exc:
+        print(f"avatar-mock: cannot start: {exc}", file=sys.stderr)
+        return None
+    return url
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from mockserver.backends.base import (
     Page,
     PollResult,
     Record,
+    Write,
     counted,
 )
 
@@ -245,6 +246,9 @@ class SqliteBackend(Backend):
     async def clear(self) -> None:
         await self._commit(_clear)
 
+    async def write(self, changes: Write) -> None:
+        await self._commit(_write, changes)
+
 
 # The statements, each run inside the caller's transaction on the worker thread.
 
@@ -366,6 +370,17 @@ def _sweep(db: sqlite3.Connection, now: float, budget: int) -> int:
         (now, max(0, budget - dropped)),
     ).rowcount
     return int(dropped)
+
+
+def _write(db: sqlite3.Connection, changes: Write) -> None:
+    if changes.clear:
+        _clear(db)
+    for name, value in changes.meta:
+        _put_meta(db, name, value, None)
+    for key, value, indexes in changes.puts:
+        _put(db, key, value, None, indexes)
+    for key in changes.deletes:
+        _delete(db, key, None)
 
 
 def _clear(db: sqlite3.Connection) -> None:
