@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mockserver.accounts import ChargeRule, History, Settlement, Tenant
-from mockserver.backends import Backend, BackendError, ClockState, Write
+from mockserver.backends import Backend, BackendError, ClockState, Record, Write
 from mockserver.backends.base import CLOCK as CLOCK_META
 from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
@@ -200,6 +200,18 @@ def decode_tenant(
     return tenant
 
 
+async def _oldest_first(backend: Backend, index: str, page: int = 1000) -> list[Record]:
+    """Every record of ``index``, in the order they were first written."""
+    out: list[Record] = []
+    while True:
+        got = await backend.newest(index, limit=page, offset=len(out))
+        out.extend(got.records)
+        if len(got.records) < page:
+            break
+    out.reverse()
+    return out
+
+
 # --- the engine's side ---------------------------------------------------------------------
 
 
@@ -290,8 +302,7 @@ class Persistence:
             p = registered.get(provider)
             return None if p is None else p.task_families.get(name)
 
-        page = await backend.newest(TASKS, limit=2**62)
-        for record in reversed(page.records):
+        for record in await _oldest_first(backend, TASKS):
             task = decode_task(record.value, family)
             if task is None:
                 continue
@@ -300,8 +311,7 @@ class Persistence:
             state.store.add(task, retention)
             task.evict_at = evict_at
         accounts = state.accounts
-        tenants = await backend.newest(TENANTS, limit=2**62)
-        for record in reversed(tenants.records):
+        for record in await _oldest_first(backend, TENANTS):
             tenant = decode_tenant(
                 record.value,
                 accounts.history_size,
