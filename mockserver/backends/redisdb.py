@@ -33,6 +33,7 @@ from mockserver.backends.base import (
     Page,
     PollResult,
     Record,
+    Write,
 )
 
 _COUNT = """
@@ -371,6 +372,21 @@ class RedisBackend(Backend):
         return int(
             await self._sweep(keys=[self._cexp, self._lexp], args=[repr(now), budget, self.prefix])
         )
+
+    async def write(self, changes: Write) -> None:
+        """One MULTI/EXEC: another replica reads all of a request's changes or none."""
+        if changes.clear:
+            await self.clear()
+        p = self.prefix
+        async with self.client.pipeline(transaction=True) as pipe:
+            for name, value in changes.meta:
+                await self._put_meta(keys=[self._meta], args=[name, value, ""], client=pipe)
+            for key, value, indexes in changes.puts:
+                args: list[str | bytes] = ["", value, p, key, *indexes]
+                await self._put(keys=[p + "r:" + key, self._iseq], args=args, client=pipe)
+            for key in changes.deletes:
+                await self._delete(keys=[p + "r:" + key], args=["", p, key], client=pipe)
+            await pipe.execute()
 
     async def clear(self) -> None:
         keep = {self._meta.encode(), self._jseq.encode()}
