@@ -364,7 +364,17 @@ class Persistence:
         backend = self.backend
         if backend is None:
             return
-        changes = self.pending()
+        state = self.state
+        if (  # the common case, a poll: nothing changed, so no Write is built
+            self._tasks
+            or self._tenants
+            or self._clear
+            or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
+            or state._seq != self._seq_written
+        ):
+            changes = self.pending()
+        else:
+            changes = None
         if not changes:
             if self._last is not None and not self._last.done():
                 await asyncio.shield(self._last)
