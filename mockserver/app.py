@@ -108,12 +108,20 @@ def make_fallback():
 
 
 def _persist(app: web.Application, state: MockState, url: str) -> None:
-    """On a state backend: load it before serving, write each answer's changes before the
-    answer leaves, flush and close at the end. Memory adds nothing to any request."""
+    """On a state backend: load it before serving, pull what other replicas changed before
+    each request, write each answer's changes before the answer leaves, flush and close at
+    the end. Memory adds nothing to any request (no middleware, no signal)."""
     persist = persistence_for(state, url)
     if persist is None:
         return
     state.persist = persist
+
+    @web.middleware
+    async def pull(request: web.Request, handler: Any) -> web.StreamResponse:
+        await persist.pull()  # what other replicas changed, before this request reads it
+        return await handler(request)  # type: ignore[no-any-return]
+
+    app.middlewares.append(pull)
     app.on_startup.append(persist.start)
     app.on_response_prepare.append(persist.flush)
     app.on_cleanup.append(persist.stop)

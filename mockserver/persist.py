@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import time
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,7 @@ TASKS = "tasks"  # the index of every task, in submit order
 TENANTS = "tenants"
 ENGINE = "engine"  # meta: id sequences
 GENERATION = "generation"  # meta: how many times a mock opened this store
+NOTICES_KEPT = 10_000  # change notices the store keeps; a replica further behind reloads all
 
 
 def state_url(flag: str | None, scenario: Scenario | None = None) -> str:
@@ -161,7 +163,8 @@ def encode_tenant(tenant: Tenant) -> bytes:
             "reason": s.reason,
             "rule": rule_name(s.rule),
         }
-        for _, _, s in sorted(tenant._pending, key=lambda e: e[:2])
+        # a rescheduled settlement is in the heap twice (the stale entry is skipped when due)
+        for s in {id(e[2]): e[2] for e in sorted(tenant._pending, key=lambda e: e[:2])}.values()
         if not s.done
     ]
     history = tenant.history
@@ -229,6 +232,13 @@ class Persistence:
         self._seq_written: dict[str, int] = {}
         self._clock_moves = -1
         self._last: asyncio.Future[None] | None = None
+        # Replicas: each write is followed by a notice in the store's change log (the backend
+        # journal) naming the keys it wrote; before each request a replica reads the clock and
+        # the notices after ``_seen`` and pulls what other replicas changed.
+        self.replica = uuid.uuid4().hex
+        self._seen = 0
+        self._clock_version = 0
+        self._pulling = False
 
     # -- start and stop ---------------------------------------------------------------------
     async def start(self, _app: object = None) -> None:
@@ -264,16 +274,20 @@ class Persistence:
         self.attach()
 
     def _task_changed(self, task: Task) -> None:
-        self._tasks[(task.provider, task.id)] = task
+        if not self._pulling:
+            self._tasks[(task.provider, task.id)] = task
 
     def _task_removed(self, task: Task) -> None:
-        self._tasks[(task.provider, task.id)] = None
+        if not self._pulling:
+            self._tasks[(task.provider, task.id)] = None
 
     def _tenant_changed(self, key: str) -> None:
-        self._tenants[key] = True
+        if not self._pulling:
+            self._tenants[key] = True
 
     def _tenant_forgotten(self, key: str) -> None:
-        self._tenants[key] = False
+        if not self._pulling:
+            self._tenants[key] = False
 
     # -- reading the store back -------------------------------------------------------------
     async def restore(self) -> None:
@@ -288,8 +302,15 @@ class Persistence:
         state._id_rngs.clear()
         got = await backend.read_clock()
         clock = state.clock
-        if got[0] is not None and isinstance(clock, VirtualClock):
-            clock.resume(got[0].now(time.time()), got[0].speed)
+        if isinstance(clock, VirtualClock):
+            if got[0] is not None:
+                clock.resume(got[0].now(time.time()), got[0].speed)
+            else:  # the first replica's clock is the fleet's
+                await backend.write_clock(ClockState(clock.now(), time.time(), clock.speed))
+                got = await backend.read_clock()
+        self._clock_version = got[1]
+        notices = await backend.journal(since=0)
+        self._seen = notices[-1][0] if notices else 0
         self._clock_moves = getattr(clock, "moves", 0)
         engine = await backend.get_meta(ENGINE)
         if engine is not None:
@@ -359,6 +380,120 @@ class Persistence:
             changes.meta.append((CLOCK_META, reading.encode()))
         return changes
 
+    async def _write(self, backend: Backend, changes: Write) -> None:
+        await backend.write(changes)
+        keys = [k for k, _, _ in changes.puts] + changes.deletes
+        if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
+            keys.append(CLOCK_META)
+        notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
+        await backend.append([orjson.dumps(notice)], keep=NOTICES_KEPT)
+
+    async def pull(self) -> None:
+        """What other replicas changed since this one last looked: the clock, and the
+        records their notices name (every record again when notices were missed)."""
+        backend = self.backend
+        if backend is None:
+            return
+        state = self.state
+        clock_state, version = await backend.read_clock()
+        clock = state.clock
+        if version != self._clock_version and clock_state is not None:
+            self._clock_version = version
+            if isinstance(clock, VirtualClock):
+                clock.resume(clock_state.now(time.time()), clock_state.speed)
+        notices = await backend.journal(since=self._seen)
+        if not notices:
+            return
+        missed = self._seen and notices[0][0] > self._seen + 1
+        self._seen = notices[-1][0]
+        keys: dict[str, None] = {}
+        for _, raw in notices:
+            notice = orjson.loads(raw)
+            if not isinstance(notice, dict) or notice.get("replica", self.replica) == self.replica:
+                continue
+            if notice["clear"]:
+                self._pulling = True
+                try:
+                    state.reset()
+                finally:
+                    self._pulling = False
+                self._clear = False  # the other replica cleared the store already
+                keys.clear()
+            keys.update(dict.fromkeys(k for k in notice["keys"] if k != CLOCK_META))
+        if missed:
+            keys = {}
+            await self._reload_all()
+        if keys:
+            await self._merge(list(keys))
+
+    async def _reload_all(self) -> None:
+        backend = self.backend
+        assert backend is not None
+        for index in (TASKS, TENANTS):
+            records = await _oldest_first(backend, index)
+            await self._merge([r.key for r in records])
+
+    async def _merge(self, keys: list[str]) -> None:
+        """Lay the stored records of ``keys`` over this replica's objects, in place."""
+        backend = self.backend
+        assert backend is not None
+        state = self.state
+        keys.sort(key=lambda k: not k.startswith("task:"))  # tasks first: settlements name them
+        records = await backend.get_many(keys)
+        registered = state.providers()
+        self._pulling = True
+        try:
+            for key, record in zip(keys, records, strict=True):
+                kind, _, rest = key.partition(":")
+                if kind == "task":
+                    provider, _, task_id = rest.partition(":")
+                    self._merge_task(provider, task_id, record, registered)
+                elif kind == "tenant":
+                    self._merge_tenant(rest, record)
+        finally:
+            self._pulling = False
+
+    def _merge_task(
+        self, provider: str, task_id: str, record: Record | None, registered: dict[str, Any]
+    ) -> None:
+        store = self.state.store
+        mine = store.get_any(provider, task_id)
+        if record is None:
+            if mine is not None:
+                store.remove(mine)
+            return
+
+        def family(p: str, name: str) -> Any:
+            found = registered.get(p)
+            return None if found is None else found.task_families.get(name)
+
+        theirs = decode_task(record.value, family)
+        if theirs is None:
+            return
+        if mine is None:
+            evict_at = theirs.evict_at
+            retention = None if math.isinf(evict_at) else evict_at - theirs.created_at
+            store.add(theirs, retention)
+            theirs.evict_at = evict_at
+            return
+        # in place: settlements and deliveries hold this object
+        mine.timeline, mine.extra, mine.params = theirs.timeline, theirs.extra, theirs.params
+
+    def _merge_tenant(self, key: str, record: Record | None) -> None:
+        accounts = self.state.accounts
+        if record is None:
+            accounts.forget(key)
+            return
+        tenant = decode_tenant(
+            record.value, accounts.history_size, self.state.store.get_any, accounts.next_seq
+        )
+        mine = accounts.existing(key)
+        if mine is None:
+            accounts.keep(tenant)
+            return
+        mine.balances, mine.history = tenant.balances, tenant.history
+        mine._pending, mine._reserved = tenant._pending, tenant._reserved
+
     async def flush(self, *_: object) -> None:
         """Write what changed; answered once it (and every earlier write) is committed."""
         backend = self.backend
@@ -379,7 +514,7 @@ class Persistence:
             if self._last is not None and not self._last.done():
                 await asyncio.shield(self._last)
             return
-        future = asyncio.ensure_future(backend.write(changes))
+        future = asyncio.ensure_future(self._write(backend, changes))
         self._last = future
         try:
             await asyncio.shield(future)

@@ -131,6 +131,42 @@ async def test_a_removed_task_is_gone_from_the_store_too(tmp_path: Path) -> None
         await backend.close()
 
 
+async def test_two_replicas_on_one_store_agree(store_url: str) -> None:
+    a, client_a = await start_mock(state=store_url, secret=SECRET)
+    b, client_b = await start_mock(state=store_url, secret=SECRET)
+    try:
+        ids = await _submit(a, 2)
+        assert [await _poll(b, i) for i in ids] == [await _poll(a, i) for i in ids]
+        # one clock: an advance through one replica is what the other reads
+        status, _ = await b.call("POST", "/__mock/clock/advance", key=None, json={"seconds": 1})
+        assert status == 200
+        _, clock_a = await a.call("GET", "/__mock/clock", key=None)
+        _, clock_b = await b.call("GET", "/__mock/clock", key=None)
+        assert clock_a["now"] == clock_b["now"] == clock_b["now"]
+        # forced through one, failed on both, refunded once
+        status, _ = await b.call(
+            "POST", f"/__mock/tasks/{ids[1]}/force", key=None, json={"outcome": "failure"}
+        )
+        assert status == 200
+        assert (await _poll(a, ids[1]))["status"] == "FAILURE"
+        _, tenant_a = await a.call("GET", "/__mock/tenants/sk-test", key=None)
+        _, tenant_b = await b.call("GET", "/__mock/tenants/sk-test", key=None)
+        assert tenant_a["balances"] == tenant_b["balances"]
+        assert len([h for h in tenant_b["history"] if h["amount"] > 0]) == 1
+        # a task created on the other replica is charged there, and here once too
+        (third,) = await _submit(b, 1)
+        assert (await _poll(a, third))["status"] == (await _poll(b, third))["status"]
+        _, tenant_a = await a.call("GET", "/__mock/tenants/sk-test", key=None)
+        assert len([h for h in tenant_a["history"] if h["amount"] < 0]) == 3
+        # a reset through one empties the other
+        await a.call("POST", "/__mock/reset", key=None)
+        _, body = await b.call("GET", RELAY_TASK.format(ids[0]))
+        assert body["code"] == "task_not_exist"
+    finally:
+        await client_a.close()
+        await client_b.close()
+
+
 # --- a real process on a real port, killed with SIGKILL --------------------------------------
 
 
