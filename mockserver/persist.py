@@ -395,13 +395,12 @@ class Persistence:
         if backend is None:
             return
         state = self.state
-        clock_state, version = await backend.read_clock()
+        clock_state, version, notices = await backend.changes(self._seen)
         clock = state.clock
         if version != self._clock_version and clock_state is not None:
             self._clock_version = version
             if isinstance(clock, VirtualClock):
                 clock.resume(clock_state.now(time.time()), clock_state.speed)
-        notices = await backend.journal(since=self._seen)
         if not notices:
             return
         missed = self._seen and notices[0][0] > self._seen + 1

@@ -272,6 +272,13 @@ class Backend(ABC):
         for key in changes.deletes:
             await self.delete(key)
 
+    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
+        """What a replica reads before each request: the clock, its version and the journal
+        entries above ``since``; one round trip where the store allows (none more when the
+        journal did not move)."""
+        clock, version = await self.read_clock()
+        return clock, version, await self.journal(since=since)
+
     # -- the shared clock, on meta compare-and-set ----------------------------------------
     async def read_clock(self) -> tuple[ClockState | None, int]:
         got = await self.get_meta(CLOCK)
