@@ -52,6 +52,7 @@ TASKS = "tasks"  # the index of every task, in submit order
 TENANTS = "tenants"
 ENGINE = "engine"  # meta: id sequences
 GENERATION = "generation"  # meta: how many times a mock opened this store
+STORE = "store:"  # a provider store's record: store:<class name>
 NOTICES_KEPT = 10_000  # change notices the store keeps; a replica further behind reloads all
 
 
@@ -331,6 +332,10 @@ class Persistence:
             evict_at = task.evict_at
             state.store.add(task, retention)
             task.evict_at = evict_at
+        stores = state.stores.kept()
+        for kept in await backend.get_many([STORE + name for name in stores]):
+            if kept is not None:
+                stores[kept.key[len(STORE) :]].load(orjson.loads(kept.value))
         accounts = state.accounts
         for record in await _oldest_first(backend, TENANTS):
             tenant = decode_tenant(
@@ -369,6 +374,12 @@ class Persistence:
             else:
                 changes.puts.append((f"tenant:{key}", encode_tenant(tenant), (TENANTS,)))
         self._tenants.clear()
+        for name, store in state.stores.kept().items():
+            if store.dirty:
+                store.dirty = False
+                data = store.dump()
+                if data is not None:
+                    changes.puts.append((STORE + name, orjson.dumps(data, default=str), ()))
         if state._seq != self._seq_written:
             self._seq_written = dict(state._seq)
             changes.meta.append((ENGINE, orjson.dumps({"seq": self._seq_written})))
@@ -449,6 +460,10 @@ class Persistence:
                     self._merge_task(provider, task_id, record, registered)
                 elif kind == "tenant":
                     self._merge_tenant(rest, record)
+                elif kind == "store" and record is not None:
+                    store = state.stores.kept().get(rest)
+                    if store is not None:
+                        store.load(orjson.loads(record.value))
         finally:
             self._pulling = False
 
@@ -504,6 +519,7 @@ class Persistence:
             or self._tenants
             or self._clear
             or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
+            or any(store.dirty for store in state.stores.kept().values())
             or state._seq != self._seq_written
         ):
             changes = self.pending()

@@ -20,6 +20,7 @@ import pytest
 
 from mockserver.backends import open_backend
 from mockserver.cli import main
+from mockserver.stores import Store
 from tests.conftest import start_mock
 from tests.redis_server import SKIP_REASON, free_port, redis_server, with_prefix
 
@@ -162,6 +163,41 @@ async def test_two_replicas_on_one_store_agree(store_url: str) -> None:
         await a.call("POST", "/__mock/reset", key=None)
         _, body = await b.call("GET", RELAY_TASK.format(ids[0]))
         assert body["code"] == "task_not_exist"
+    finally:
+        await client_a.close()
+        await client_b.close()
+
+
+class Notes(Store):
+    """A provider store that opts in to a state backend (dump/load, dirty)."""
+
+    def __init__(self) -> None:
+        self.notes: dict[str, str] = {}
+
+    def clear(self) -> None:
+        self.notes.clear()
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    def dump(self) -> dict[str, str]:
+        return self.notes
+
+    def load(self, data: dict[str, str]) -> None:
+        self.notes = dict(data)
+
+
+async def test_a_provider_store_that_dumps_itself_is_shared(store_url: str) -> None:
+    a, client_a = await start_mock(state=store_url)
+    b, client_b = await start_mock(state=store_url)
+    try:
+        mine, theirs = Notes.of(a.state), Notes.of(b.state)
+        mine.notes["file"] = "uploaded"
+        mine.dirty = True
+        await a.call("GET", "/__mock/health", key=None)  # written with the next answer
+        assert theirs.notes == {}
+        await b.call("GET", "/__mock/health", key=None)  # pulled before the next request
+        assert theirs.notes == {"file": "uploaded"}
     finally:
         await client_a.close()
         await client_b.close()
