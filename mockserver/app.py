@@ -6,7 +6,9 @@ The bracketed part is pipeline.make_endpoint, one per spec operation; the mock's
 There is no middleware anywhere, not even in the control API's sub-application (a single one
 would make aiohttp wrap every request of the root app too): every request is journaled by
 what answers it (an operation, the fallback route for unknown paths, the media and upload
-routes), which keeps the poll path as short as the bare-aiohttp floor allows.
+routes), which keeps the poll path as short as the bare-aiohttp floor allows. The one
+exception is a state backend other than memory (``--state``): then one middleware reads what
+other replicas changed before each request (:func:`_persist`).
 """
 
 from __future__ import annotations
@@ -118,7 +120,12 @@ def _persist(app: web.Application, state: MockState, url: str) -> None:
 
     @web.middleware
     async def pull(request: web.Request, handler: Any) -> web.StreamResponse:
-        await persist.pull()  # what other replicas changed, before this request reads it
+        try:
+            await persist.pull()  # what other replicas changed, before this request reads it
+        except Exception:  # the store went away: say so, never answer from a stale copy
+            log.exception("state: cannot read %s", persist.url)
+            err = {"error": f"the state store {persist.url} cannot be read", "status": 503}
+            return json_answer(503, err, {"Retry-After": "1"})
         return await handler(request)  # type: ignore[no-any-return]
 
     app.middlewares.append(pull)

@@ -168,6 +168,22 @@ async def test_two_replicas_on_one_store_agree(store_url: str) -> None:
         await client_b.close()
 
 
+async def test_a_store_gone_mid_run_is_a_503_not_a_stale_answer(tmp_path: Path) -> None:
+    mock, client = await start_mock(state=f"sqlite:{tmp_path / 'state.db'}")
+    try:
+        (task_id,) = await _submit(mock, 1)
+        backend = mock.state.persist.backend
+
+        async def gone(since: int) -> None:
+            raise OSError("disk unplugged")
+
+        backend.changes = gone  # type: ignore[method-assign]
+        status, body = await mock.call("GET", RELAY_TASK.format(task_id))
+        assert status == 503 and "cannot be read" in body["error"]
+    finally:
+        await client.close()
+
+
 class Notes(Store):
     """A provider store that opts in to a state backend (dump/load, dirty)."""
 
