@@ -121,7 +121,9 @@ async def test_a_removed_task_is_gone_from_the_store_too(tmp_path: Path) -> None
     mock, client = await start_mock(state=url)
     try:
         (task_id,) = await _submit(mock, 1)
-        mock.state.store.remove(mock.state.store.get_any("relay", task_id))
+        task = mock.state.store.get_any("relay", task_id)
+        assert task is not None
+        mock.state.store.remove(task)
         await mock.call("GET", "/__mock/health", key=None)  # any answer writes what changed
     finally:
         await client.close()
@@ -172,12 +174,14 @@ async def test_a_store_gone_mid_run_is_a_503_not_a_stale_answer(tmp_path: Path) 
     mock, client = await start_mock(state=f"sqlite:{tmp_path / 'state.db'}")
     try:
         (task_id,) = await _submit(mock, 1)
+        assert mock.state.persist is not None
         backend = mock.state.persist.backend
+        assert backend is not None
 
         async def gone(since: int) -> None:
             raise OSError("disk unplugged")
 
-        backend.changes = gone  # type: ignore[method-assign]
+        backend.changes = gone  # type: ignore[method-assign,assignment]
         status, body = await mock.call("GET", RELAY_TASK.format(task_id))
         assert status == 503 and "cannot be read" in body["error"]
     finally:
@@ -248,7 +252,8 @@ def _serve(url: str) -> tuple[subprocess.Popen, str]:
     end = time.monotonic() + 30
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()}")
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"server exited: {err}")
         try:
             _call(base, "GET", "/__mock/health")
             return proc, base
