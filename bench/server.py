@@ -320,6 +320,7 @@ async def main() -> None:
     parser.add_argument("--mode", choices=("mock", "floor"), default="mock")
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--webhook-url", help="YouCam endpoint and relay notify_hook for tasks")
+    parser.add_argument("--state", default="memory", help="the --state of avatar-mock serve")
     args = parser.parse_args()
     started = time.perf_counter()
     info: dict[str, Any] = {"mode": args.mode}
@@ -329,7 +330,7 @@ async def main() -> None:
     else:
         scenario = parse_text(json.dumps(bench_scenario(args.webhook_url)), "bench")
         with collection_paused():  # as `avatar-mock serve` builds its app
-            app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions())
+            app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions(state=args.state))
         gc.collect()
         info["rss_before_kib"] = rss_kib()
         info["ids"] = await populate(app, args.tasks, args.webhook_url)

@@ -47,6 +47,18 @@ class Store(ABC):
     def __len__(self) -> int:
         """How many things the store keeps (tests check that bad input leaves none)."""
 
+    # A state backend (``--state sqlite:...``/``redis://...``, mockserver.persist) keeps a
+    # store that can say what it holds: ``dump`` returns it as JSON-able data (None: this
+    # store is not kept), ``load`` takes it back at start-up or from another replica. A
+    # store that changed sets ``dirty``; it is written with the request that changed it.
+    dirty = False
+
+    def dump(self) -> Any:
+        return None
+
+    def load(self, data: Any) -> None:
+        return None
+
     @classmethod
     def of(cls: type[S], state: MockState) -> S:
         try:  # the common case, on a poll's path: the store exists, one lookup, no call
@@ -103,6 +115,10 @@ class Stores:
 
     def holds(self, tenant: str) -> bool:
         return any(store.holds(tenant) for store in self._by_class.values())
+
+    def kept(self) -> dict[str, Store]:
+        """The stores by class name, for a state backend."""
+        return {cls.__name__: store for cls, store in self._by_class.items()}
 
     def describe_task(self, task: Task) -> dict[str, Any]:
         out: dict[str, Any] = {}
