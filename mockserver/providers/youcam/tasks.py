@@ -81,13 +81,7 @@ def lookup(
         raise invalid_task_id()
     if feature is None:
         feature = by_key().get(task.family.name.removesuffix("/pre-process"))
-    window = polling_window(ctx, feature)
-    polls = PollStore.of(ctx.state)
-    if polls.expired_at(task) is None and window is not None:
-        deadline = polls.last_polled_at(task) + window
-        if ctx.now > deadline and task.timeline.ends_at > deadline:
-            polls.expire(task, deadline)
-    if polls.expired_at(task) is not None:
+    if PollStore.of(ctx.state).lost(task, ctx.now, polling_window(ctx, feature)):
         raise invalid_task_id()
     return task
 
