@@ -110,7 +110,7 @@ SUBMITS: dict[str, tuple[str, str, dict[str, Any], str]] = {
         "/avatar/task/{id}",
     ),
     "a2e": (
-        "startImage2Video",
+        "postApiV1UserImage2VideoStart",
         "/api/v1/userImage2Video/start",
         {
             "name": "bench",
@@ -126,7 +126,7 @@ SUBMITS: dict[str, tuple[str, str, dict[str, Any], str]] = {
 # in the body of ``video/awsResult``), and that read's body with ``%s`` for the id.
 POST_READ: tuple[str, str, str, dict[str, Any], str, str] = (
     "a2e",
-    "generateVideo",
+    "postApiV1VideoGenerate",
     "/api/v1/video/generate",
     {
         "anchor_id": "63de16f26c6193fa4ca7a486",

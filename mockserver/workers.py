@@ -38,6 +38,8 @@ RESTARTS = 5  # a worker that exits this many times ...
 RESTART_WINDOW = 60.0  # ... within this many seconds stops the group
 TICK = 0.1  # seconds between looks at the workers (the supervisor's wall clock, not the mock's)
 MAX_WORKERS = 64
+
+
 def add_arguments(serve: argparse.ArgumentParser) -> None:
     """``--workers``, ``--state`` and the hidden flag a worker is started with."""
     serve.add_argument(

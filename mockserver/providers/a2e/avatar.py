@@ -185,7 +185,7 @@ def continue_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.DIAMONDS: billing.cost_of(ctx, "continue_training_diamonds", 1)}
 
 
-@provider.handles("startVideoTwinTraining")
+@provider.handles("postApiV1UserVideoTwinStartTraining")
 async def start_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     diamonds = training_price(ctx, body)[billing.DIAMONDS]
@@ -197,7 +197,7 @@ async def start_video_twin_training(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, record(ctx, task))
 
 
-@provider.handles("getVideoTwin")
+@provider.handles("getApiV1UserVideoTwinId")
 async def get_video_twin(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, record(ctx, lookup(ctx, TWIN, ctx.params["_id"])))
 
@@ -207,7 +207,7 @@ async def list_video_twins(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, rows_page(ctx, TWIN, record))
 
 
-@provider.handles("listVideoTwinRecords")
+@provider.handles("getApiV1UserVideoTwinRecords")
 async def list_video_twin_records(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, rows_page(ctx, TWIN, record))
 
@@ -243,7 +243,7 @@ async def list_lip_sync_models(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, rows)
 
 
-@provider.handles("removeVideoTwin")
+@provider.handles("postApiV1UserVideoTwinRemove")
 async def remove_video_twin(ctx: RequestContext) -> dict[str, Any]:
     twin = lookup(ctx, TWIN, ctx.body["_id"])
     for model in _lipsyncs_of(ctx, twin):

@@ -42,18 +42,18 @@ def require_background(ctx: RequestContext, back_id: str) -> None:
         raise bad_request(f"unknown custom_back_id {back_id}")
 
 
-@provider.handles("listCustomBackgrounds")
+@provider.handles("postApiV1CustomBackAllBackground")
 async def list_custom_backgrounds(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [row(t) for t in newest_first(ctx, BACKGROUND)])
 
 
-@provider.handles("addCustomBackground")
+@provider.handles("postApiV1CustomBackAdd")
 async def add_custom_background(ctx: RequestContext) -> dict[str, Any]:
     task = store_record(ctx, BACKGROUND, {"img_url": ctx.body["img_url"]})
     return ok(ctx, row(task))
 
 
-@provider.handles("deleteCustomBackground")
+@provider.handles("postApiV1CustomBackDel")
 async def delete_custom_background(ctx: RequestContext) -> dict[str, Any]:
     mark_deleted(ctx, lookup(ctx, BACKGROUND, ctx.body["_id"]))
     return deleted(ctx)

@@ -62,14 +62,14 @@ provider.declare(
         family=CAPTION,
         render=row,
         price=coins_rule(price),
-        submit="startCaptionRemoval",
+        submit="postApiV1UserCaptionRemovalStart",
         status=(
-            Status("getCaptionRemoval"),
+            Status("getApiV1UserCaptionRemovalId"),
             Status("getCaptionRemovalDetail", Lookup.QUERY),
         ),
-        list_all="listCaptionRemoval",
+        list_all="getApiV1UserCaptionRemovalAllRecords",
         batch="postApiV1UserCaptionRemovalBatchDetail",
-        delete=Status("deleteCaptionRemoval"),
+        delete=Status("deleteApiV1UserCaptionRemovalId"),
         processing="listProcessingCaptionRemoval",
     )
 )

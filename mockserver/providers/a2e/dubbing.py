@@ -72,13 +72,13 @@ provider.declare(
         family=DUBBING,
         render=row,
         price=coins_rule(price),
-        submit="startDubbing",
+        submit="postApiV1UserDubbingStartDubbing",
         status=(
-            Status("getDubbing"),
+            Status("getApiV1UserDubbingId"),
             Status("getDubbingDetail", Lookup.QUERY),
         ),
-        list_all="listDubbing",
-        delete=Status("deleteDubbing"),
+        list_all="getApiV1UserDubbingAllRecords",
+        delete=Status("deleteApiV1UserDubbingId"),
         processing="listProcessingDubbing",
     )
 )

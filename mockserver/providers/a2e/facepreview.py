@@ -78,7 +78,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "faceswap_preview")}
 
 
-@provider.handles("addFaceSwapPreview")
+@provider.handles("postApiV1UserFaceSwapPreviewAdd")
 async def add_face_swap_preview(ctx: RequestContext) -> dict[str, Any]:
     coins = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, coins)
@@ -87,7 +87,7 @@ async def add_face_swap_preview(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, row(ctx, task))
 
 
-@provider.handles("getFaceSwapPreviewStatus")
+@provider.handles("getApiV1UserFaceSwapPreviewStatus")
 async def get_face_swap_preview_status(ctx: RequestContext) -> dict[str, Any]:
     tasks = status_tasks(ctx, PREVIEW)
     return ok(ctx, [row(ctx, task) for task in tasks])

@@ -118,7 +118,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "faceswap")}
 
 
-@provider.handles("addFaceSwapTask")
+@provider.handles("postApiV1UserFaceSwapTaskAdd")
 async def add_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     cost = price(ctx, ctx.body)[billing.COINS]
     billing.require(ctx, cost)
@@ -127,18 +127,18 @@ async def add_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, task_view(ctx, task))
 
 
-@provider.handles("getFaceSwapTaskStatus")
+@provider.handles("getApiV1UserFaceSwapTaskStatus")
 async def get_face_swap_task_status(ctx: RequestContext) -> dict[str, Any]:
     tasks = status_tasks(ctx, FACESWAP)
     return ok(ctx, [_status_fields(ctx, task) for task in tasks])
 
 
-@provider.handles("listFaceSwapTasks")
+@provider.handles("getApiV1UserFaceSwapTaskRecords")
 async def list_face_swap_tasks(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, rows_page(ctx, FACESWAP, record))
 
 
-@provider.handles("getFaceSwapTask")
+@provider.handles("getApiV1UserFaceSwapTaskId")
 async def get_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, record(ctx, lookup(ctx, FACESWAP, ctx.params["_id"])))
 
@@ -148,7 +148,7 @@ async def get_face_swap_task_detail(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, record(ctx, lookup(ctx, FACESWAP, ctx.params["_id"])))
 
 
-@provider.handles("deleteFaceSwapTask")
+@provider.handles("deleteApiV1UserFaceSwapTaskId")
 async def delete_face_swap_task(ctx: RequestContext) -> dict[str, Any]:
     mark_deleted(ctx, lookup(ctx, FACESWAP, ctx.params["_id"]))
     return deleted(ctx)

@@ -84,9 +84,9 @@ provider.declare(
         family=IMAGE2VIDEO,
         render=row,
         price=coins_rule(price),
-        submit="startImage2Video",
-        status=(Status("getImage2Video"),),
-        list_all="listImage2Video",
-        delete=Status("deleteImage2Video"),
+        submit="postApiV1UserImage2VideoStart",
+        status=(Status("getApiV1UserImage2VideoId"),),
+        list_all="getApiV1UserImage2VideoAllRecords",
+        delete=Status("deleteApiV1UserImage2VideoId"),
     )
 )

@@ -90,11 +90,11 @@ provider.declare(
         family=TALKING_VIDEO,
         render=video_row,
         price=coins_rule(video_price),
-        submit="startTalkingVideo",
-        status=(Status("getTalkingVideo"),),
-        list_all="listTalkingVideos",
+        submit="postApiV1TalkingVideoStart",
+        status=(Status("getApiV1TalkingVideoId"),),
+        list_all="getApiV1TalkingVideoAllRecords",
         batch="postApiV1TalkingVideoBatchDetail",
-        delete=Status("deleteTalkingVideo"),
+        delete=Status("deleteApiV1TalkingVideoId"),
     )
 )
 provider.declare(
@@ -102,10 +102,10 @@ provider.declare(
         family=TALKING_PHOTO,
         render=photo_row,
         price=coins_rule(photo_price),
-        submit="startTalkingPhoto",
-        status=(Status("getTalkingPhoto"),),
-        list_all="listTalkingPhotos",
+        submit="postApiV1TalkingPhotoStart",
+        status=(Status("getApiV1TalkingPhotoId"),),
+        list_all="getApiV1TalkingPhotoAllRecords",
         batch="postApiV1TalkingPhotoBatchDetail",
-        delete=Status("deleteTalkingPhoto"),
+        delete=Status("deleteApiV1TalkingPhotoId"),
     )
 )

@@ -106,7 +106,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: billing.cost_of(ctx, "video")}
 
 
-@provider.handles("generateVideo")
+@provider.handles("postApiV1VideoGenerate")
 async def generate_video(ctx: RequestContext) -> dict[str, Any]:
     custom_back_id = ctx.body.get("custom_back_id")
     if custom_back_id:

@@ -130,12 +130,12 @@ def start_voice_clone(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     return ok(ctx, record(ctx, task))
 
 
-@provider.handles("trainUserVoice")
+@provider.handles("postApiV1UserVoiceTraining")
 async def train_user_voice(ctx: RequestContext) -> dict[str, Any]:
     return start_voice_clone(ctx, dict(ctx.body))
 
 
-@provider.handles("listCompletedVoices")
+@provider.handles("getApiV1UserVoiceCompletedRecord")
 async def list_completed_voices(ctx: RequestContext) -> dict[str, Any]:
     now = ctx.now
     rows = [record(ctx, t) for t in newest_first(ctx, VOICE) if t.state(now) == VOICE.success]
@@ -148,18 +148,18 @@ async def list_processing_voices(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [record(ctx, t) for t in newest_first(ctx, VOICE) if not t.is_done(now)])
 
 
-@provider.handles("getUserVoice")
+@provider.handles("getApiV1UserVoiceId")
 async def get_user_voice(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, record(ctx, lookup(ctx, VOICE, ctx.params["_id"])))
 
 
-@provider.handles("deleteUserVoice")
+@provider.handles("deleteApiV1UserVoiceId")
 async def delete_user_voice(ctx: RequestContext) -> dict[str, Any]:
     mark_deleted(ctx, lookup(ctx, VOICE, ctx.params["_id"]))
     return deleted(ctx)
 
 
-@provider.handles("sendTts")
+@provider.handles("postApiV1VideoSendTts")
 async def send_tts(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     tts_id, user_voice_id = body.get("tts_id"), body.get("user_voice_id")
@@ -202,12 +202,12 @@ def _public_voices(filters: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-@provider.handles("listPublicVoices")
+@provider.handles("getApiV1AnchorVoiceList")
 async def list_public_voices(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _public_voices(ctx.params))
 
 
-@provider.handles("listPublicVoicesByPost")
+@provider.handles("postApiV1AnchorVoiceList")
 async def list_public_voices_by_post(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _public_voices(ctx.body))
 
@@ -217,6 +217,6 @@ async def list_languages(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [dict(lang) for lang in LANGUAGES])
 
 
-@provider.handles("listLanguagesByPost")
+@provider.handles("postApiV1AnchorLanguageList")
 async def list_languages_by_post(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [dict(lang) for lang in LANGUAGES])
