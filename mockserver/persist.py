@@ -239,6 +239,7 @@ class Persistence:
         self.replica = uuid.uuid4().hex
         self._seen = 0
         self._clock_version = 0
+        self._clock_written = b""  # the clock as this replica last wrote it
         self._pulling = False
 
     # -- start and stop ---------------------------------------------------------------------
@@ -387,8 +388,9 @@ class Persistence:
         moves = getattr(clock, "moves", None)
         if moves is not None and moves != self._clock_moves:
             self._clock_moves = moves
-            reading = ClockState(clock.now(), time.time(), clock.speed)
-            changes.meta.append((CLOCK_META, reading.encode()))
+            reading = ClockState(clock.now(), time.time(), clock.speed).encode()
+            self._clock_written = reading
+            changes.meta.append((CLOCK_META, reading))
         return changes
 
     async def _write(self, backend: Backend, changes: Write) -> None:
@@ -410,7 +412,8 @@ class Persistence:
         clock = state.clock
         if version != self._clock_version and clock_state is not None:
             self._clock_version = version
-            if isinstance(clock, VirtualClock):
+            # this replica's own write: the clock here is that or newer (moved in-process since)
+            if isinstance(clock, VirtualClock) and clock_state.encode() != self._clock_written:
                 clock.resume(clock_state.now(time.time()), clock_state.speed)
         if not notices:
             return

@@ -98,6 +98,21 @@ async def test_tasks_balances_and_the_clock_outlive_a_restart(store_url: str) ->
         await client.close()
 
 
+async def test_a_clock_advanced_in_process_is_not_wound_back_by_the_store(store_url: str) -> None:
+    """A replica's own clock write read back from the store must not undo a later advance."""
+    mock, client = await start_mock(state=store_url)
+    try:
+        (task_id,) = await _submit(mock, 1)
+        mock.advance(1)
+        first = await _poll(mock, task_id)  # this answer writes the clock
+        mock.advance(60)  # moved in-process, after that write
+        assert (await _poll(mock, task_id))["status"] == "SUCCESS", first
+        _, clock = await mock.call("GET", "/__mock/clock", key=None)
+        assert clock["now"] == pytest.approx(mock.clock.now())
+    finally:
+        await client.close()
+
+
 async def test_reset_empties_the_store(store_url: str) -> None:
     mock, client = await start_mock(state=store_url)
     try:
