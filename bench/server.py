@@ -110,7 +110,7 @@ SUBMITS: dict[str, tuple[str, str, dict[str, Any], str]] = {
         "/avatar/task/{id}",
     ),
     "a2e": (
-        "startImage2Video",
+        "postApiV1UserImage2VideoStart",
         "/api/v1/userImage2Video/start",
         {
             "name": "bench",
@@ -126,7 +126,7 @@ SUBMITS: dict[str, tuple[str, str, dict[str, Any], str]] = {
 # in the body of ``video/awsResult``), and that read's body with ``%s`` for the id.
 POST_READ: tuple[str, str, str, dict[str, Any], str, str] = (
     "a2e",
-    "generateVideo",
+    "postApiV1VideoGenerate",
     "/api/v1/video/generate",
     {
         "anchor_id": "63de16f26c6193fa4ca7a486",
@@ -320,6 +320,7 @@ async def main() -> None:
     parser.add_argument("--mode", choices=("mock", "floor"), default="mock")
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--webhook-url", help="YouCam endpoint and relay notify_hook for tasks")
+    parser.add_argument("--state", default="memory", help="the --state of avatar-mock serve")
     args = parser.parse_args()
     started = time.perf_counter()
     info: dict[str, Any] = {"mode": args.mode}
@@ -329,7 +330,7 @@ async def main() -> None:
     else:
         scenario = parse_text(json.dumps(bench_scenario(args.webhook_url)), "bench")
         with collection_paused():  # as `avatar-mock serve` builds its app
-            app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions())
+            app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions(state=args.state))
         gc.collect()
         info["rss_before_kib"] = rss_kib()
         info["ids"] = await populate(app, args.tasks, args.webhook_url)

@@ -122,6 +122,13 @@ class Tenant:
     touched_at: float | None = None  # mock time of the last request that used it
     _pending: list[tuple[float, int, Settlement]] = field(default_factory=list)
     _reserved: dict[str, float] = field(default_factory=dict)
+    # A state backend's dirty tracking (mockserver.persist), told of every balance change and
+    # settlement; None with the memory backend.
+    watch: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+    def _changed(self) -> None:
+        if self.watch is not None:
+            self.watch(self.key)
 
     def apply(
         self, currency: str, amount: float, at: float, reason: str, task_id: str | None = None
@@ -139,6 +146,7 @@ class Tenant:
                 "task_id": task_id,
             }
         )
+        self._changed()
 
     def set_balance(
         self, currency: str, value: float, at: float, seq: Callable[[], int], reason: str
@@ -155,6 +163,7 @@ class Tenant:
             self._reserved[settlement.currency] = (
                 self._reserved.get(settlement.currency, 0.0) - settlement.amount
             )
+        self._changed()
 
     def settle(self, now: float, seq: Callable[[], int]) -> None:
         pending = self._pending
@@ -171,6 +180,8 @@ class Tenant:
                 self._reserved[s.currency] -= -s.amount
             if s.rule(s.task, ends_at):
                 self.apply(s.currency, s.amount, ends_at, s.reason, s.task.id)
+            else:
+                self._changed()
 
     def pending(self) -> list[Settlement]:
         """The settlements still waiting for their tasks to end, in due order."""
@@ -196,12 +207,14 @@ class Tenant:
                 kept.append(entry)
         heapq.heapify(kept)
         self._pending = kept
+        self._changed()
 
     def reschedule(self, task: Task, seq: Callable[[], int]) -> None:
         """A task's end moved (forced): its pending settlements fall due at the new end."""
         for _, _, s in list(self._pending):
             if s.task is task and not s.done:
                 heapq.heappush(self._pending, (task.timeline.ends_at, seq(), s))
+                self._changed()
 
     def balance(self, currency: str, now: float, seq: Callable[[], int]) -> float:
         self.settle(now, seq)
@@ -249,6 +262,10 @@ class Accounts:
         self._tenants: dict[str, Tenant] = {}
         self._rounds: deque[str] = deque()  # keys in the order the idle sweep visits them
         self._seq = count()
+        # A state backend's dirty tracking (mockserver.persist): told of every tenant made,
+        # changed or forgotten. None with the memory backend.
+        self.watch: Callable[[str], None] | None = None
+        self.unwatch: Callable[[str], None] | None = None
 
     def bound(self, max_tenants: int | None, history_size: int) -> None:
         """New bounds from the scenario; histories shrink or grow to the new size."""
@@ -298,9 +315,16 @@ class Accounts:
         if self.max_tenants is not None and len(self._tenants) >= self.max_tenants:
             raise TooManyTenants(key)
         t = Tenant(key, self.fresh_balances(key), History(self.history_size), touched_at=now)
-        self._tenants[key] = t
-        self._rounds.append(key)
+        self.keep(t)
         return t
+
+    def keep(self, tenant: Tenant) -> None:
+        """Hold ``tenant`` (a new one, or one a state backend restores)."""
+        self._tenants[tenant.key] = tenant
+        self._rounds.append(tenant.key)
+        tenant.watch = self.watch
+        if self.watch is not None:
+            self.watch(tenant.key)
 
     def idle_candidates(self, budget: int) -> Iterator[Tenant]:
         """Up to ``budget`` tenants in turn, for the idle sweep; each goes to the back."""
@@ -323,7 +347,8 @@ class Accounts:
 
     def forget(self, key: str) -> None:
         """Drop a tenant; its key starts afresh next time (its place in the rounds lapses)."""
-        self._tenants.pop(key, None)
+        if self._tenants.pop(key, None) is not None and self.unwatch is not None:
+            self.unwatch(key)
         if len(self._rounds) > 2 * len(self._tenants) + 64:
             self._rounds = deque(dict.fromkeys(k for k in self._rounds if k in self._tenants))
 

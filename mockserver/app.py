@@ -6,7 +6,9 @@ The bracketed part is pipeline.make_endpoint, one per spec operation; the mock's
 There is no middleware anywhere, not even in the control API's sub-application (a single one
 would make aiohttp wrap every request of the root app too): every request is journaled by
 what answers it (an operation, the fallback route for unknown paths, the media and upload
-routes), which keeps the poll path as short as the bare-aiohttp floor allows.
+routes), which keeps the poll path as short as the bare-aiohttp floor allows. The one
+exception is a state backend other than memory (``--state``): then one middleware reads what
+other replicas changed before each request (:func:`_persist`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mockserver.clock import Clock, VirtualClock
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError, ControlDialect
 from mockserver.keys import OPERATIONS_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.persist import persistence_for
 from mockserver.pipeline import json_answer, make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
@@ -116,6 +119,31 @@ def make_fallback():
     return fallback
 
 
+def _persist(app: web.Application, state: MockState, url: str) -> None:
+    """On a state backend: load it before serving, pull what other replicas changed before
+    each request, write each answer's changes before the answer leaves, flush and close at
+    the end. Memory adds nothing to any request (no middleware, no signal)."""
+    persist = persistence_for(state, url)
+    if persist is None:
+        return
+    state.persist = persist
+
+    @web.middleware
+    async def pull(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            await persist.pull()  # what other replicas changed, before this request reads it
+        except Exception:  # the store went away: say so, never answer from a stale copy
+            log.exception("state: cannot read %s", persist.url)
+            err = {"error": f"the state store {persist.url} cannot be read", "status": 503}
+            return json_answer(503, err, {"Retry-After": "1"})
+        return await handler(request)  # type: ignore[no-any-return]
+
+    app.middlewares.append(pull)
+    app.on_startup.append(persist.start)
+    app.on_response_prepare.append(persist.flush)
+    app.on_cleanup.append(persist.stop)
+
+
 def create_app(
     scenario: Scenario | None = None,
     clock: Clock | None = None,
@@ -159,6 +187,7 @@ def create_app(
             provider.extra_routes(app)
     app[ROUTES_KEY] = routes
     app[OPERATIONS_KEY] = served
+    _persist(app, state, options.state)
     app.on_startup.append(state.webhooks.start)
     app.on_startup.append(state.retention.start)
     app.on_cleanup.append(state.webhooks.stop)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from mockserver.scenario import Scenario
+
 from mockserver import statecli, workers
 from mockserver.issuer import SECRET_ENV
 from mockserver.loops import LOOP_ENV, LOOPS, LoopError, resolve
@@ -214,7 +216,6 @@ def _serve(args: argparse.Namespace) -> int:
         max_field_size=args.max_header_size,
         **({"max_connections": args.max_connections} if args.max_connections else {}),
     )
-    workers.warn_unshared(args.state)
     serve(built, args.host, args.port, limits, args.loop, reuse_port=args.worker_index is not None)
     return 0
 
@@ -237,6 +238,9 @@ def _build(args: argparse.Namespace) -> web.Application | int:
         return 2
     if args.seed is not None:
         scenario.seed = args.seed
+    state = _state_url(args.state, scenario)
+    if state is None:
+        return 2
     options = ServerOptions(
         strict=args.strict,
         providers=tuple(args.provider) if args.provider else None,
@@ -245,6 +249,7 @@ def _build(args: argparse.Namespace) -> web.Application | int:
         admin_open=args.admin_open,
         public_url=args.public_url,
         secret=args.secret,
+        state=state,
     )
     try:
         app = create_app(scenario, make_clock(args.clock, args.speed), options)
@@ -263,10 +268,30 @@ def _build(args: argparse.Namespace) -> web.Application | int:
     who = "avatar-mock" if worker is None else f"avatar-mock worker {worker} (pid {os.getpid()})"
     print(
         f"{who} serving {names} on http://{args.host}:{args.port} "
-        f"(clock {args.clock}, seed {scenario.seed}, loop {args.loop}); control API at /__mock/",
+        f"(clock {args.clock}, seed {scenario.seed}, loop {args.loop}, state {state}); "
+        "control API at /__mock/",
         flush=True,
     )
     return app
+
+
+def _state_url(flag: str | None, scenario: Scenario) -> str | None:
+    """The ``--state`` url, checked by opening it: a store that cannot be reached or read
+    stops start-up here, with what to do (never a quiet fallback to memory). None: refused."""
+    import asyncio
+
+    from mockserver.backends import BackendError
+    from mockserver.persist import MEMORY, probe, state_url
+
+    url = state_url(flag, scenario)
+    if url == MEMORY:
+        return url
+    try:
+        asyncio.run(probe(url))
+    except BackendError as exc:
+        print(f"avatar-mock: cannot start: {exc}", file=sys.stderr)
+        return None
+    return url
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -99,6 +99,7 @@ class VirtualClock:
         self._base = time.time() if start is None else _read(start, "start", maximum=LATEST)
         self._anchor = time.monotonic()
         self._speed = _read(speed, "speed", maximum=MAX_SPEED)
+        self.moves = 0  # advances and speed changes so far: a state backend writes on a change
 
     @property
     def speed(self) -> float:
@@ -116,6 +117,7 @@ class VirtualClock:
         if self._base + seconds > LATEST:
             raise ClockValueError("seconds", "would move the clock past the year 9000")
         self._base += seconds
+        self.moves += 1
         return self._base
 
     def set_speed(self, speed: float) -> None:
@@ -123,6 +125,14 @@ class VirtualClock:
         speed = _read(speed, "speed", maximum=MAX_SPEED)
         self._rebase()
         self._speed = speed
+        self.moves += 1
+
+    def resume(self, now: float, speed: float) -> None:
+        """Read ``now`` at this moment and run on at ``speed``: the reading a state store
+        kept through a restart (or another replica's advance)."""
+        self._base = _read(now, "start", maximum=LATEST)
+        self._anchor = time.monotonic()
+        self._speed = _read(speed, "speed", maximum=MAX_SPEED)
 
     def jump(self, moment: float) -> None:
         """Show ``moment`` (0 to LATEST) from now on, running on at the same speed."""

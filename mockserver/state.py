@@ -22,6 +22,7 @@ from mockserver.uploads import UploadStore
 from mockserver.webhooks import WebhookEngine
 
 if TYPE_CHECKING:
+    from mockserver.persist import Persistence
     from mockserver.registry import Provider
 
 
@@ -34,6 +35,7 @@ class ServerOptions:
     admin_open: bool = False  # open the control API off loopback without a token
     public_url: str | None = None  # origin for links; default: the request's own
     secret: str | None = None  # shared by replicas that verify each other's links; None: random
+    state: str = "memory"  # where state lives: memory, sqlite:PATH or redis://HOST:PORT/DB
 
 
 @dataclass
@@ -47,6 +49,10 @@ class MockState:
     stores: Stores = field(default_factory=Stores)
 
     def __post_init__(self) -> None:
+        # The link to a state backend (mockserver.persist); None with memory, the default.
+        self.persist: Persistence | None = None
+        # Mixed into the id streams: a store opened again draws ids its earlier runs did not.
+        self.id_salt = ""
         self.bounds = Bounds.parse(self.scenario.raw.get("limits"))
         # contract violations seen in --strict mode: a ring, the newest kept
         self.violations: deque[dict[str, Any]] = deque(maxlen=self.bounds.violations_kept)
@@ -109,7 +115,8 @@ class MockState:
         """Seeded ids: the same seed and request order give the same ids."""
         rng = self._id_rngs.get(provider)
         if rng is None:
-            rng = self._id_rngs[provider] = random.Random(f"{self.scenario.seed}:ids:{provider}")
+            seed = f"{self.scenario.seed}:ids:{provider}{self.id_salt}"
+            rng = self._id_rngs[provider] = random.Random(seed)
         return rng
 
     def id_streams(self) -> dict[str, dict[str, Any]]:
@@ -145,6 +152,8 @@ class MockState:
         self.chaos.reset(self.clock.now())
         self.webhooks.reset()
         self.configure()
+        if self.persist is not None:
+            self.persist.reset()
 
     def replace_scenario(self, scenario: Scenario) -> None:
         """Put a new scenario in force without losing tasks, tenants, presets or the journal.

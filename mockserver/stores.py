@@ -46,6 +46,28 @@ class Store(ABC):
     def __len__(self) -> int:
         """How many things the store keeps (tests check that bad input leaves none)."""
 
+    # A state backend (``--state sqlite:...``/``redis://...``, mockserver.persist) keeps a
+    # store that can say what it holds: ``dump`` returns it as JSON-able data (None: this
+    # store is not kept), ``load`` takes it back at start-up or from another replica. A
+    # store that changed sets ``dirty``; it is written with the request that changed it.
+    dirty = False
+
+    def dump(self) -> Any:
+        return None
+
+    def load(self, data: Any) -> None:
+        return None
+
+    # What a store keeps for one task (A2E's task records) travels with that task instead: in
+    # a state backend's record of the task and in a snapshot's. ``task_data`` says it as JSON
+    # values, where a Task it names may stand (mockserver.taskrefs writes it as a reference);
+    # ``load_task_data`` takes it back, those Tasks resolved.
+    def task_data(self, task: Task) -> Any:
+        return None
+
+    def load_task_data(self, task: Task, data: Any) -> None:
+        return None
+
     @classmethod
     def of(cls: type[S], state: MockState) -> S:
         try:  # the common case, on a poll's path: the store exists, one lookup, no call
@@ -91,6 +113,27 @@ class Stores:
 
     def holds(self, tenant: str) -> bool:
         return any(store.holds(tenant) for store in self._by_class.values())
+
+    def kept(self) -> dict[str, Store]:
+        """The stores by class name, for a state backend."""
+        return {cls.__name__: store for cls, store in self._by_class.items()}
+
+    def task_data(self, task: Task) -> dict[str, Any]:
+        """What the stores keep for ``task``, by store name (empty: nothing)."""
+        out: dict[str, Any] = {}
+        for cls, store in self._by_class.items():
+            data = store.task_data(task)
+            if data is not None:
+                out[cls.__name__] = data
+        return out
+
+    def load_task_data(self, task: Task, data: dict[str, Any]) -> None:
+        """Give each named store back what it kept for ``task`` (unknown names are skipped)."""
+        by_name = self.kept()
+        for name, value in data.items():
+            store = by_name.get(name)
+            if store is not None:
+                store.load_task_data(task, value)
 
     def describe_task(self, task: Task) -> dict[str, Any]:
         out: dict[str, Any] = {}

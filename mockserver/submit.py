@@ -231,5 +231,6 @@ def force(
     tenant = state.accounts.existing(task.tenant)
     if tenant is not None:
         tenant.reschedule(task, state.accounts.next_seq)
+    state.store.changed(task)
     state.webhooks.task_changed(task)
     return task

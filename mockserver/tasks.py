@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from mockserver.lifecycle import TaskFamily, Timeline
@@ -94,6 +94,10 @@ class TaskStore:
         self._per_tenant: dict[str, int] = {}
         # (evict_at, provider, id): a heap, three references per task (the float is the task's)
         self._deadlines: list[tuple[float, str, str]] = []
+        # A state backend's dirty tracking (mockserver.persist): told of every task added,
+        # changed or removed. None with the memory backend, which keeps nothing else.
+        self.watch: Callable[[Task], None] | None = None
+        self.unwatch: Callable[[Task], None] | None = None
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -114,7 +118,14 @@ class TaskStore:
         if retention is not None:
             task.evict_at = task.created_at + retention
             heapq.heappush(self._deadlines, (task.evict_at, task.provider, task.id))
+        if self.watch is not None:
+            self.watch(task)
         return task
+
+    def changed(self, task: Task) -> None:
+        """``task`` was changed in place (forced): a state backend writes it again."""
+        if self.watch is not None:
+            self.watch(task)
 
     def get(
         self, provider: str, tenant: str, task_id: str, now: float | None = None
@@ -153,6 +164,8 @@ class TaskStore:
             self._per_tenant[task.tenant] = left
         else:
             self._per_tenant.pop(task.tenant, None)
+        if self.unwatch is not None:
+            self.unwatch(task)
 
     def past_retention(self, now: float, budget: int) -> list[Task]:
         """Up to ``budget`` stored tasks whose deadline passed by ``now``, oldest deadline

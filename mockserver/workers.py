@@ -38,21 +38,6 @@ RESTARTS = 5  # a worker that exits this many times ...
 RESTART_WINDOW = 60.0  # ... within this many seconds stops the group
 TICK = 0.1  # seconds between looks at the workers (the supervisor's wall clock, not the mock's)
 MAX_WORKERS = 64
-# The engine keeps its state in each process's memory until MockState runs on
-# mockserver.backends; until then --state is checked (reachable, a schema this version reads)
-# but not used, and a process started with one says so.
-ENGINE_ON_BACKENDS = False
-
-
-def warn_unshared(state: str | None) -> None:
-    """Say that ``state`` is not in use yet, when it is not (see ENGINE_ON_BACKENDS)."""
-    if state and state.partition(":")[0].lower() != "memory" and not ENGINE_ON_BACKENDS:
-        print(
-            f"avatar-mock: warning: this build keeps state in each process's memory; --state "
-            f"{state} is not used yet, so workers do not share tasks",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def add_arguments(serve: argparse.ArgumentParser) -> None:

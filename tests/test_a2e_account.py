@@ -210,6 +210,13 @@ async def test_quote_prices_like_the_charge_and_charges_nothing(api):
     assert (await balances(api))["coins"] == 10000 - 300
 
 
+async def test_quote_takes_a_leading_post_and_says_only_pricing_was_checked(api):
+    body = {"endpoint": "POST /api/v1/userImage2Video/start", "requestBody": IMAGE2VIDEO}
+    quote = data_of(*await api.call("POST", QUOTE, json=body))
+    assert quote["endpoint"] == "userImage2Video/start" and quote["coins"] > 0
+    assert quote["generationRequestValidated"] is False
+
+
 async def test_quote_follows_the_scenario_costs(make_mock):
     mock = await make_mock("providers: {a2e: {costs: {faceswap: 7}}}", providers=("a2e",))
     body = {"endpoint": "userFaceSwapTask/add", "requestBody": FACESWAP}

@@ -175,7 +175,7 @@ async def test_the_flaky_preset_loses_submit_answers_after_the_task_is_made_and_
         except (aiohttp.ClientError, ValueError):
             answered["broken"] += 1
     tasks = len(mock.state.store)
-    entries = mock.state.journal.query(operation="generateVideo")
+    entries = mock.state.journal.query(operation="postApiV1VideoGenerate")
     lost = [
         e
         for e in entries

@@ -290,12 +290,24 @@ def test_stateful_run_polls_the_tasks_it_creates(provider: str, fuzz_mock: MockS
         elif entry["operation_id"] in readers and not ids & deleted:
             polls.append(entry)
     assert polls, f"no status call carried an id that a submit returned ({len(created)} made)"
+    # a 400 on an operation that takes a body refused the body (a rename with no name), which
+    # A2E checks before it looks the id up: that call says nothing about the lookup
+    polls = [
+        e
+        for e in polls
+        if e["status"] != 400
+        or "requestBody" not in by_id[e["operation_id"]]
+        or e["status"] in FOUND_NOT_READY.get(e["operation_id"], ())
+    ]
     found = {
         e["operation_id"]
         for e in polls
         if e["status"] == 200 or e["status"] in FOUND_NOT_READY.get(e["operation_id"], ())
     }
-    assert found == {e["operation_id"] for e in polls}, "a linked poll did not find its task"
+    missed = sorted(
+        {(e["operation_id"], e["status"]) for e in polls if e["operation_id"] not in found}
+    )
+    assert not missed, f"a linked poll did not find its task: {missed}"
 
 
 # --- what the fuzzer found, kept as regression tests --------------------------------------

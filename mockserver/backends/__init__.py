@@ -24,6 +24,7 @@ from mockserver.backends.base import (
     PollResult,
     Record,
     SchemaError,
+    Write,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "PollResult",
     "Record",
     "SchemaError",
+    "Write",
     "make_backend",
     "open_backend",
 ]

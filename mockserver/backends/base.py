@@ -101,6 +101,20 @@ class ClockState:
         return ClockState(float(base), float(anchor), float(speed))
 
 
+@dataclass(slots=True)
+class Write:
+    """Changes applied together or not at all: one request's records, deletions and meta
+    (a kill between two of them never leaves a task without the charge it made)."""
+
+    puts: list[tuple[str, bytes, tuple[str, ...]]] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    meta: list[tuple[str, bytes]] = field(default_factory=list)
+    clear: bool = False  # first forget records, indexes, counters, leases and the journal
+
+    def __bool__(self) -> bool:
+        return bool(self.puts or self.deletes or self.meta or self.clear)
+
+
 @dataclass(frozen=True, slots=True)
 class PollResult:
     clock: ClockState | None
@@ -245,6 +259,25 @@ class Backend(ABC):
     @abstractmethod
     async def clear(self) -> None:
         """Forget records, indexes, counters, leases and the journal; keep schema and clock."""
+
+    async def write(self, changes: Write) -> None:
+        """Apply ``changes`` unconditionally (last writer wins), in one transaction where the
+        store has them; this default applies them in turn."""
+        if changes.clear:
+            await self.clear()
+        for name, value in changes.meta:
+            await self.put_meta(name, value)
+        for key, value, indexes in changes.puts:
+            await self.put(key, value, indexes=indexes)
+        for key in changes.deletes:
+            await self.delete(key)
+
+    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
+        """What a replica reads before each request: the clock, its version and the journal
+        entries above ``since``; one round trip where the store allows (none more when the
+        journal did not move)."""
+        clock, version = await self.read_clock()
+        return clock, version, await self.journal(since=since)
 
     # -- the shared clock, on meta compare-and-set ----------------------------------------
     async def read_clock(self) -> tuple[ClockState | None, int]:

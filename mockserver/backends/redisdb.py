@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mockserver.backends.base import (
+    CLOCK,
     Backend,
     BackendUnavailable,
     ClockState,
@@ -33,6 +34,7 @@ from mockserver.backends.base import (
     Page,
     PollResult,
     Record,
+    Write,
 )
 
 _COUNT = """
@@ -371,6 +373,36 @@ class RedisBackend(Backend):
         return int(
             await self._sweep(keys=[self._cexp, self._lexp], args=[repr(now), budget, self.prefix])
         )
+
+    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._meta, [CLOCK, "v:" + CLOCK])
+            pipe.get(self._jseq)
+            (value, version), last = await pipe.execute()
+        clock = None if version is None else ClockState.decode(cast(bytes, value))
+        last = int(last or 0)
+        entries: list[tuple[int, bytes]] = []
+        if last > since:  # a second round trip only when the journal moved
+            for raw in await self.client.lrange(self._j, -(last - since), -1):
+                seq, _, entry = cast(bytes, raw).partition(b":")
+                if int(seq) > since:
+                    entries.append((int(seq), entry))
+        return clock, int(version or 0), entries
+
+    async def write(self, changes: Write) -> None:
+        """One MULTI/EXEC: another replica reads all of a request's changes or none."""
+        if changes.clear:
+            await self.clear()
+        p = self.prefix
+        async with self.client.pipeline(transaction=True) as pipe:
+            for name, value in changes.meta:
+                await self._put_meta(keys=[self._meta], args=[name, value, ""], client=pipe)
+            for key, value, indexes in changes.puts:
+                args: list[str | bytes] = ["", value, p, key, *indexes]
+                await self._put(keys=[p + "r:" + key, self._iseq], args=args, client=pipe)
+            for key in changes.deletes:
+                await self._delete(keys=[p + "r:" + key], args=["", p, key], client=pipe)
+            await pipe.execute()
 
     async def clear(self) -> None:
         keep = {self._meta.encode(), self._jseq.encode()}

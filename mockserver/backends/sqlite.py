@@ -32,6 +32,7 @@ from mockserver.backends.base import (
     Page,
     PollResult,
     Record,
+    Write,
     counted,
 )
 
@@ -245,6 +246,12 @@ class SqliteBackend(Backend):
     async def clear(self) -> None:
         await self._commit(_clear)
 
+    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
+        return await self._call(self._read, _changes, since)
+
+    async def write(self, changes: Write) -> None:
+        await self._commit(_write, changes)
+
 
 # The statements, each run inside the caller's transaction on the worker thread.
 
@@ -366,6 +373,31 @@ def _sweep(db: sqlite3.Connection, now: float, budget: int) -> int:
         (now, max(0, budget - dropped)),
     ).rowcount
     return int(dropped)
+
+
+def _changes(
+    db: sqlite3.Connection, since: int
+) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
+    got = _get_meta_in(db, CLOCK)
+    rows = db.execute("SELECT seq, entry FROM journal WHERE seq > ? ORDER BY seq", (since,))
+    entries = [(s, bytes(e)) for s, e in rows]
+    return (None, 0, entries) if got is None else (ClockState.decode(got[0]), got[1], entries)
+
+
+def _get_meta_in(db: sqlite3.Connection, name: str) -> tuple[bytes, int] | None:
+    got = db.execute("SELECT value, version FROM meta WHERE name = ?", (name,)).fetchone()
+    return None if got is None else (bytes(got[0]), got[1])
+
+
+def _write(db: sqlite3.Connection, changes: Write) -> None:
+    if changes.clear:
+        _clear(db)
+    for name, value in changes.meta:
+        _put_meta(db, name, value, None)
+    for key, value, indexes in changes.puts:
+        _put(db, key, value, None, indexes)
+    for key in changes.deletes:
+        _delete(db, key, None)
 
 
 def _clear(db: sqlite3.Connection) -> None:

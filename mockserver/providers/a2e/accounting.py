@@ -54,7 +54,7 @@ def _row_id(key: str, index: int) -> str:
     return hashlib.sha256(f"a2e-credit:{key}:{index}".encode()).hexdigest()[:24]
 
 
-@handles("listCreditsHistory")
+@handles("getApiV1TransactionRecordCreditsHistory")
 async def list_credits_history(ctx: RequestContext) -> dict[str, Any]:
     params = ctx.params
     ctx.balance(billing.COINS)  # settle every refund due by now
@@ -88,10 +88,12 @@ async def list_credits_history(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, {"rows": rows, "count": len(entries)})
 
 
-@handles("quoteGeneration")
+@handles("postApiV1GenerationQuote")
 async def quote_generation(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     endpoint = body["endpoint"].strip()
+    if endpoint[:5].upper() == "POST ":  # "A leading `POST ` is accepted but optional." [doc]
+        endpoint = endpoint[5:].strip()
     if endpoint.startswith(API_PREFIX):
         endpoint = endpoint[len(API_PREFIX) :]
     endpoint = endpoint.lstrip("/")
@@ -105,5 +107,7 @@ async def quote_generation(ctx: RequestContext) -> dict[str, Any]:
             "endpoint": endpoint,
             "coins": number(quote.get(billing.COINS, 0)),
             "diamonds": number(quote.get(billing.DIAMONDS, 0)),
+            # [doc] "false means only pricing inputs were checked", as the mock checks them
+            "generationRequestValidated": False,
         },
     )

@@ -59,7 +59,7 @@ def _characters(ctx: RequestContext, kind: Any, twin_id: Any) -> list[dict[str, 
     return rows
 
 
-@handles("removeVideoTwin")
+@handles("postApiV1UserVideoTwinRemove")
 async def remove_video_twin(ctx: RequestContext) -> dict[str, Any]:
     twin = find_or_refuse(ctx, TWIN, ctx.body["_id"])
     for model in lipsyncs_of(ctx, twin):

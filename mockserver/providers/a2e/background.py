@@ -20,18 +20,18 @@ from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.tasks import find_or_refuse, mark_deleted, newest_first, store_record
 
 
-@handles("listCustomBackgrounds")
+@handles("postApiV1CustomBackAllBackground")
 async def list_custom_backgrounds(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [background_row(t, ctx) for t in newest_first(ctx, BACKGROUND)])
 
 
-@handles("addCustomBackground")
+@handles("postApiV1CustomBackAdd")
 async def add_custom_background(ctx: RequestContext) -> dict[str, Any]:
     task = store_record(ctx, BACKGROUND, {"img_url": ctx.body["img_url"]})
     return ok(ctx, background_row(task, ctx))
 
 
-@handles("deleteCustomBackground")
+@handles("postApiV1CustomBackDel")
 async def delete_custom_background(ctx: RequestContext) -> dict[str, Any]:
     mark_deleted(ctx, find_or_refuse(ctx, BACKGROUND, ctx.body["_id"]))
     return deleted(ctx)

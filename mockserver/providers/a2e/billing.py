@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.accounts import ChargeRule, Settlement
+from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
 from mockserver.families import PriceRule
 from mockserver.providers.a2e.dialect import insufficient_coins
@@ -57,16 +57,11 @@ def require(ctx: RequestContext, amount: float, currency: str = COINS) -> None:
         raise insufficient_coins(amount, available, currency)
 
 
-def refund_rule(record: TaskRecord) -> ChargeRule:
-    """A failed task gives its coins back, unless its record was deleted before it ended."""
-
-    def refund_on_failure(task: Task, ended_at: float) -> bool:
-        if task.timeline.succeeded:
-            return False
-        deleted_at = record.deleted_at
-        return deleted_at is None or deleted_at >= ended_at
-
-    return refund_on_failure
+def refund_on_failure(task: Task, ended_at: float) -> bool:
+    """A failed task gives its coins back. (A record deleted before its task ended lapses
+    its refund: tasks.mark_deleted drops the settlement.) Module-level, so a state backend
+    and a snapshot carry the rule by its name."""
+    return not task.timeline.succeeded
 
 
 def charge(
@@ -80,7 +75,7 @@ def charge(
     accounts = ctx.state.accounts
     tenant.apply(currency, -amount, ctx.now, reason, task.id)
     tenant.schedule(
-        Settlement(task, currency, amount, f"{reason} refund", refund_rule(record)),
+        Settlement(task, currency, amount, f"{reason} refund", refund_on_failure),
         accounts.next_seq,
     )
 

@@ -31,13 +31,13 @@ def faces(ctx: RequestContext) -> list[dict[str, Any]]:
     return [face_image_row(t, ctx) for t in newest_first(ctx, FACE_IMAGE)]
 
 
-@handles("addFaceSwapImage")
+@handles("postApiV1UserFaceSwapImageAdd")
 async def add_face_swap_image(ctx: RequestContext) -> dict[str, Any]:
     store_record(ctx, FACE_IMAGE, {"face_url": ctx.body["face_url"]})
     return ok(ctx, faces(ctx))
 
 
-@handles("listFaceSwapImages")
+@handles("getApiV1UserFaceSwapImageRecords")
 async def list_face_swap_images(ctx: RequestContext) -> dict[str, Any]:
     everything = faces(ctx)
     if "pageNum" not in ctx.params:
@@ -47,7 +47,7 @@ async def list_face_swap_images(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, {"rows": everything[(page - 1) * size : page * size], "count": len(everything)})
 
 
-@handles("deleteFaceSwapImage")
+@handles("deleteApiV1UserFaceSwapImageId")
 async def delete_face_swap_image(ctx: RequestContext) -> dict[str, Any]:
     mark_deleted(ctx, find_or_refuse(ctx, FACE_IMAGE, ctx.params["_id"]))
     return deleted(ctx)

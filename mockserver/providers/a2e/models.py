@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -43,11 +43,9 @@ PUBLIC_COVER = "result.jpg"
 
 @dataclass
 class TaskRecord:
-    """What a task was charged at submit (in its family's currency, 0 when free), and when
-    its record was deleted: a refund still pending for it then lapses (billing.py)."""
+    """What a task was charged at submit (in its family's currency, 0 when free)."""
 
     amount: float = 0
-    deleted_at: float | None = None
 
 
 @dataclass(kw_only=True)
@@ -130,6 +128,40 @@ class TaskRecords(Store):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def task_data(self, task: Task) -> dict[str, Any] | None:
+        """The task's record as ``{kind, field: value...}`` (a training's avatar as the Task)."""
+        record = self.records.get(task.id) if task.provider == "a2e" else None
+        if record is None:
+            return None
+        return {
+            "kind": type(record).__name__,
+            **{f.name: getattr(record, f.name) for f in fields(record)},
+        }
+
+    def load_task_data(self, task: Task, data: Any) -> None:
+        kind = RECORD_KINDS.get(str(data.get("kind"))) if isinstance(data, dict) else None
+        if kind is None:
+            return  # a kind this version does not keep
+        try:
+            self.records[task.id] = kind(**{k: v for k, v in data.items() if k != "kind"})
+        except TypeError:
+            return  # fields of another version: the task goes on without its record
+
+
+RECORD_KINDS: dict[str, type[TaskRecord]] = {
+    cls.__name__: cls
+    for cls in (
+        TaskRecord,
+        VoiceRecord,
+        TwinRecord,
+        LipSyncRecord,
+        EyeContactRecord,
+        ModelRecord,
+        EditedRecord,
+        UploadRecord,
+    )
+}
 
 
 def record_of(view: View, task: Task, kind: type[R]) -> R | None:

@@ -89,7 +89,7 @@ def signed_url(
     return f"{ctx.origin}{BUCKET_PREFIX}/{quote(bucket, safe='')}/{quote(key)}?{query}"
 
 
-@handles("getUploadPresignedUrl")
+@handles("postApiV1R2GetUploadPresignedUrl")
 async def get_upload_presigned_url(ctx: RequestContext) -> dict[str, Any]:
     key = ctx.body["key"].lstrip("/")
     bucket = ctx.body.get("bucket") or DEFAULT_BUCKET

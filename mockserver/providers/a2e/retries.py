@@ -44,7 +44,7 @@ def rerun(ctx: RequestContext, old: Task, amount: float) -> tuple[Task, TaskReco
     an anchor id, kept) with the new charge; the caller charges it."""
     kept = record_of(ctx, old, TaskRecord) or TaskRecord()
     task = submit_from(ctx, old.family, dict(old.params), lambda: old.id)
-    return task, keep_record(ctx, task, replace(kept, amount=amount, deleted_at=None))
+    return task, keep_record(ctx, task, replace(kept, amount=amount))
 
 
 @handles("postApiV1UserCaptionRemovalRetry")

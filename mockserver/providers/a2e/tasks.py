@@ -141,13 +141,17 @@ def store_record(ctx: RequestContext, family: TaskFamily, params: dict[str, Any]
 
 
 def keep_record(ctx: RequestContext, task: Task, record: TaskRecord) -> TaskRecord:
-    """Keep what ``task`` holds beside its params (its charge, a drawn id) until it goes."""
+    """Keep what ``task`` holds beside its params (its charge, a drawn id) until it goes;
+    again after a change in place, so a state backend writes it with the task."""
+    ctx.state.store.changed(task)
     return TaskRecords.of(ctx.state).put(task, record)
 
 
 def mark_deleted(ctx: RequestContext, task: Task) -> None:
-    """Forget a task or record; a refund still pending for it lapses (billing.refund_rule)."""
-    record = TaskRecords.of(ctx.state).pop(task)
-    if record is not None:
-        record.deleted_at = ctx.now
+    """Forget a task or record. A refund that fell due by now still applies; one still
+    pending lapses (its task's end is never seen)."""
+    TaskRecords.of(ctx.state).pop(task)
+    tenant = ctx.tenant
+    tenant.settle(ctx.now, ctx.state.accounts.next_seq)
+    tenant.forget((task,))
     ctx.state.store.remove(task)

@@ -65,7 +65,7 @@ def tts_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "tts")}
 
 
-@handles("sendTts")
+@handles("postApiV1VideoSendTts")
 async def send_tts(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     tts_id, user_voice_id = body.get("tts_id"), body.get("user_voice_id")
@@ -108,12 +108,12 @@ def _public_voices(filters: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-@handles("listPublicVoices")
+@handles("getApiV1AnchorVoiceList")
 async def list_public_voices(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _public_voices(ctx.params))
 
 
-@handles("listPublicVoicesByPost")
+@handles("postApiV1AnchorVoiceList")
 async def list_public_voices_by_post(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _public_voices(ctx.body))
 
@@ -123,6 +123,6 @@ async def list_languages(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [dict(lang) for lang in LANGUAGES])
 
 
-@handles("listLanguagesByPost")
+@handles("postApiV1AnchorLanguageList")
 async def list_languages_by_post(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [dict(lang) for lang in LANGUAGES])

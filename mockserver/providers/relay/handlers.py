@@ -124,12 +124,6 @@ def submit_handler(spec: FamilySpec, read: Reader | None = None) -> Handler:
     return handle
 
 
-def _task_id(ctx: RequestContext, status: Status) -> str:
-    if status.lookup is Lookup.BODY:
-        return str(ctx.body.get(status.id_field, ""))
-    return str(ctx.params.get(status.id_field, ""))
-
-
 def find(ctx: RequestContext, spec: FamilySpec, task_id: str) -> Task:
     """The caller's task of this family, or the family's not-found refusal."""
     task = ctx.state.store.get("relay", ctx.key, task_id, ctx.now)
@@ -145,10 +139,16 @@ def _not_exist(task_id: str) -> ApiError:
 
 def status_handler(spec: FamilySpec, status: Status) -> Handler:
     found: Callable[[Row, View], Row] = spec.options.get("found", _found)
+    render, name, id_field = spec.render, spec.name, status.id_field
+    missing: Callable[[str], ApiError] = spec.options.get("missing", _not_exist)
+    from_body = status.lookup is Lookup.BODY  # decided here, not on every poll
 
     async def handle(ctx: RequestContext) -> Row:
-        task = find(ctx, spec, _task_id(ctx, status))
-        return found(spec.render(task, ctx), ctx)
+        task_id = str((ctx.body if from_body else ctx.params).get(id_field, ""))
+        task = ctx.state.store.get("relay", ctx.key, task_id, ctx.now)
+        if task is None or task.family.name != name:
+            raise missing(task_id)
+        return found(render(task, ctx), ctx)
 
     return handle
 

@@ -137,12 +137,15 @@ def pre_process(view: View, kind: str, task: Task) -> dict[str, Any]:
     }
 
 
-def status_row(task: Task, view: View, results: Callable[[], Any]) -> dict[str, Any]:
-    """A task's status ``data`` at ``view.now``; ``results()`` makes a success's results."""
+def status_row(
+    task: Task, view: View, results: Callable[[View, Any, Task], Any], what: Any
+) -> dict[str, Any]:
+    """A task's status ``data`` at ``view.now``; ``results(view, what, task)`` makes a
+    success's results (no closure per poll: this is on every status poll's path)."""
     status = task.timeline.state_at(view.now)
     data: dict[str, Any] = {"task_status": status, "error": None, "results": None}
     if status == "success":
-        data["results"] = results()
+        data["results"] = results(view, what, task)
     elif status == "error":
         failure = task.timeline.failure or {}
         data["error"] = failure.get("error", "unknown_internal_error")
@@ -157,7 +160,7 @@ def renderer(feature: Feature) -> Render:
     """The pure renderer of ``feature``'s status rows."""
 
     def render(task: Task, view: View) -> dict[str, Any]:
-        return status_row(task, view, lambda: build(view, feature, task))
+        return status_row(task, view, build, feature)
 
     return render
 
@@ -167,6 +170,6 @@ def pre_renderer(feature: Feature) -> Render:
     kind = feature.pre_process or "boxes"
 
     def render(task: Task, view: View) -> dict[str, Any]:
-        return status_row(task, view, lambda: pre_process(view, kind, task))
+        return status_row(task, view, pre_process, kind)
 
     return render

@@ -74,6 +74,26 @@ class PollStore(Store):
         window = self.windows.get(task.id)
         return None if window is None else window.expired_at
 
+    def lost(self, task: Task, now: float, window: float | None, poll: bool = False) -> bool:
+        """Whether ``task`` is lost to its polling window at ``now``: marked lost already, or
+        running past ``window`` seconds since it was last polled (then marked, at the
+        deadline). With ``poll``, a live running task counts as polled at ``now``. One
+        lookup: this is on every status poll's path."""
+        record = self.windows.get(task.id)
+        if record is not None and record.expired_at is not None:
+            return True
+        if window is not None:
+            deadline = (task.created_at if record is None else record.last_polled_at) + window
+            if now > deadline and task.timeline.ends_at > deadline:
+                self.expire(task, deadline)
+                return True
+        if poll and now < task.timeline.ends_at:
+            if record is None:
+                self.windows[task.id] = PollWindow(now)
+            else:
+                record.last_polled_at = now
+        return False
+
     def polled(self, task: Task, now: float) -> None:
         window = self.windows.get(task.id)
         if window is None:

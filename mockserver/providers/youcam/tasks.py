@@ -72,22 +72,18 @@ def lookup(
     task_id: str,
     family: str | None = None,
     feature: Feature | None = None,
+    poll: bool = False,
 ) -> Task:
     """The tenant's live task, or InvalidTaskId (unknown, foreign, past its retention,
     expired, or a task of another feature read through this feature's status path). A task
-    past ``task_retention`` is gone the moment it passes; ``mockserver.retention`` evicts it."""
+    past ``task_retention`` is gone the moment it passes; ``mockserver.retention`` evicts it.
+    With ``poll`` (a status poll), a running task found counts as polled now."""
     task = ctx.state.store.get("youcam", ctx.key, task_id, ctx.now)
     if task is None or (family is not None and task.family.name != family):
         raise invalid_task_id()
     if feature is None:
         feature = by_key().get(task.family.name.removesuffix("/pre-process"))
-    window = polling_window(ctx, feature)
-    polls = PollStore.of(ctx.state)
-    if polls.expired_at(task) is None and window is not None:
-        deadline = polls.last_polled_at(task) + window
-        if ctx.now > deadline and task.timeline.ends_at > deadline:
-            polls.expire(task, deadline)
-    if polls.expired_at(task) is not None:
+    if PollStore.of(ctx.state).lost(task, ctx.now, polling_window(ctx, feature), poll):
         raise invalid_task_id()
     return task
 
@@ -190,9 +186,7 @@ def status_handler(spec: FamilySpec):
     (status,) = spec.status
 
     async def get_task(ctx: RequestContext) -> dict[str, Any]:
-        task = lookup(ctx, ctx.params[status.id_field], name, feature)
-        if ctx.now < task.timeline.ends_at:
-            PollStore.of(ctx.state).polled(task, ctx.now)
+        task = lookup(ctx, ctx.params[status.id_field], name, feature, poll=True)
         data = spec.render(task, ctx)
         if data["task_status"] == "success" and not spec.options.get("pre_process"):
             results.keep_result_file(ctx, feature, task)

@@ -1,0 +1,573 @@
+"""The engine on a state backend (``--state sqlite:PATH``, ``redis://...``): what it keeps and
+when it writes it.
+
+The handlers stay synchronous and keep reading the in-memory objects (``TaskStore``,
+``Accounts``, the clock), which serve as the replica's cache. The few mutation points tell
+:class:`Persistence` what changed (task added, forced or removed; tenant made, charged,
+refunded or forgotten; clock moved; sequences drawn), and before an answer leaves, the
+changes of everything answered so far are written in one transaction
+(:meth:`Persistence.flush`, on aiohttp's ``on_response_prepare``): an answer the client saw
+is on disk, and a ``kill -9`` between two writes leaves each request's changes whole or
+absent. At start-up :meth:`Persistence.restore` reads the store back into memory.
+
+With ``--state memory`` (the default) none of this exists: no hook is set, no step runs, and a
+poll does exactly the work it did before.
+
+A settlement's rule (when a scheduled charge or refund applies) is kept by name: a module
+level function as ``module:qualname``; a closure cannot be named and is restored as "applies
+when the task succeeded" (YouCam's charge with ``charge_expired_tasks``, its default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import importlib
+import logging
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from mockserver.accounts import ChargeRule, History, Settlement, Tenant
+from mockserver.backends import Backend, BackendError, ClockState, Record, Write
+from mockserver.backends.base import CLOCK as CLOCK_META
+from mockserver.clock import VirtualClock
+from mockserver.lifecycle import Timeline
+from mockserver.taskrefs import Find, UnknownTask, refs, resolved
+from mockserver.tasks import Task
+
+if TYPE_CHECKING:
+    from mockserver.scenario import Scenario
+    from mockserver.state import MockState
+
+log = logging.getLogger("avatar_mock")
+
+STATE_ENV = "AVATAR_MOCK_STATE"
+MEMORY = "memory"
+TASKS = "tasks"  # the index of every task, in submit order
+TENANTS = "tenants"
+ENGINE = "engine"  # meta: id sequences
+GENERATION = "generation"  # meta: how many times a mock opened this store
+STORE = "store:"  # a provider store's record: store:<class name>
+NOTICES_KEPT = 10_000  # change notices the store keeps; a replica further behind reloads all
+
+
+def state_url(flag: str | None, scenario: Scenario | None = None) -> str:
+    """Where state lives: ``--state``, else ``$AVATAR_MOCK_STATE``, else the scenario's
+    ``state`` key, else memory."""
+    from_scenario = scenario.raw.get("state") if scenario is not None else None
+    return flag or os.environ.get(STATE_ENV) or from_scenario or MEMORY
+
+
+async def probe(url: str) -> None:
+    """Open and close the store ``url`` names: a ``BackendError`` says why it cannot be used."""
+    from mockserver.backends import open_backend
+
+    backend = await open_backend(url)
+    await backend.close()
+
+
+# --- codecs: one record per task and per tenant --------------------------------------------
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None  # JSON has no infinity
+
+
+def _inf(value: float | None) -> float:
+    return math.inf if value is None else float(value)
+
+
+def task_key(provider: str, task_id: str) -> str:
+    return f"task:{provider}:{task_id}"
+
+
+def encode_task(task: Task, kept: dict[str, Any] | None = None) -> bytes:
+    """The task's record; ``kept``: what the provider stores keep for it (Stores.task_data)."""
+    t = task.timeline
+    return orjson.dumps(
+        {
+            "id": task.id,
+            "provider": task.provider,
+            "family": task.family.name,
+            "tenant": task.tenant,
+            "seq": task.seq,
+            "created_at": task.created_at,
+            "evict_at": _finite(task.evict_at),
+            "states": t.states,
+            "times": [_finite(x) for x in t.times],
+            "failure": t.failure,
+            "params": task.params,
+            "stores": refs(kept) if kept else None,
+        },
+        default=str,
+    )
+
+
+def decode_task(
+    raw: bytes, families: Callable[[str, str], Any]
+) -> tuple[Task, dict[str, Any]] | None:
+    """The task ``raw`` holds and what its provider stores kept for it (Task references not
+    resolved yet: see :func:`task_data`), or None when its family is not served now."""
+    d = orjson.loads(raw)
+    family = families(d["provider"], d["family"])
+    if family is None:
+        return None
+    timeline = Timeline(tuple(d["states"]), tuple(_inf(x) for x in d["times"]), d["failure"])
+    task = Task(
+        id=d["id"],
+        provider=d["provider"],
+        family=family,
+        tenant=d["tenant"],
+        seq=d["seq"],
+        created_at=d["created_at"],
+        timeline=timeline,
+        params=d["params"],
+    )
+    task.evict_at = _inf(d["evict_at"])
+    return task, d.get("stores") or {}
+
+
+def task_data(data: dict[str, Any], find: Find) -> dict[str, Any]:
+    """``data`` with its Task references resolved; a store's data naming a task no longer
+    held (evicted, deleted) is left out."""
+    out = {}
+    for name, value in data.items():
+        try:
+            out[name] = resolved(value, find)
+        except UnknownTask:
+            log.warning("state: %s data names %s, which is gone", name, value)
+    return out
+
+
+def rule_name(rule: ChargeRule) -> str:
+    qualname = getattr(rule, "__qualname__", "")
+    if "<locals>" in qualname or not qualname:
+        return "succeeded"
+    return f"{rule.__module__}:{qualname}"
+
+
+def succeeded(task: Task, ended_at: float) -> bool:
+    """The rule a closure is restored as: the charge applies when the task succeeded."""
+    return task.timeline.succeeded
+
+
+def rule_from(name: str) -> ChargeRule:
+    module, _, qualname = name.partition(":")
+    if not qualname:
+        return succeeded
+    try:
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        log.warning("state: settlement rule %s is gone; restored as 'succeeded'", name)
+        return succeeded
+    return found  # type: ignore[no-any-return]
+
+
+def encode_tenant(tenant: Tenant) -> bytes:
+    pending = [
+        {
+            "task": [s.task.provider, s.task.id],
+            "currency": s.currency,
+            "amount": s.amount,
+            "reason": s.reason,
+            "rule": rule_name(s.rule),
+        }
+        # a rescheduled settlement is in the heap twice (the stale entry is skipped when due)
+        for s in {id(e[2]): e[2] for e in sorted(tenant._pending, key=lambda e: e[:2])}.values()
+        if not s.done
+    ]
+    history = tenant.history
+    return orjson.dumps(
+        {
+            "key": tenant.key,
+            "balances": tenant.balances,
+            "history": {"start": history.start, "entries": list(history)},
+            "touched_at": tenant.touched_at,
+            "pending": pending,
+        }
+    )
+
+
+def decode_tenant(
+    raw: bytes,
+    history_size: int,
+    task_of: Callable[[str, str], Task | None],
+    seq: Callable[[], int],
+) -> Tenant:
+    d = orjson.loads(raw)
+    history = History(history_size)
+    for entry in d["history"]["entries"]:
+        history.append(entry)
+    history.start = d["history"]["start"] + max(len(d["history"]["entries"]) - history_size, 0)
+    tenant = Tenant(d["key"], {k: float(v) for k, v in d["balances"].items()}, history)
+    tenant.touched_at = d["touched_at"]
+    for p in d["pending"]:
+        task = task_of(*p["task"])
+        if task is None:  # evicted or deleted: its settlement lapsed with it
+            continue
+        s = Settlement(task, p["currency"], p["amount"], p["reason"], rule_from(p["rule"]))
+        heapq.heappush(tenant._pending, (task.timeline.ends_at, seq(), s))
+        if s.amount < 0:
+            tenant._reserved[s.currency] = tenant._reserved.get(s.currency, 0.0) - s.amount
+    return tenant
+
+
+async def _oldest_first(backend: Backend, index: str, page: int = 1000) -> list[Record]:
+    """Every record of ``index``, in the order they were first written."""
+    out: list[Record] = []
+    while True:
+        got = await backend.newest(index, limit=page, offset=len(out))
+        out.extend(got.records)
+        if len(got.records) < page:
+            break
+    out.reverse()
+    return out
+
+
+# --- the engine's side ---------------------------------------------------------------------
+
+
+class Persistence:
+    """One replica's link to its state store: dirty tracking, the write before each answer,
+    the read at start-up."""
+
+    def __init__(self, state: MockState, url: str) -> None:
+        self.state = state
+        self.url = url
+        self.backend: Backend | None = None
+        self._tasks: dict[tuple[str, str], Task | None] = {}  # None: removed
+        self._tenants: dict[str, bool] = {}  # False: forgotten
+        self._clear = False
+        self._seq_written: dict[str, int] = {}
+        self._clock_moves = -1
+        self._last: asyncio.Future[None] | None = None
+        # Replicas: each write is followed by a notice in the store's change log (the backend
+        # journal) naming the keys it wrote; before each request a replica reads the clock and
+        # the notices after ``_seen`` and pulls what other replicas changed.
+        self.replica = uuid.uuid4().hex
+        self._seen = 0
+        self._clock_version = 0
+        self._clock_written = b""  # the clock as this replica last wrote it
+        self._pulling = False
+
+    # -- start and stop ---------------------------------------------------------------------
+    async def start(self, _app: object = None) -> None:
+        """Open the store (refusing one it cannot reach or read) and load it into memory."""
+        from mockserver.backends import open_backend
+
+        self.backend = await open_backend(self.url)
+        await self.restore()
+        self.attach()
+
+    async def stop(self, _app: object = None) -> None:
+        if self.backend is not None:
+            await self.flush()
+            await self.backend.close()
+            self.backend = None
+
+    def attach(self) -> None:
+        """Hook the dirty tracking into the state's objects (again after a reset)."""
+        store, accounts = self.state.store, self.state.accounts
+        store.watch = self._task_changed
+        store.unwatch = self._task_removed
+        accounts.watch = self._tenant_changed
+        accounts.unwatch = self._tenant_forgotten
+        for tenant in accounts.all():
+            tenant.watch = self._tenant_changed
+
+    def reset(self) -> None:
+        """``POST /__mock/reset``: the next write forgets the store's records first."""
+        self._tasks.clear()
+        self._tenants.clear()
+        self._clear = True
+        self._seq_written = {}
+        self.attach()
+
+    def _task_changed(self, task: Task) -> None:
+        if not self._pulling:
+            self._tasks[(task.provider, task.id)] = task
+
+    def _task_removed(self, task: Task) -> None:
+        if not self._pulling:
+            self._tasks[(task.provider, task.id)] = None
+
+    def _tenant_changed(self, key: str) -> None:
+        if not self._pulling:
+            self._tenants[key] = True
+
+    def _tenant_forgotten(self, key: str) -> None:
+        if not self._pulling:
+            self._tenants[key] = False
+
+    # -- reading the store back -------------------------------------------------------------
+    async def restore(self) -> None:
+        backend = self.backend
+        assert backend is not None
+        state = self.state
+        generation = await backend.get_meta(GENERATION)
+        number = int(generation[0]) + 1 if generation is not None else 0
+        await backend.put_meta(GENERATION, str(number).encode())
+        # ids stay unique across restarts: a store opened before draws from another stream
+        state.id_salt = f":{number}" if number else ""
+        state._id_rngs.clear()
+        got = await backend.read_clock()
+        clock = state.clock
+        if isinstance(clock, VirtualClock):
+            if got[0] is not None:
+                clock.resume(got[0].now(time.time()), got[0].speed)
+            else:  # the first replica's clock is the fleet's
+                await backend.write_clock(ClockState(clock.now(), time.time(), clock.speed))
+                got = await backend.read_clock()
+        self._clock_version = got[1]
+        notices = await backend.journal(since=0)
+        self._seen = notices[-1][0] if notices else 0
+        self._clock_moves = getattr(clock, "moves", 0)
+        engine = await backend.get_meta(ENGINE)
+        if engine is not None:
+            seqs = orjson.loads(engine[0]).get("seq", {})
+            state._seq.update(seqs)
+            self._seq_written = dict(seqs)
+        registered = state.providers()
+
+        def family(provider: str, name: str) -> Any:
+            p = registered.get(provider)
+            return None if p is None else p.task_families.get(name)
+
+        for record in await _oldest_first(backend, TASKS):  # oldest first: a task names older ones
+            decoded = decode_task(record.value, family)
+            if decoded is None:
+                continue
+            task, held = decoded
+            retention = None if math.isinf(task.evict_at) else task.evict_at - task.created_at
+            evict_at = task.evict_at
+            state.store.add(task, retention)
+            task.evict_at = evict_at
+            state.stores.load_task_data(task, task_data(held, state.store.get_any))
+        stores = state.stores.kept()
+        for kept in await backend.get_many([STORE + name for name in stores]):
+            if kept is not None:
+                stores[kept.key[len(STORE) :]].load(orjson.loads(kept.value))
+        accounts = state.accounts
+        for record in await _oldest_first(backend, TENANTS):
+            tenant = decode_tenant(
+                record.value,
+                accounts.history_size,
+                state.store.get_any,
+                accounts.next_seq,
+            )
+            accounts.keep(tenant)
+        log.info(
+            "state: %s restored %d tasks, %d tenants (generation %d)",
+            self.url,
+            len(state.store),
+            len(accounts),
+            number,
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+    def pending(self) -> Write:
+        """What changed since the last write, encoded now, and forgotten here."""
+        state = self.state
+        changes = Write(clear=self._clear)
+        self._clear = False
+        stores = state.stores
+        for (provider, task_id), task in self._tasks.items():
+            key = task_key(provider, task_id)
+            if task is None:
+                changes.deletes.append(key)
+            else:
+                held = stores.task_data(task)
+                changes.puts.append((key, encode_task(task, held), (TASKS,)))
+        self._tasks.clear()
+        accounts = state.accounts
+        for key, kept in self._tenants.items():
+            tenant = accounts.existing(key) if kept else None
+            if tenant is None:
+                changes.deletes.append(f"tenant:{key}")
+            else:
+                changes.puts.append((f"tenant:{key}", encode_tenant(tenant), (TENANTS,)))
+        self._tenants.clear()
+        for name, store in state.stores.kept().items():
+            if store.dirty:
+                store.dirty = False
+                data = store.dump()
+                if data is not None:
+                    changes.puts.append((STORE + name, orjson.dumps(data, default=str), ()))
+        if state._seq != self._seq_written:
+            self._seq_written = dict(state._seq)
+            changes.meta.append((ENGINE, orjson.dumps({"seq": self._seq_written})))
+        clock = state.clock
+        moves = getattr(clock, "moves", None)
+        if moves is not None and moves != self._clock_moves:
+            self._clock_moves = moves
+            reading = ClockState(clock.now(), time.time(), clock.speed).encode()
+            self._clock_written = reading
+            changes.meta.append((CLOCK_META, reading))
+        return changes
+
+    async def _write(self, backend: Backend, changes: Write) -> None:
+        await backend.write(changes)
+        keys = [k for k, _, _ in changes.puts] + changes.deletes
+        if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
+            keys.append(CLOCK_META)
+        notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
+        await backend.append([orjson.dumps(notice)], keep=NOTICES_KEPT)
+
+    async def pull(self) -> None:
+        """What other replicas changed since this one last looked: the clock, and the
+        records their notices name (every record again when notices were missed)."""
+        backend = self.backend
+        if backend is None:
+            return
+        state = self.state
+        clock_state, version, notices = await backend.changes(self._seen)
+        clock = state.clock
+        if version != self._clock_version and clock_state is not None:
+            self._clock_version = version
+            # this replica's own write: the clock here is that or newer (moved in-process since)
+            if isinstance(clock, VirtualClock) and clock_state.encode() != self._clock_written:
+                clock.resume(clock_state.now(time.time()), clock_state.speed)
+        if not notices:
+            return
+        missed = self._seen and notices[0][0] > self._seen + 1
+        self._seen = notices[-1][0]
+        keys: dict[str, None] = {}
+        for _, raw in notices:
+            notice = orjson.loads(raw)
+            if not isinstance(notice, dict) or notice.get("replica", self.replica) == self.replica:
+                continue
+            if notice["clear"]:
+                self._pulling = True
+                try:
+                    state.reset()
+                finally:
+                    self._pulling = False
+                self._clear = False  # the other replica cleared the store already
+                keys.clear()
+            keys.update(dict.fromkeys(k for k in notice["keys"] if k != CLOCK_META))
+        if missed:
+            keys = {}
+            await self._reload_all()
+        if keys:
+            await self._merge(list(keys))
+
+    async def _reload_all(self) -> None:
+        backend = self.backend
+        assert backend is not None
+        for index in (TASKS, TENANTS):
+            records = await _oldest_first(backend, index)
+            await self._merge([r.key for r in records])
+
+    async def _merge(self, keys: list[str]) -> None:
+        """Lay the stored records of ``keys`` over this replica's objects, in place."""
+        backend = self.backend
+        assert backend is not None
+        state = self.state
+        keys.sort(key=lambda k: not k.startswith("task:"))  # tasks first: settlements name them
+        records = await backend.get_many(keys)
+        registered = state.providers()
+        self._pulling = True
+        try:
+            for key, record in zip(keys, records, strict=True):
+                kind, _, rest = key.partition(":")
+                if kind == "task":
+                    provider, _, task_id = rest.partition(":")
+                    self._merge_task(provider, task_id, record, registered)
+                elif kind == "tenant":
+                    self._merge_tenant(rest, record)
+                elif kind == "store" and record is not None:
+                    store = state.stores.kept().get(rest)
+                    if store is not None:
+                        store.load(orjson.loads(record.value))
+        finally:
+            self._pulling = False
+
+    def _merge_task(
+        self, provider: str, task_id: str, record: Record | None, registered: dict[str, Any]
+    ) -> None:
+        store = self.state.store
+        mine = store.get_any(provider, task_id)
+        if record is None:
+            if mine is not None:
+                store.remove(mine)
+            return
+
+        def family(p: str, name: str) -> Any:
+            found = registered.get(p)
+            return None if found is None else found.task_families.get(name)
+
+        decoded = decode_task(record.value, family)
+        if decoded is None:
+            return
+        theirs, held = decoded
+        if mine is None:
+            evict_at = theirs.evict_at
+            retention = None if math.isinf(evict_at) else evict_at - theirs.created_at
+            store.add(theirs, retention)
+            theirs.evict_at = evict_at
+            mine = theirs
+        else:  # in place: settlements and deliveries hold this object
+            mine.timeline, mine.params = theirs.timeline, theirs.params
+        self.state.stores.load_task_data(mine, task_data(held, store.get_any))
+
+    def _merge_tenant(self, key: str, record: Record | None) -> None:
+        accounts = self.state.accounts
+        if record is None:
+            accounts.forget(key)
+            return
+        tenant = decode_tenant(
+            record.value, accounts.history_size, self.state.store.get_any, accounts.next_seq
+        )
+        mine = accounts.existing(key)
+        if mine is None:
+            accounts.keep(tenant)
+            return
+        mine.balances, mine.history = tenant.balances, tenant.history
+        mine._pending, mine._reserved = tenant._pending, tenant._reserved
+
+    async def flush(self, *_: object) -> None:
+        """Write what changed; answered once it (and every earlier write) is committed."""
+        backend = self.backend
+        if backend is None:
+            return
+        state = self.state
+        if (  # the common case, a poll: nothing changed, so no Write is built
+            self._tasks
+            or self._tenants
+            or self._clear
+            or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
+            or any(store.dirty for store in state.stores.kept().values())
+            or state._seq != self._seq_written
+        ):
+            changes = self.pending()
+        else:
+            changes = None
+        if not changes:
+            if self._last is not None and not self._last.done():
+                await asyncio.shield(self._last)
+            return
+        future = asyncio.ensure_future(self._write(backend, changes))
+        self._last = future
+        try:
+            await asyncio.shield(future)
+        except BackendError:
+            log.exception("state: cannot write to %s", self.url)
+            raise
+
+
+def persistence_for(state: MockState, url: str) -> Persistence | None:
+    """A :class:`Persistence` for ``url``, or None for memory (nothing to add)."""
+    if url == MEMORY:
+        return None
+    from mockserver.backends import make_backend
+
+    make_backend(url)  # refuse a url no backend reads, before anything starts
+    return Persistence(state, url)
