@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from mockserver.scenario import ProviderConfig
     from mockserver.spec import Operation
     from mockserver.state import MockState
+    from mockserver.stores import Stores
 
 
 class View(Protocol):
-    """What a pure renderer reads: when, where links point, the provider's settings."""
+    """What a pure renderer reads: when, where links point, the provider's settings, and the
+    provider stores (read only: what a provider keeps beside a task, such as its charge)."""
 
     @property
     def now(self) -> float: ...
@@ -44,6 +46,8 @@ class View(Protocol):
     def key(self) -> str: ...
     @property
     def seed(self) -> int: ...
+    @property
+    def stores(self) -> Stores: ...
 
 
 class RequestContext:
@@ -126,6 +130,10 @@ class RequestContext:
         return self.state.scenario.seed
 
     @property
+    def stores(self) -> Stores:
+        return self.state.stores
+
+    @property
     def tenant(self) -> Tenant:
         """The caller's tenant (made on first use), marked used now; past the scenario's
         ``limits.max_tenants`` a new key is refused in the provider's words."""
@@ -173,10 +181,12 @@ class TaskView:
     trace_id: str
     key: str
     seed: int
+    stores: Stores
 
     @classmethod
     def of(
         cls, state: MockState, provider: str, tenant: str, now: float, origin: str, trace_id: str
     ) -> TaskView:
         settings = state.scenario.providers[provider].settings
-        return cls(now, origin, settings, state.links, trace_id, tenant, state.scenario.seed)
+        seed = state.scenario.seed
+        return cls(now, origin, settings, state.links, trace_id, tenant, seed, state.stores)

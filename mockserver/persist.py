@@ -38,6 +38,7 @@ from mockserver.backends import Backend, BackendError, ClockState, Record, Write
 from mockserver.backends.base import CLOCK as CLOCK_META
 from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
+from mockserver.taskrefs import Find, UnknownTask, refs, resolved
 from mockserver.tasks import Task
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ def task_key(provider: str, task_id: str) -> str:
     return f"task:{provider}:{task_id}"
 
 
-def encode_task(task: Task) -> bytes:
+def encode_task(task: Task, kept: dict[str, Any] | None = None) -> bytes:
+    """The task's record; ``kept``: what the provider stores keep for it (Stores.task_data)."""
     t = task.timeline
     return orjson.dumps(
         {
@@ -101,14 +103,17 @@ def encode_task(task: Task) -> bytes:
             "times": [_finite(x) for x in t.times],
             "failure": t.failure,
             "params": task.params,
-            "extra": task.extra,
+            "stores": refs(kept) if kept else None,
         },
         default=str,
     )
 
 
-def decode_task(raw: bytes, families: Callable[[str, str], Any]) -> Task | None:
-    """The task ``raw`` holds, or None when its provider or family is not served now."""
+def decode_task(
+    raw: bytes, families: Callable[[str, str], Any]
+) -> tuple[Task, dict[str, Any]] | None:
+    """The task ``raw`` holds and what its provider stores kept for it (Task references not
+    resolved yet: see :func:`task_data`), or None when its family is not served now."""
     d = orjson.loads(raw)
     family = families(d["provider"], d["family"])
     if family is None:
@@ -124,9 +129,20 @@ def decode_task(raw: bytes, families: Callable[[str, str], Any]) -> Task | None:
         timeline=timeline,
         params=d["params"],
     )
-    task.extra = d["extra"]
     task.evict_at = _inf(d["evict_at"])
-    return task
+    return task, d.get("stores") or {}
+
+
+def task_data(data: dict[str, Any], find: Find) -> dict[str, Any]:
+    """``data`` with its Task references resolved; a store's data naming a task no longer
+    held (evicted, deleted) is left out."""
+    out = {}
+    for name, value in data.items():
+        try:
+            out[name] = resolved(value, find)
+        except UnknownTask:
+            log.warning("state: %s data names %s, which is gone", name, value)
+    return out
 
 
 def rule_name(rule: ChargeRule) -> str:
@@ -325,14 +341,16 @@ class Persistence:
             p = registered.get(provider)
             return None if p is None else p.task_families.get(name)
 
-        for record in await _oldest_first(backend, TASKS):
-            task = decode_task(record.value, family)
-            if task is None:
+        for record in await _oldest_first(backend, TASKS):  # oldest first: a task names older ones
+            decoded = decode_task(record.value, family)
+            if decoded is None:
                 continue
+            task, held = decoded
             retention = None if math.isinf(task.evict_at) else task.evict_at - task.created_at
             evict_at = task.evict_at
             state.store.add(task, retention)
             task.evict_at = evict_at
+            state.stores.load_task_data(task, task_data(held, state.store.get_any))
         stores = state.stores.kept()
         for kept in await backend.get_many([STORE + name for name in stores]):
             if kept is not None:
@@ -360,12 +378,14 @@ class Persistence:
         state = self.state
         changes = Write(clear=self._clear)
         self._clear = False
+        stores = state.stores
         for (provider, task_id), task in self._tasks.items():
             key = task_key(provider, task_id)
             if task is None:
                 changes.deletes.append(key)
             else:
-                changes.puts.append((key, encode_task(task), (TASKS,)))
+                held = stores.task_data(task)
+                changes.puts.append((key, encode_task(task, held), (TASKS,)))
         self._tasks.clear()
         accounts = state.accounts
         for key, kept in self._tenants.items():
@@ -484,17 +504,19 @@ class Persistence:
             found = registered.get(p)
             return None if found is None else found.task_families.get(name)
 
-        theirs = decode_task(record.value, family)
-        if theirs is None:
+        decoded = decode_task(record.value, family)
+        if decoded is None:
             return
+        theirs, held = decoded
         if mine is None:
             evict_at = theirs.evict_at
             retention = None if math.isinf(evict_at) else evict_at - theirs.created_at
             store.add(theirs, retention)
             theirs.evict_at = evict_at
-            return
-        # in place: settlements and deliveries hold this object
-        mine.timeline, mine.extra, mine.params = theirs.timeline, theirs.extra, theirs.params
+            mine = theirs
+        else:  # in place: settlements and deliveries hold this object
+            mine.timeline, mine.params = theirs.timeline, theirs.params
+        self.state.stores.load_task_data(mine, task_data(held, store.get_any))
 
     def _merge_tenant(self, key: str, record: Record | None) -> None:
         accounts = self.state.accounts

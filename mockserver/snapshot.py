@@ -13,8 +13,10 @@ objects are kept by a state backend.
 
 Not carried: the scenario (the server's configuration, not its state), the journal, rate-limit
 windows, chaos counters and presets, webhook deliveries and provider-owned stores
-(``mockserver.stores``: YouCam's polling windows, tokens...). An export lists the provider
-stores that held something under ``not_carried``.
+(``mockserver.stores``: YouCam's polling windows, tokens...), except what a store keeps for one
+task (A2E's task records: a charge, a drawn id, the avatar a training names), carried with the
+task under ``extra`` by store name, a Task in it written as ``{"$task": [provider, id]}``. An
+export lists the provider stores that held something under ``not_carried``.
 
 Webhooks: importing plans no delivery. A snapshot sets up state; a receiver that never saw
 those tasks submitted should not get their hooks because a test loaded a file, and a delivery
@@ -44,6 +46,7 @@ from mockserver.accounts import History, Settlement, Tenant
 from mockserver.lifecycle import TaskFamily, Timeline
 from mockserver.resources import contracts_dir
 from mockserver.state import MockState
+from mockserver.taskrefs import UnknownTask, named_tasks, refs, resolved
 from mockserver.tasks import Task
 from mockserver.uploads import Upload
 
@@ -79,7 +82,7 @@ def export(state: MockState) -> dict[str, Any]:
                 tasks.append(s.task)
         tenants.append(_tenant(tenant, state.accounts.listed.get(tenant.key), pending))
     for task in tasks:  # a task another names (an A2E lip-sync names its twin) goes too
-        for named in _named_tasks(task.extra):
+        for named in named_tasks(state.stores.task_data(task)):
             if (named.provider, named.id) not in stored:
                 stored.add((named.provider, named.id))
                 tasks.append(named)
@@ -93,7 +96,7 @@ def export(state: MockState) -> dict[str, Any]:
         "clock": {"now": now, "mode": clock["mode"], "speed": clock["speed"]},
         "ids": {name: _stream(s) for name, s in state.id_streams().items()},
         "tenants": tenants,
-        "tasks": [_task(t, (t.provider, t.id) in in_store) for t in tasks],
+        "tasks": [_task(t, (t.provider, t.id) in in_store, state) for t in tasks],
         "uploads": [_upload(u) for u in state.uploads.all() if not u.gone],
         "not_carried": state.stores.sizes(),
     }
@@ -102,45 +105,6 @@ def export(state: MockState) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise SnapshotError(f"the state holds a value a snapshot cannot carry: {exc}") from None
     return doc
-
-
-TASK_REF = "$task"  # how a snapshot writes a Task that a task's ``extra`` holds
-
-
-def _named_tasks(value: Any) -> list[Task]:
-    if isinstance(value, Task):
-        return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _named_tasks(v)]
-    if isinstance(value, list | tuple):
-        return [t for v in value for t in _named_tasks(v)]
-    return []
-
-
-def _refs(value: Any) -> Any:
-    """``value`` with every Task in it written as ``{"$task": [provider, id]}``."""
-    if isinstance(value, Task):
-        return {TASK_REF: [value.provider, value.id]}
-    if isinstance(value, dict):
-        return {k: _refs(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_refs(v) for v in value]
-    return value
-
-
-def _resolved(value: Any, tasks: dict[tuple[str, str], Task]) -> Any:
-    """``value`` with each ``{"$task": [provider, id]}`` the imported Task it names."""
-    if isinstance(value, dict):
-        ref = value.get(TASK_REF)
-        if len(value) == 1 and isinstance(ref, list) and len(ref) == 2:
-            task = tasks.get((str(ref[0]), str(ref[1])))
-            if task is None:
-                raise SnapshotError(f"a task names task {ref[1]}, which the snapshot does not hold")
-            return task
-        return {k: _resolved(v, tasks) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolved(v, tasks) for v in value]
-    return value
 
 
 def _finite(value: float) -> float | None:
@@ -155,7 +119,7 @@ def _stream(stream: dict[str, Any]) -> dict[str, Any]:
     return {"seq": stream["seq"], "rng": {"version": version, "state": list(state), "gauss": gauss}}
 
 
-def _task(task: Task, in_store: bool) -> dict[str, Any]:
+def _task(task: Task, in_store: bool, state: MockState) -> dict[str, Any]:
     f, tl = task.family, task.timeline
     return {
         "provider": task.provider,
@@ -176,7 +140,8 @@ def _task(task: Task, in_store: bool) -> dict[str, Any]:
             "failure": tl.failure,
         },
         "params": task.params,
-        "extra": _refs(task.extra),
+        # what the provider stores keep for this task, by store (A2E's task records)
+        "extra": refs(state.stores.task_data(task)) or None,
         "evict_at": _finite(task.evict_at),
         "stored": in_store,
     }
@@ -307,8 +272,14 @@ def restore(state: MockState, doc: Any) -> dict[str, Any]:
     families = _known_families()
     tasks = [_read_task(raw, families) for raw in doc["tasks"]]
     by_ref = {(t.provider, t.id): t for t in tasks}
-    for task in tasks:
-        task.extra = _resolved(task.extra, by_ref)
+    held: list[dict[str, Any]] = []  # what each task's provider stores keep, by store
+    for raw in doc["tasks"]:
+        try:
+            held.append(resolved(raw["extra"] or {}, lambda p, i: by_ref.get((p, i))))
+        except UnknownTask as unknown:
+            raise SnapshotError(
+                f"a task names task {unknown.task_id}, which the snapshot does not hold"
+            ) from None
     tenants = [_read_tenant(raw, by_ref, state.accounts.history_size) for raw in doc["tenants"]]
     uploads = [_read_upload(raw) for raw in doc["uploads"]]
     clock = doc["clock"]
@@ -319,10 +290,11 @@ def restore(state: MockState, doc: Any) -> dict[str, Any]:
         state.clock.set_speed(clock["speed"])
     state.reset()
     state.restore_id_streams({name: _read_stream(s) for name, s in doc["ids"].items()})
-    for raw, task in zip(doc["tasks"], tasks, strict=True):
+    for raw, task, records in zip(doc["tasks"], tasks, held, strict=True):
         if raw["stored"]:
             evict_at = raw["evict_at"]
             state.store.add(task, None if evict_at is None else evict_at - task.created_at)
+        state.stores.load_task_data(task, records)
     for raw, (tenant, pending) in zip(doc["tenants"], tenants, strict=True):
         if raw["listed"] is not None:
             state.accounts.listed[tenant.key] = dict(raw["listed"])
@@ -393,7 +365,6 @@ def _read_task(raw: dict[str, Any], families: dict[TaskFamily, TaskFamily]) -> T
         timeline=Timeline(states, times, timeline["failure"]),
         params=raw["params"],
     )
-    task.extra = raw["extra"]
     return task
 
 

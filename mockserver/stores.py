@@ -10,7 +10,6 @@ holds something for is never forgotten by the idle sweep).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -59,6 +58,16 @@ class Store(ABC):
     def load(self, data: Any) -> None:
         return None
 
+    # What a store keeps for one task (A2E's task records) travels with that task instead: in
+    # a state backend's record of the task and in a snapshot's. ``task_data`` says it as JSON
+    # values, where a Task it names may stand (mockserver.taskrefs writes it as a reference);
+    # ``load_task_data`` takes it back, those Tasks resolved.
+    def task_data(self, task: Task) -> Any:
+        return None
+
+    def load_task_data(self, task: Task, data: Any) -> None:
+        return None
+
     @classmethod
     def of(cls: type[S], state: MockState) -> S:
         try:  # the common case, on a poll's path: the store exists, one lookup, no call
@@ -72,8 +81,6 @@ class Stores:
 
     def __init__(self) -> None:
         self._by_class: dict[type[Store], Store] = {}
-        # shim: removed when a2e converts (flat string keys: state.stores["a2e"])
-        self._legacy: defaultdict[str, dict[str, Any]] = defaultdict(dict)
 
     def get(self, cls: type[S]) -> S:
         try:  # a poll reaches its stores here: no call to typing.cast on the way
@@ -87,23 +94,14 @@ class Stores:
         for cls in classes:
             self.get(cls)
 
-    def __getitem__(self, name: str) -> dict[str, Any]:
-        # shim: removed when a2e converts
-        return self._legacy[name]
-
     def sizes(self) -> dict[str, int]:
         """What each store holds, by name, leaving out the empty ones."""
         out = {cls.__name__: len(store) for cls, store in self._by_class.items()}
-        for name, legacy in self._legacy.items():  # shim: removed when a2e converts
-            out[name] = sum(
-                len(v) if isinstance(v, dict | set | list) else 1 for v in legacy.values()
-            )
         return {name: n for name, n in out.items() if n}
 
     def clear(self) -> None:
         for store in self._by_class.values():
             store.clear()
-        self._legacy.clear()
 
     def drop_task(self, task: Task) -> None:
         for store in self._by_class.values():
@@ -119,6 +117,23 @@ class Stores:
     def kept(self) -> dict[str, Store]:
         """The stores by class name, for a state backend."""
         return {cls.__name__: store for cls, store in self._by_class.items()}
+
+    def task_data(self, task: Task) -> dict[str, Any]:
+        """What the stores keep for ``task``, by store name (empty: nothing)."""
+        out: dict[str, Any] = {}
+        for cls, store in self._by_class.items():
+            data = store.task_data(task)
+            if data is not None:
+                out[cls.__name__] = data
+        return out
+
+    def load_task_data(self, task: Task, data: dict[str, Any]) -> None:
+        """Give each named store back what it kept for ``task`` (unknown names are skipped)."""
+        by_name = self.kept()
+        for name, value in data.items():
+            store = by_name.get(name)
+            if store is not None:
+                store.load_task_data(task, value)
 
     def describe_task(self, task: Task) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -26,7 +26,6 @@ class Task:
     __slots__ = (
         "created_at",
         "evict_at",
-        "extra",
         "family",
         "id",
         "params",
@@ -56,7 +55,6 @@ class Task:
         self.created_at = created_at
         self.timeline = timeline
         self.params = params
-        self.extra: dict[str, Any] | None = None  # shim: removed when a2e converts
         self.evict_at = math.inf  # set by the store: past it, the task is gone
 
     def state(self, now: float) -> str:

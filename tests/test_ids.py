@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockserver.ids import uuid4
-from mockserver.providers.a2e.common import iso_ms
+from mockserver.providers.a2e.models import iso_ms
 
 
 @given(st.integers(min_value=0, max_value=2**128 - 1))

@@ -61,17 +61,7 @@ def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-NOT_YET = "the package still bottom-imports its modules into __init__ (not converted to rooms)"
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param("a2e", marks=pytest.mark.xfail(strict=True, reason=NOT_YET)),
-        "youcam",
-        "relay",
-    ],
-)
+@pytest.mark.parametrize("package", ["a2e", "youcam", "relay"])
 def test_a_provider_package_has_no_import_cycle(package):
     cycle = find_cycle(import_graph(package))
     assert cycle is None, " -> ".join(cycle or ())

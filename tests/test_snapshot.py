@@ -297,8 +297,10 @@ async def test_a_task_that_names_another_still_names_it_after_the_import(mock):
     done = await trained(mock, key="sk-b")
     data_of(*await mock.call("POST", CONTINUE, "sk-b", json={"_id": done["_id"]}))
     doc = await _export(mock)
-    [lipsync] = [t for t in doc["tasks"] if t["extra"] and "twin" in t["extra"]]
-    assert lipsync["extra"]["twin"] == {"$task": ["a2e", done["_id"]]}
+    records = [(t["extra"] or {}).get("TaskRecords", {}) for t in doc["tasks"]]
+    [record] = [r for r in records if "twin" in r]
+    assert record["kind"] == "LipSyncRecord"
+    assert record["twin"] == {"$task": ["a2e", done["_id"]]}
     await mock.call("POST", "/__mock/reset", key=None)
     assert (await _import(mock, doc))[0] == 200
     status, again = await mock.call("POST", CONTINUE, "sk-b", json={"_id": done["_id"]})

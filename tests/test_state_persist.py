@@ -350,3 +350,45 @@ def test_the_environment_and_the_scenario_name_the_store(
     monkeypatch.setenv(STATE_ENV, f"sqlite:{tmp_path / 'b.db'}")
     assert state_url(None, scenario) == f"sqlite:{tmp_path / 'b.db'}"
     assert state_url("memory", scenario) == "memory"
+
+
+async def test_an_a2e_task_keeps_its_record_through_a_restart_and_on_a_replica(
+    store_url: str,
+) -> None:
+    """What A2E keeps beside a task (its charge, a rename, a lip-sync model's avatar) is
+    written with the task: read back after a restart, and by another replica."""
+    from tests.test_a2e_avatar import CONTINUE, LIPSYNC, trained
+    from tests.test_a2e_models import ENDED, FAMILIES, shown, start
+
+    fam = next(f for f in FAMILIES if f.has("update", "detail"))
+
+    def kept(row: dict) -> tuple:
+        return row["name"], row["coins"], row["current_status"]
+
+    mock, client = await start_mock(state=store_url, secret=SECRET)
+    replica, client_r = await start_mock(state=store_url, secret=SECRET)
+    try:
+        task = await start(mock, fam)
+        status, _ = await mock.call("PUT", fam.path("update", task["_id"]), json={"name": "new"})
+        assert status == 200
+        done = await trained(mock, key="sk-b")
+        status, _ = await mock.call("POST", CONTINUE, "sk-b", json={"_id": done["_id"]})
+        assert status == 200
+        mock.advance(ENDED)
+        before = kept(await shown(mock, fam, task["_id"]))
+        assert before[0] == "new"
+        assert kept(await shown(replica, fam, task["_id"])) == before
+    finally:
+        await client.close()
+        await client_r.close()
+    again, client = await start_mock(state=store_url, secret=SECRET)
+    try:
+        assert kept(await shown(again, fam, task["_id"])) == before
+        # the lip-sync model still names its avatar: a second training of it is refused
+        status, body = await again.call("POST", CONTINUE, "sk-b", json={"_id": done["_id"]})
+        assert status == 400 and "already has a lip-sync model" in body["msg"]
+        again.advance(7300)
+        _, models = await again.call("GET", LIPSYNC, "sk-b")
+        assert [m["user_video_twin_id"] for m in models["data"]] == [done["_id"]]
+    finally:
+        await client.close()

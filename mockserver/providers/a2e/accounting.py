@@ -7,7 +7,7 @@ agrees with ``remainingCoins`` and with the task endpoints read at the same mome
 ``balance`` is the balance right after it, and the newest row's is ``remainingCoins``.
 
 ``generation/quote {endpoint, requestBody}`` prices a request with the same rule the endpoint
-charges by (each family registers it with ``billing.prices``) and charges nothing (K1).
+charges by (each family registers it with ``billing.quotes``) and charges nothing (K1).
 
 Choices where the catalog is silent, each [guess]:
 
@@ -29,9 +29,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import billing, provider
-from mockserver.providers.a2e.common import DEFAULT_PAGE_SIZE, iso_ms, number, ok
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e import billing
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.models import iso_ms, number
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import DEFAULT_PAGE_SIZE
 
 CURRENCIES = (billing.COINS, billing.DIAMONDS)
 API_PREFIX = "/api/v1/"
@@ -52,7 +54,7 @@ def _row_id(key: str, index: int) -> str:
     return hashlib.sha256(f"a2e-credit:{key}:{index}".encode()).hexdigest()[:24]
 
 
-@provider.handles("getApiV1TransactionRecordCreditsHistory")
+@handles("getApiV1TransactionRecordCreditsHistory")
 async def list_credits_history(ctx: RequestContext) -> dict[str, Any]:
     params = ctx.params
     ctx.balance(billing.COINS)  # settle every refund due by now
@@ -86,7 +88,7 @@ async def list_credits_history(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, {"rows": rows, "count": len(entries)})
 
 
-@provider.handles("postApiV1GenerationQuote")
+@handles("postApiV1GenerationQuote")
 async def quote_generation(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     endpoint = body["endpoint"].strip()
@@ -95,16 +97,16 @@ async def quote_generation(ctx: RequestContext) -> dict[str, Any]:
     if endpoint.startswith(API_PREFIX):
         endpoint = endpoint[len(API_PREFIX) :]
     endpoint = endpoint.lstrip("/")
-    pricer = billing.PRICERS.get(endpoint)
-    if pricer is None:
+    quote_rule = billing.QUOTE_RULES.get(endpoint)
+    if quote_rule is None:
         raise bad_request(f"the mock does not price {body['endpoint']}")
-    price = pricer(ctx, body.get("requestBody") or {})
+    quote = quote_rule(ctx, body.get("requestBody") or {})
     return ok(
         ctx,
         {
             "endpoint": endpoint,
-            "coins": number(price.get(billing.COINS, 0)),
-            "diamonds": number(price.get(billing.DIAMONDS, 0)),
+            "coins": number(quote.get(billing.COINS, 0)),
+            "diamonds": number(quote.get(billing.DIAMONDS, 0)),
             # [doc] "false means only pricing inputs were checked", as the mock checks them
             "generationRequestValidated": False,
         },

@@ -13,21 +13,24 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import avatar, provider, video
-from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
-from mockserver.providers.a2e.common import lookup, ok
+from mockserver.providers.a2e.dialect import ok
+from mockserver.providers.a2e.families import TWIN, VIDEO
+from mockserver.providers.a2e.models import custom_anchor, public_anchor, video_row
+from mockserver.providers.a2e.public_lists import PUBLIC_AVATARS
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import find_or_refuse, succeeded
 
 SYSTEM_WEB_TYPES = frozenset({"a2e", "tyzn"})
 
 
-@provider.handles("postApiV1AnchorList")
+@handles("postApiV1AnchorList")
 async def list_anchors(ctx: RequestContext) -> dict[str, Any]:
-    rows = [avatar.custom_anchor(ctx, t) for t in avatar.completed_twins(ctx)]
+    rows = [custom_anchor(t, ctx) for t in succeeded(ctx, TWIN)]
     if ctx.body.get("web_type") in SYSTEM_WEB_TYPES:
-        rows += [avatar.public_anchor(ctx, a) for a in PUBLIC_AVATARS]
+        rows += [public_anchor(a, ctx) for a in PUBLIC_AVATARS]
     return ok(ctx, rows)
 
 
-@provider.handles("getApiV1VideoDetail")
+@handles("getApiV1VideoDetail")
 async def get_video_detail(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, video.row(ctx, lookup(ctx, video.VIDEO, ctx.params["video_id"])))
+    return ok(ctx, video_row(find_or_refuse(ctx, VIDEO, ctx.params["video_id"]), ctx))

@@ -13,47 +13,25 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import (
-    PROVIDER,
-    deleted,
-    iso_ms,
-    lookup,
-    mark_deleted,
-    newest_first,
-    ok,
-    record_family,
-    store_record,
-)
-from mockserver.providers.a2e.dialect import bad_request
-from mockserver.tasks import Task
-
-BACKGROUND = record_family("background")
+from mockserver.providers.a2e.dialect import deleted, ok
+from mockserver.providers.a2e.families import BACKGROUND
+from mockserver.providers.a2e.models import background_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import find_or_refuse, mark_deleted, newest_first, store_record
 
 
-def row(task: Task) -> dict[str, Any]:
-    return {"_id": task.id, "img_url": task.params["img_url"], "createdAt": iso_ms(task.created_at)}
-
-
-def require_background(ctx: RequestContext, back_id: str) -> None:
-    """Refuse a ``custom_back_id`` that is not one of the caller's backgrounds. [guess: 400]"""
-    task = ctx.state.store.get(PROVIDER, ctx.key, back_id, ctx.now)
-    if task is None or task.family is not BACKGROUND:
-        raise bad_request(f"unknown custom_back_id {back_id}")
-
-
-@provider.handles("postApiV1CustomBackAllBackground")
+@handles("postApiV1CustomBackAllBackground")
 async def list_custom_backgrounds(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [row(t) for t in newest_first(ctx, BACKGROUND)])
+    return ok(ctx, [background_row(t, ctx) for t in newest_first(ctx, BACKGROUND)])
 
 
-@provider.handles("postApiV1CustomBackAdd")
+@handles("postApiV1CustomBackAdd")
 async def add_custom_background(ctx: RequestContext) -> dict[str, Any]:
     task = store_record(ctx, BACKGROUND, {"img_url": ctx.body["img_url"]})
-    return ok(ctx, row(task))
+    return ok(ctx, background_row(task, ctx))
 
 
-@provider.handles("postApiV1CustomBackDel")
+@handles("postApiV1CustomBackDel")
 async def delete_custom_background(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, BACKGROUND, ctx.body["_id"]))
+    mark_deleted(ctx, find_or_refuse(ctx, BACKGROUND, ctx.body["_id"]))
     return deleted(ctx)

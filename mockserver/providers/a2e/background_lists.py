@@ -11,18 +11,14 @@ stream of its own so a run repeats and anonymous calls never shift the ids tenan
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import background, provider
-from mockserver.providers.a2e.common import (
-    DEFAULT_PAGE_SIZE,
-    PROVIDER,
-    count,
-    newest_first,
-    ok,
-)
+from mockserver.providers.a2e.dialect import ok
+from mockserver.providers.a2e.families import BACKGROUND
+from mockserver.providers.a2e.models import background_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import PROVIDER, rows_page
 
 RANDOM_STREAM = f"{PROVIDER}:randomBackground"  # a seeded stream apart from the ids
 STOCK_BACKGROUNDS = (  # 24-hex ids in A2E's style; the image is the mock's jpg fixture
@@ -33,16 +29,12 @@ STOCK_BACKGROUNDS = (  # 24-hex ids in A2E's style; the image is the mock's jpg 
 )
 
 
-@provider.handles("postApiV1CustomBackList")
+@handles("postApiV1CustomBackList")
 async def list_custom_backgrounds_paged(ctx: RequestContext) -> dict[str, Any]:
-    page = ctx.body.get("pageNum", 1)
-    size = ctx.body.get("pageSize", DEFAULT_PAGE_SIZE)
-    tasks = islice(newest_first(ctx, background.BACKGROUND), (page - 1) * size, page * size)
-    rows = [background.row(t) for t in tasks]
-    return ok(ctx, {"rows": rows, "count": count(ctx, background.BACKGROUND)})
+    return ok(ctx, rows_page(ctx, BACKGROUND, background_row, ctx.body))
 
 
-@provider.handles("postApiV1CustomBackRandomBackground")
+@handles("postApiV1CustomBackRandomBackground")
 async def random_background(ctx: RequestContext) -> dict[str, Any]:
     back_id = ctx.state.id_rng(RANDOM_STREAM).choice(STOCK_BACKGROUNDS)
     img_url = ctx.state.links.url(ctx.origin, "result.jpg", f"{back_id}.jpg", None)

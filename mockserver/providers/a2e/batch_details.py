@@ -12,18 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import avatar, faceswap, provider
-from mockserver.providers.a2e.common import ok
-from mockserver.providers.a2e.task_endpoints import batch
+from mockserver.providers.a2e.dialect import ok
+from mockserver.providers.a2e.families import FACESWAP, TWIN
+from mockserver.providers.a2e.models import faceswap_row, twin_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import batch
 
 
-@provider.handles("postApiV1UserFaceSwapTaskBatchDetail")
+@handles("postApiV1UserFaceSwapTaskBatchDetail")
 async def face_swap_batch_detail(ctx: RequestContext) -> dict[str, Any]:
-    tasks = batch(ctx, faceswap.FACESWAP, ctx.body["ids"])
-    return ok(ctx, [faceswap.record(ctx, t) for t in tasks])
+    tasks = batch(ctx, FACESWAP, ctx.body["ids"])
+    return ok(ctx, [faceswap_row(t, ctx) for t in tasks])
 
 
-@provider.handles("postApiV1UserVideoTwinBatchDetail")
+@handles("postApiV1UserVideoTwinBatchDetail")
 async def video_twin_batch_detail(ctx: RequestContext) -> dict[str, Any]:
-    tasks = batch(ctx, avatar.TWIN, ctx.body["ids"])
-    return ok(ctx, [avatar.record(ctx, t) for t in tasks])
+    tasks = batch(ctx, TWIN, ctx.body["ids"])
+    return ok(ctx, [twin_row(t, ctx) for t in tasks])

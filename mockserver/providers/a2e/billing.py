@@ -13,27 +13,35 @@ from typing import Any
 
 from mockserver.accounts import Settlement
 from mockserver.context import RequestContext
+from mockserver.families import PriceRule
 from mockserver.providers.a2e.dialect import insufficient_coins
+from mockserver.providers.a2e.models import TaskRecord
 from mockserver.tasks import Task
 
 COINS = "coins"
 DIAMONDS = "diamonds"
 
-# What a request to an endpoint would cost, for ``generation/quote``: each family module
-# registers its own pricing next to its handler, so the quote and the charge share one rule.
-Price = dict[str, float]  # {"coins": .., "diamonds": ..}
-Pricer = Callable[[RequestContext, dict[str, Any]], Price]
-PRICERS: dict[str, Pricer] = {}
+# What a request to an endpoint would cost, for ``generation/quote``: each family registers
+# its quote rule beside its declaration, so the quote and the charge share one rule. (A
+# FamilySpec's PriceRule is one currency of it, a Cost: see charge_rule.)
+Quote = dict[str, float]  # {"coins": .., "diamonds": ..}: what one request costs, per currency
+QuoteRule = Callable[[RequestContext, dict[str, Any]], Quote]
+QUOTE_RULES: dict[str, QuoteRule] = {}
 
 
-def prices(endpoint: str) -> Callable[[Pricer], Pricer]:
-    """Register how ``endpoint`` (``video/generate``, relative to ``/api/v1/``) is priced."""
+def quotes(endpoint: str) -> Callable[[QuoteRule], QuoteRule]:
+    """Register how ``endpoint`` (``video/generate``, relative to ``/api/v1/``) is quoted."""
 
-    def register(fn: Pricer) -> Pricer:
-        PRICERS[endpoint] = fn
+    def register(fn: QuoteRule) -> QuoteRule:
+        QUOTE_RULES[endpoint] = fn
         return fn
 
     return register
+
+
+def charge_rule(quote_rule: QuoteRule, currency: str = COINS) -> PriceRule:
+    """A FamilySpec's price rule: the ``currency`` part of the quote (0 when it has none)."""
+    return lambda ctx, body: quote_rule(ctx, dict(body)).get(currency, 0)
 
 
 def cost_of(ctx: RequestContext, name: str, default: float = 0) -> float:
@@ -50,17 +58,17 @@ def require(ctx: RequestContext, amount: float, currency: str = COINS) -> None:
 
 
 def refund_on_failure(task: Task, ended_at: float) -> bool:
-    """A failed task gives its coins back, unless its record was deleted before it ended."""
-    if task.timeline.succeeded:
-        return False
-    deleted_at = (task.extra or {}).get("deleted_at")
-    return deleted_at is None or deleted_at >= ended_at
+    """A failed task gives its coins back. (A record deleted before its task ended lapses
+    its refund: tasks.mark_deleted drops the settlement.) Module-level, so a state backend
+    and a snapshot carry the rule by its name."""
+    return not task.timeline.succeeded
 
 
 def charge(
-    ctx: RequestContext, task: Task, amount: float, reason: str, currency: str = COINS
+    ctx: RequestContext, task: Task, record: TaskRecord, reason: str, currency: str = COINS
 ) -> None:
-    """Take ``amount`` now for ``task`` and schedule its refund should the task fail."""
+    """Take the record's amount now for ``task``; schedule its refund should the task fail."""
+    amount = record.amount
     if amount <= 0:
         return
     tenant = ctx.tenant

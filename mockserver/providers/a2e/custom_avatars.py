@@ -23,16 +23,16 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from mockserver.context import RequestContext
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import (
+from mockserver.context import RequestContext, View
+from mockserver.providers.a2e.dialect import deleted, ok
+from mockserver.providers.a2e.models import EditedRecord, iso_ms, record_of
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import (
     DEFAULT_PAGE_SIZE,
-    deleted,
-    iso_ms,
-    lookup,
+    find_or_refuse,
+    keep_record,
     mark_deleted,
     newest_first,
-    ok,
     record_family,
     store_record,
 )
@@ -47,8 +47,9 @@ def _tags(raw: list[str]) -> list[str]:
     return list(dict.fromkeys(raw))
 
 
-def row(task: Task) -> dict[str, Any]:
+def row(task: Task, view: View) -> dict[str, Any]:
     params = task.params
+    edited = record_of(view, task, EditedRecord)
     return {
         "_id": task.id,
         "name": params.get("name", ""),
@@ -57,46 +58,46 @@ def row(task: Task) -> dict[str, Any]:
         "image_url": params.get("image_url", ""),
         "tags": list(params.get("tags", [])),
         "createdAt": iso_ms(task.created_at),
-        "updatedAt": iso_ms((task.extra or {}).get("updated_at", task.created_at)),
+        "updatedAt": iso_ms(task.created_at if edited is None else edited.updated_at),
     }
 
 
-@provider.handles("postApiV1CustomAvatarAdd")
+@handles("postApiV1CustomAvatarAdd")
 async def add_custom_avatar(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     params: dict[str, Any] = {f: body[f] for f in MEDIA_FIELDS if f in body}
     params["tags"] = _tags(body.get("tags", []))
-    return ok(ctx, row(store_record(ctx, CUSTOM_AVATAR, params)))
+    return ok(ctx, row(store_record(ctx, CUSTOM_AVATAR, params), ctx))
 
 
-@provider.handles("postApiV1CustomAvatarList")
+@handles("postApiV1CustomAvatarList")
 async def list_custom_avatars(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     page, size = body.get("pageNum", 1), body.get("pageSize", DEFAULT_PAGE_SIZE)
     tag = body.get("tag")
     found = [t for t in newest_first(ctx, CUSTOM_AVATAR) if tag is None or tag in t.params["tags"]]
-    rows = [row(t) for t in islice(found, (page - 1) * size, page * size)]
+    rows = [row(t, ctx) for t in islice(found, (page - 1) * size, page * size)]
     return ok(ctx, {"rows": rows, "count": len(found)})
 
 
-@provider.handles("postApiV1CustomAvatarDel")
+@handles("postApiV1CustomAvatarDel")
 async def delete_custom_avatar(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, CUSTOM_AVATAR, ctx.body["_id"]))
+    mark_deleted(ctx, find_or_refuse(ctx, CUSTOM_AVATAR, ctx.body["_id"]))
     return deleted(ctx)
 
 
-@provider.handles("getApiV1CustomAvatarAllTags")
+@handles("getApiV1CustomAvatarAllTags")
 async def list_custom_avatar_tags(ctx: RequestContext) -> dict[str, Any]:
     tags = {tag for t in newest_first(ctx, CUSTOM_AVATAR) for tag in t.params["tags"]}
     return ok(ctx, sorted(tags))
 
 
-@provider.handles("putApiV1CustomAvatarId")
+@handles("putApiV1CustomAvatarId")
 async def update_custom_avatar(ctx: RequestContext) -> dict[str, Any]:
-    task = lookup(ctx, CUSTOM_AVATAR, ctx.params["_id"])
+    task = find_or_refuse(ctx, CUSTOM_AVATAR, ctx.params["_id"])
     changes = {f: ctx.body[f] for f in EDITABLE if f in ctx.body}
     if "tags" in changes:
         changes["tags"] = _tags(changes["tags"])
     task.params = {**task.params, **changes}
-    task.extra = {**(task.extra or {}), "updated_at": ctx.now}
-    return ok(ctx, row(task))
+    keep_record(ctx, task, EditedRecord(updated_at=ctx.now))
+    return ok(ctx, row(task, ctx))

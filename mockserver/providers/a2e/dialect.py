@@ -1,4 +1,4 @@
-"""A2E's envelope, and how it words every refusal.
+"""A2E's envelope, and how it words every refusal (a table of the pipeline's kinds).
 
 Every answer, success or refusal, is ``{"code": ..., "data": ..., "trace_id": "<uuid>"}``;
 a refusal has a non-zero integer ``code``, a human ``msg`` and ``data: null`` (catalog §1, §15:
@@ -60,9 +60,13 @@ Other choices where the catalog is silent (the family modules say more):
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, reason
+
+if TYPE_CHECKING:
+    from mockserver.context import View
 
 BAD_REQUEST = 400
 UNAUTHORIZED = 401
@@ -77,41 +81,18 @@ NOT_FOUND_MESSAGE = "Record not found"
 UNAUTHORIZED_MESSAGE = "Unauthorized: the token is missing, malformed or not valid"
 
 
+def ok(view: View, data: Any) -> dict[str, Any]:
+    """A2E's success envelope."""
+    return {"code": 0, "data": data, "trace_id": view.trace_id}
+
+
+def deleted(view: View) -> dict[str, Any]:
+    """What a DELETE answers: ``{code: 0, data: {}}``."""
+    return ok(view, {})
+
+
 def _with(prefix: str, detail: str) -> str:
     return f"{prefix}: {detail}" if detail else prefix
-
-
-class A2EDialect:
-    def pipeline_error(self, kind: str, detail: str = "") -> ApiError:
-        if kind == "unauthorized":
-            return unauthorized(401)
-        if kind == "rate_limited":
-            return rate_limited(detail)
-        if kind in ("invalid_json", "invalid_params"):
-            return bad_request(detail)
-        if kind == "unexpected_param":
-            return bad_request(_with("unexpected parameter", detail))
-        if kind == "not_found":
-            return not_found()
-        if kind == "no_route":
-            return ApiError(404, NOT_FOUND, "Not Found")
-        if kind == "method_not_allowed":
-            return ApiError(405, METHOD_NOT_ALLOWED, "Method Not Allowed")
-        if kind == "too_large":
-            return ApiError(413, TOO_LARGE, _with("Request Entity Too Large", detail))
-        if kind == "capacity":
-            return ApiError(429, RATE_LIMITED, _with("Too many tasks", detail))
-        return ApiError(500, INTERNAL, _with("Internal Server Error", detail))
-
-    def fault(self, status: int, detail: str = "") -> ApiError:
-        if status == 429:
-            return rate_limited()
-        return ApiError(status, status, detail or reason(status))
-
-    def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
-        if error.body is not None:
-            return {**error.body, "trace_id": trace_id}
-        return {"code": error.code, "msg": error.message, "data": None, "trace_id": trace_id}
 
 
 def rate_limited(seconds: str = "") -> ApiError:
@@ -148,3 +129,39 @@ def insufficient_coins(needed: float, available: float, currency: str = "coins")
         f"Insufficient {currency}: this task needs {needed:g} {currency}, "
         f"{max(available, 0):g} available",
     )
+
+
+def _internal(detail: str) -> ApiError:
+    return ApiError(500, INTERNAL, _with("Internal Server Error", detail))
+
+
+# Each pipeline refusal kind, worded A2E's way (the detail is the pipeline's reason).
+KINDS: dict[str, Callable[[str], ApiError]] = {
+    # authenticate() answers with the scenario's auth_error_status; this is the fallback.
+    "unauthorized": lambda d: unauthorized(401),
+    "rate_limited": rate_limited,
+    "invalid_json": bad_request,
+    "invalid_params": bad_request,
+    "unexpected_param": lambda d: bad_request(_with("unexpected parameter", d)),
+    "not_found": lambda d: not_found(),
+    "no_route": lambda d: ApiError(404, NOT_FOUND, "Not Found"),
+    "method_not_allowed": lambda d: ApiError(405, METHOD_NOT_ALLOWED, "Method Not Allowed"),
+    "too_large": lambda d: ApiError(413, TOO_LARGE, _with("Request Entity Too Large", d)),
+    "capacity": lambda d: ApiError(429, RATE_LIMITED, _with("Too many tasks", d)),
+    "internal": _internal,
+}
+
+
+class A2EDialect:
+    def pipeline_error(self, kind: str, detail: str = "") -> ApiError:
+        return KINDS.get(kind, _internal)(detail)
+
+    def fault(self, status: int, detail: str = "") -> ApiError:
+        if status == 429:
+            return rate_limited()
+        return ApiError(status, status, detail or reason(status))
+
+    def render(self, error: ApiError, trace_id: str) -> dict[str, Any]:
+        if error.body is not None:
+            return {**error.body, "trace_id": trace_id}
+        return {"code": error.code, "msg": error.message, "data": None, "trace_id": trace_id}

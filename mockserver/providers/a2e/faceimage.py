@@ -14,46 +14,30 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import (
+from mockserver.providers.a2e.dialect import deleted, ok
+from mockserver.providers.a2e.families import FACE_IMAGE
+from mockserver.providers.a2e.models import face_image_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import (
     DEFAULT_PAGE_SIZE,
-    deleted,
-    iso_ms,
-    lookup,
+    find_or_refuse,
     mark_deleted,
     newest_first,
-    ok,
-    record_family,
     store_record,
-    user_id,
 )
-from mockserver.tasks import Task
-
-FACE_IMAGE = record_family("face_image")
-
-
-def row(ctx: RequestContext, task: Task) -> dict[str, Any]:
-    stamp = iso_ms(task.created_at)
-    return {
-        "face_url": task.params["face_url"],
-        "_id": task.id,
-        "user_id": user_id(task.tenant),
-        "createdAt": stamp,
-        "updatedAt": stamp,
-    }
 
 
 def faces(ctx: RequestContext) -> list[dict[str, Any]]:
-    return [row(ctx, t) for t in newest_first(ctx, FACE_IMAGE)]
+    return [face_image_row(t, ctx) for t in newest_first(ctx, FACE_IMAGE)]
 
 
-@provider.handles("postApiV1UserFaceSwapImageAdd")
+@handles("postApiV1UserFaceSwapImageAdd")
 async def add_face_swap_image(ctx: RequestContext) -> dict[str, Any]:
     store_record(ctx, FACE_IMAGE, {"face_url": ctx.body["face_url"]})
     return ok(ctx, faces(ctx))
 
 
-@provider.handles("getApiV1UserFaceSwapImageRecords")
+@handles("getApiV1UserFaceSwapImageRecords")
 async def list_face_swap_images(ctx: RequestContext) -> dict[str, Any]:
     everything = faces(ctx)
     if "pageNum" not in ctx.params:
@@ -63,7 +47,7 @@ async def list_face_swap_images(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, {"rows": everything[(page - 1) * size : page * size], "count": len(everything)})
 
 
-@provider.handles("deleteApiV1UserFaceSwapImageId")
+@handles("deleteApiV1UserFaceSwapImageId")
 async def delete_face_swap_image(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, FACE_IMAGE, ctx.params["_id"]))
+    mark_deleted(ctx, find_or_refuse(ctx, FACE_IMAGE, ctx.params["_id"]))
     return deleted(ctx)

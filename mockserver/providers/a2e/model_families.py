@@ -21,12 +21,18 @@ from itertools import combinations
 from typing import Any
 
 from mockserver.context import RequestContext, View
+from mockserver.errors import ApiError
 from mockserver.families import FamilySpec, Status
 from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e import billing, model_roles, provider
-from mockserver.providers.a2e.common import iso_ms, outcome_fields, updated_at
+from mockserver.providers.a2e import billing, families, model_roles
 from mockserver.providers.a2e.dialect import bad_request
-from mockserver.providers.a2e.task_endpoints import coins_rule
+from mockserver.providers.a2e.models import (
+    ModelRecord,
+    iso_ms,
+    outcome_fields,
+    record_of,
+    updated_at,
+)
 from mockserver.spec import Operation, load_operations
 from mockserver.tasks import Task
 
@@ -108,18 +114,16 @@ def nsfw_gate(row: Mapping[str, Any], body: Mapping[str, Any]) -> None:
     if not row.get("nsfw_gate") or body.get("force_generate", True) is not False:
         return
     if NSFW_FLAG in str(body.get("prompt", "")):
-        from mockserver.errors import ApiError
-
         raise ApiError(200, NSFW_CODE, "NSFW content detected")
 
 
-def pricer(row: Mapping[str, Any]) -> billing.Pricer:
-    def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+def quote_rule(row: Mapping[str, Any]) -> billing.QuoteRule:
+    def quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
         check_rules(row, body)
         nsfw_gate(row, body)
         return {billing.COINS: coins_for(ctx, row, body)}
 
-    return price
+    return quote
 
 
 def renderer(row: Mapping[str, Any]) -> Any:
@@ -132,29 +136,27 @@ def renderer(row: Mapping[str, Any]) -> Any:
         params = {k: v for k, v in task.params.items() if k not in HIDDEN}
         outcome = outcome_fields(ctx, task, f"{row['name']} generation failed", fixture)
         result = outcome.pop("result_url")
-        extra = task.extra or {}
+        record = record_of(ctx, task, ModelRecord) or NO_RECORD
         return {
             **params,
             "_id": task.id,
-            "name": extra.get("name", params.get("name", "")),
+            "name": params.get("name", "") if record.name is None else record.name,
             **outcome,
             "result_url": result,
             field: result,
-            **extra.get("marks", {}),
-            "coins": extra.get("coins", 0),
+            **record.marks,
+            "coins": record.amount,
             "createdAt": iso_ms(task.created_at),
-            "updatedAt": iso_ms(max(updated_at(task, ctx.now), extra.get("renamed_at", 0))),
+            "updatedAt": iso_ms(max(updated_at(task, ctx.now), record.renamed_at)),
         }
 
     return render
 
 
 def declare(op: Operation, row: Mapping[str, Any], ops: dict[str, Operation]) -> FamilySpec:
-    family = provider.family(
-        TaskFamily("a2e", row["name"], tuple(row["states"]), row["success"], row["failure"])
-    )
-    price = pricer(row)
-    billing.prices(op.path[len(API) :])(price)
+    """The row's FamilySpec; its quote rule registered under the endpoint it starts."""
+    family = TaskFamily("a2e", row["name"], tuple(row["states"]), row["success"], row["failure"])
+    quote = billing.quotes(op.path[len(API) :])(quote_rule(row))
     named = row["roles"]
 
     def by_path(role: str) -> Status | None:
@@ -165,31 +167,29 @@ def declare(op: Operation, row: Mapping[str, Any], ops: dict[str, Operation]) ->
         return Status(named[role], id_field=id_field)
 
     detail = by_path("detail")
-    spec = provider.declare(
-        FamilySpec(
-            family=family,
-            render=renderer(row),
-            price=coins_rule(price),
-            submit=op.operation_id,
-            status=(detail,) if detail is not None else (),
-            delete=None if "delete" in row else by_path("delete"),
-            options={"row": row},
-        )
+    return FamilySpec(
+        family=family,
+        render=renderer(row),
+        price=billing.charge_rule(quote),
+        submit=op.operation_id,
+        status=(detail,) if detail is not None else (),
+        delete=None if "delete" in row else by_path("delete"),
+        options={"row": row, "record": families.with_marks},
     )
-    FAMILIES[spec.name] = spec
-    return spec
 
 
-def declare_all() -> None:
+def declare_all() -> tuple[FamilySpec, ...]:
+    """Every row's FamilySpec; the roles no spec serves bound from ``model_roles``."""
     ops = {op.operation_id: op for op in load_operations("a2e")}
-    for op, row in rows():
-        declare(op, row, ops)
+    specs = tuple(declare(op, row, ops) for op, row in rows())
+    FAMILIES.update((spec.name, spec) for spec in specs)
+    known = {spec.name: spec for spec in (*families.SPECS, *specs)}
     for op, name, role in roles():
-        spec = FAMILIES.get(name)
-        if spec is not None and op.operation_id in spec.operation_ids():
-            continue
-        family = provider.task_families[name]
-        model_roles.bind(provider, op, role, family, provider.family_specs[name])
+        spec = known[name]
+        if op.operation_id not in spec.operation_ids():
+            model_roles.bind(op, role, spec)
+    return specs
 
 
-declare_all()
+NO_RECORD = ModelRecord()  # a task made before a reset has none: shown unnamed, unmarked, 0 coins
+SPECS: tuple[FamilySpec, ...] = declare_all()

@@ -30,23 +30,24 @@ from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.families import FamilySpec
 from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e.common import (
+from mockserver.providers.a2e.dialect import bad_request, deleted, ok
+from mockserver.providers.a2e.models import ModelRecord, charged, record_of, result_link
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import (
     DEFAULT_PAGE_SIZE,
-    deleted,
+    batch,
+    find_or_refuse,
     hex24,
-    lookup,
+    keep_record,
     mark_deleted,
     newest_first,
-    ok,
-    result_link,
 )
-from mockserver.providers.a2e.dialect import bad_request
-from mockserver.providers.a2e.task_endpoints import batch
-from mockserver.registry import Provider
 from mockserver.spec import Operation
+from mockserver.tasks import Task
 
 Handler = Callable[[RequestContext], Awaitable[dict[str, Any]]]
 Maker = Callable[[Operation, TaskFamily, FamilySpec], Handler]
+lookup = find_or_refuse
 ROLES: dict[str, Maker] = {}
 PAGE_NAMES = ("pageNum", "page", "current")
 SIZE_NAMES = ("pageSize", "page_size")
@@ -66,8 +67,18 @@ def role(*names: str) -> Callable[[Maker], Maker]:
     return register
 
 
-def bind(target: Provider, op: Operation, name: str, family: TaskFamily, spec: Any) -> None:
-    target.handles(op.operation_id)(ROLES[name](op, family, spec))
+def bind(op: Operation, name: str, spec: FamilySpec) -> None:
+    """Register the handler of role ``name`` for ``op``, on ``spec``'s family."""
+    handles(op.operation_id)(ROLES[name](op, spec.family, spec))
+
+
+def model_record(ctx: RequestContext, task: Task) -> ModelRecord:
+    """The task's record, kept anew (with its charge) if a reset left it none."""
+    record = record_of(ctx, task, ModelRecord)
+    if record is None:
+        record = ModelRecord(amount=charged(ctx, task))
+        keep_record(ctx, task, record)
+    return record
 
 
 def path_id(ctx: RequestContext, op: Operation) -> str:
@@ -130,7 +141,7 @@ def make_delete(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
         status = task.state(ctx.now)
         if status in rule.get("refuse", ()):
             raise bad_request(IN_PROCESSING)
-        coins = (task.extra or {}).get("coins", 0)
+        coins = charged(ctx, task)
         if status in rule.get("refund", ()) and coins > 0:
             ctx.tenant.apply("coins", coins, ctx.now, f"{family.name} refund", task.id)
         mark_deleted(ctx, task)
@@ -143,7 +154,9 @@ def make_delete(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
 def make_update(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
     async def handler(ctx: RequestContext) -> dict[str, Any]:
         task = lookup(ctx, family, path_id(ctx, op))
-        task.extra = {**(task.extra or {}), "name": ctx.body["name"], "renamed_at": ctx.now}
+        record = model_record(ctx, task)
+        record.name, record.renamed_at = ctx.body["name"], ctx.now
+        keep_record(ctx, task, record)  # kept again: a state backend writes what changed
         return ok(ctx, spec.render(task, ctx))
 
     return handler
@@ -155,9 +168,10 @@ def make_mark(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
 
     async def handler(ctx: RequestContext) -> dict[str, Any]:
         task = lookup(ctx, family, path_id(ctx, op))
-        extra = task.extra or {}
-        task.extra = {**extra, "marks": {**extra.get("marks", {}), flag: True}}
-        return ok(ctx, {"_id": task.id, **task.extra["marks"]})
+        record = model_record(ctx, task)
+        record.marks = {**record.marks, flag: True}
+        keep_record(ctx, task, record)
+        return ok(ctx, {"_id": task.id, **record.marks})
 
     return handler
 

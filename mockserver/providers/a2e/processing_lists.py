@@ -8,15 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import caption, dubbing, provider
-from mockserver.providers.a2e.common import ok, unfinished
+from mockserver.providers.a2e.dialect import ok
+from mockserver.providers.a2e.families import CAPTION, DUBBING
+from mockserver.providers.a2e.models import caption_row, dubbing_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import unfinished
 
 
-@provider.handles("getApiV1UserDubbingAllProcessing")
+@handles("getApiV1UserDubbingAllProcessing")
 async def dubbing_all_processing(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [dubbing.row(t, ctx) for t in unfinished(ctx, dubbing.DUBBING)])
+    return ok(ctx, [dubbing_row(t, ctx) for t in unfinished(ctx, DUBBING)])
 
 
-@provider.handles("getApiV1UserCaptionRemovalAllProcessing")
+@handles("getApiV1UserCaptionRemovalAllProcessing")
 async def caption_all_processing(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [caption.row(t, ctx) for t in unfinished(ctx, caption.CAPTION)])
+    return ok(ctx, [caption_row(t, ctx) for t in unfinished(ctx, CAPTION)])

@@ -45,9 +45,10 @@ from mockserver.context import RequestContext
 from mockserver.journal import journaled
 from mockserver.keys import STATE_KEY
 from mockserver.media import S3Error
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import PROVIDER, ok
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.stores import R2Credentials
+from mockserver.providers.a2e.tasks import PROVIDER
 from mockserver.state import MockState
 from mockserver.tasks import Task
 from mockserver.uploads import Upload, UploadLimits, serving_headers, task_files
@@ -55,7 +56,6 @@ from mockserver.uploads import Upload, UploadLimits, serving_headers, task_files
 BUCKET_PREFIX = "/__a2e-r2"
 EXPIRES_IN = 3600
 DEFAULT_BUCKET = "a2e-upload"
-CREDENTIALS = "r2_credentials"  # credential -> tenant, in the provider's side store
 
 
 def limits(state: MockState) -> UploadLimits:
@@ -66,7 +66,7 @@ def _credential(state: MockState, tenant: str) -> str:
     """The tenant's name in its URLs: opaque, so a URL never shows the API key."""
     mac = hmac.new(state.secrets.key("a2e-r2-credential"), tenant.encode(), "sha256")
     credential = mac.hexdigest()[:32]
-    state.stores[PROVIDER].setdefault(CREDENTIALS, {})[credential] = tenant
+    R2Credentials.of(state).tenants[credential] = tenant
     return credential
 
 
@@ -89,7 +89,7 @@ def signed_url(
     return f"{ctx.origin}{BUCKET_PREFIX}/{quote(bucket, safe='')}/{quote(key)}?{query}"
 
 
-@provider.handles("postApiV1R2GetUploadPresignedUrl")
+@handles("postApiV1R2GetUploadPresignedUrl")
 async def get_upload_presigned_url(ctx: RequestContext) -> dict[str, Any]:
     key = ctx.body["key"].lstrip("/")
     bucket = ctx.body.get("bucket") or DEFAULT_BUCKET
@@ -108,7 +108,7 @@ def _grantee(state: MockState, bucket: str, key: str, query: dict[str, str], now
     wanted = _signature(state, credential, bucket, key, exp)
     if not hmac.compare_digest(signature.encode(errors="surrogatepass"), wanted.encode()):
         raise S3Error(403, "SignatureDoesNotMatch", "The request signature does not match")
-    tenant = state.stores[PROVIDER].get(CREDENTIALS, {}).get(credential)
+    tenant = R2Credentials.of(state).tenants.get(credential)
     if tenant is None:  # signed before a reset: the mock forgot who it was for
         raise S3Error(403, "InvalidAccessKeyId", "The credential does not exist in our records")
     if exp and now > int(exp):

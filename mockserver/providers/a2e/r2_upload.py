@@ -26,10 +26,11 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import billing, provider
-from mockserver.providers.a2e.common import ok, user_id
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e import billing
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.models import user_id
 from mockserver.providers.a2e.r2 import signed_url
+from mockserver.providers.a2e.routes import handles
 
 DEFAULT_BUCKET = "3days-apac"
 DEFAULT_URL_PREFIX = "adam2eve"
@@ -46,12 +47,12 @@ def scoped_key(ctx: RequestContext, key: str, url_prefix: str) -> str:
     return key if key.startswith(scope) else scope + key
 
 
-@billing.prices("r2/upload-presigned-url")
-def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("r2/upload-presigned-url")
+def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "r2_upload")}
 
 
-@provider.handles("postApiV1R2UploadPresignedUrl")
+@handles("postApiV1R2UploadPresignedUrl")
 async def upload_presigned_url(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     bucket = body.get("bucket") or DEFAULT_BUCKET

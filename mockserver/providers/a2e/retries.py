@@ -15,49 +15,53 @@ task identifier". The mock's choices, each [guess]:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e import avatar, billing, caption, provider
-from mockserver.providers.a2e.common import lookup, ok
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e import billing
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.families import CAPTION, TWIN, caption_quote, training_quote
+from mockserver.providers.a2e.models import TaskRecord, caption_row, record_of, twin_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import find_or_refuse, keep_record
 from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
 
 def failed_task(ctx: RequestContext, family: TaskFamily, task_id: str) -> Task:
     """The caller's task of ``family`` if it failed; else the not-found or a 400."""
-    task = lookup(ctx, family, task_id)
+    task = find_or_refuse(ctx, family, task_id)
     status = task.state(ctx.now)
     if status != family.failure:
         raise bad_request(f"task {task_id} is {status}: only a failed task can be retried")
     return task
 
 
-def rerun(ctx: RequestContext, old: Task) -> Task:
-    """``old`` planned again under its own id, replacing it (the caller charges it)."""
+def rerun(ctx: RequestContext, old: Task, amount: float) -> tuple[Task, TaskRecord]:
+    """``old`` planned again under its own id, replacing it, and its record (what it drew,
+    an anchor id, kept) with the new charge; the caller charges it."""
+    kept = record_of(ctx, old, TaskRecord) or TaskRecord()
     task = submit_from(ctx, old.family, dict(old.params), lambda: old.id)
-    task.extra = {k: v for k, v in (old.extra or {}).items() if k != "deleted_at"}
-    return task
+    return task, keep_record(ctx, task, replace(kept, amount=amount))
 
 
-@provider.handles("postApiV1UserCaptionRemovalRetry")
+@handles("postApiV1UserCaptionRemovalRetry")
 async def retry_caption_removal(ctx: RequestContext) -> dict[str, Any]:
-    old = failed_task(ctx, caption.CAPTION, ctx.body["_id"])
-    coins = caption.price(ctx, dict(old.params))[billing.COINS]
+    old = failed_task(ctx, CAPTION, ctx.body["_id"])
+    coins = caption_quote(ctx, dict(old.params))[billing.COINS]
     billing.require(ctx, coins)
-    task = rerun(ctx, old)
-    task.extra = {**(task.extra or {}), "coins": coins}
-    billing.charge(ctx, task, coins, caption.CAPTION.name)
-    return ok(ctx, caption.row(task, ctx))
+    task, record = rerun(ctx, old, coins)
+    billing.charge(ctx, task, record, CAPTION.name)
+    return ok(ctx, caption_row(task, ctx))
 
 
-@provider.handles("postApiV1UserVideoTwinRetry")
+@handles("postApiV1UserVideoTwinRetry")
 async def retry_video_twin(ctx: RequestContext) -> dict[str, Any]:
-    old = failed_task(ctx, avatar.TWIN, ctx.body["_id"])
-    diamonds = avatar.training_price(ctx, dict(old.params))[billing.DIAMONDS]
+    old = failed_task(ctx, TWIN, ctx.body["_id"])
+    diamonds = training_quote(ctx, dict(old.params))[billing.DIAMONDS]
     billing.require(ctx, diamonds, billing.DIAMONDS)
-    task = rerun(ctx, old)
-    billing.charge(ctx, task, diamonds, "avatar_image", billing.DIAMONDS)
-    return ok(ctx, avatar.record(ctx, task))
+    task, record = rerun(ctx, old, diamonds)
+    billing.charge(ctx, task, record, "avatar_image", billing.DIAMONDS)
+    return ok(ctx, twin_row(task, ctx))

@@ -18,9 +18,10 @@ from urllib.parse import unquote, urlsplit
 
 from mockserver.context import RequestContext
 from mockserver.media import MEDIA_PREFIX, LinkError, S3Error
-from mockserver.providers.a2e import provider, r2
-from mockserver.providers.a2e.common import PROVIDER, hex24, ok
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e import r2
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import PROVIDER, hex24
 from mockserver.uploads import Upload
 
 FIXTURE_BY_SUFFIX = {
@@ -76,7 +77,7 @@ def _copy_upload(ctx: RequestContext, url: str) -> str | None:
     return r2.signed_url(ctx, bucket, key, copy.expires_at)
 
 
-@provider.handles("transferToStorage")
+@handles("transferToStorage")
 async def transfer_to_storage(ctx: RequestContext) -> dict[str, Any]:
     uploaded = _copy_upload(ctx, ctx.body["url"])
     if uploaded is not None:

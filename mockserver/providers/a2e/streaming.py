@@ -29,28 +29,22 @@ from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError
-from mockserver.providers.a2e import billing, provider
-from mockserver.providers.a2e.catalog import PUBLIC_AVATARS
-from mockserver.providers.a2e.common import PROVIDER, hex24, ok
-from mockserver.providers.a2e.dialect import bad_request, not_found
+from mockserver.providers.a2e import billing
+from mockserver.providers.a2e.dialect import bad_request, not_found, ok
+from mockserver.providers.a2e.models import StreamingSession
+from mockserver.providers.a2e.public_lists import PUBLIC_AVATARS
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.stores import StreamingSessions
+from mockserver.providers.a2e.tasks import PROVIDER, hex24
 
 HOSTS_OCCUPIED = 1001
 DEFAULT_EXPIRE_SECONDS = 300
-STORE = "streaming_sessions"
 AVATAR_IDS = frozenset(a["_id"] for a in PUBLIC_AVATARS)
 
 
-def _sessions(ctx: RequestContext) -> dict[str, dict[str, Any]]:
-    return ctx.state.stores[PROVIDER].setdefault(STORE, {})
-
-
-def _live(session: dict[str, Any], now: float) -> bool:
-    return session["left_at"] is None and now < session["expires_at"]
-
-
-def _session(ctx: RequestContext, channel: str) -> dict[str, Any]:
-    session = _sessions(ctx).get(channel)
-    if session is None or session["tenant"] != ctx.key or not _live(session, ctx.now):
+def _session(ctx: RequestContext, channel: str) -> StreamingSession:
+    session = StreamingSessions.of(ctx.state).sessions.get(channel)
+    if session is None or session.tenant != ctx.key or not session.live(ctx.now):
         raise not_found()
     return session
 
@@ -59,8 +53,8 @@ def _minutes(seconds: float) -> int:
     return math.ceil(seconds / 60)
 
 
-@billing.prices("streaming-avatar/agora-token")
-def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("streaming-avatar/agora-token")
+def streaming_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     seconds = body.get("expire_seconds", DEFAULT_EXPIRE_SECONDS)
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 15 <= seconds <= 3600:
         raise bad_request("expire_seconds must be a whole number from 15 to 3600")
@@ -68,7 +62,7 @@ def price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
     return {billing.COINS: _minutes(seconds) * per_minute}
 
 
-@provider.handles("listStreamingAvatars")
+@handles("listStreamingAvatars")
 async def list_streaming_avatars(ctx: RequestContext) -> dict[str, Any]:
     links = ctx.state.links
     rows = [
@@ -78,32 +72,25 @@ async def list_streaming_avatars(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, rows)
 
 
-@provider.handles("getStreamingToken")
+@handles("getStreamingToken")
 async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     if body["avatar_id"] not in AVATAR_IDS:
         raise bad_request(f"unknown avatar_id {body['avatar_id']}")
-    coins = price(ctx, body)[billing.COINS]
+    coins = streaming_quote(ctx, body)[billing.COINS]
     now = ctx.now
     capacity = ctx.settings.get("streaming_capacity")
-    if capacity is not None:
-        busy = sum(1 for s in _sessions(ctx).values() if _live(s, now))
-        if busy >= capacity:
-            raise ApiError(
-                200, HOSTS_OCCUPIED, "All streaming hosts are occupied, please try again later"
-            )
+    if capacity is not None and StreamingSessions.of(ctx.state).live(now) >= capacity:
+        raise ApiError(
+            200, HOSTS_OCCUPIED, "All streaming hosts are occupied, please try again later"
+        )
     billing.pay(ctx, coins, "streaming")
     seconds = body.get("expire_seconds", DEFAULT_EXPIRE_SECONDS)
     rng = ctx.state.id_rng(PROVIDER)
     channel = hex24(ctx)
-    _sessions(ctx)[channel] = {
-        "tenant": ctx.key,
-        "avatar_id": body["avatar_id"],
-        "started_at": now,
-        "expires_at": now + seconds,
-        "left_at": None,
-        "qa_context": "",
-    }
+    StreamingSessions.of(ctx.state).sessions[channel] = StreamingSession(
+        tenant=ctx.key, avatar_id=body["avatar_id"], started_at=now, expires_at=now + seconds
+    )
     app_id = hashlib.sha256(f"a2e-agora:{ctx.state.scenario.seed}".encode()).hexdigest()[:32]
     return ok(
         ctx,
@@ -116,35 +103,35 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
     )
 
 
-@provider.handles("setQaContext")
+@handles("setQaContext")
 async def set_qa_context(ctx: RequestContext) -> dict[str, Any]:
-    _session(ctx, ctx.body["channel"])["qa_context"] = ctx.body["text"]
+    _session(ctx, ctx.body["channel"]).qa_context = ctx.body["text"]
     return ok(ctx, {})
 
 
-@provider.handles("getQaContext")
+@handles("getQaContext")
 async def get_qa_context(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, {"text": _session(ctx, ctx.params["channel"])["qa_context"]})
+    return ok(ctx, {"text": _session(ctx, ctx.params["channel"]).qa_context})
 
 
-@provider.handles("askStreamingAvatar")
+@handles("askStreamingAvatar")
 async def ask_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
     _session(ctx, ctx.body["channel"])
     return ok(ctx, {})
 
 
-@provider.handles("speakStreamingAvatar")
+@handles("speakStreamingAvatar")
 async def speak_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
     _session(ctx, ctx.body["channel"])
     return ok(ctx, {})
 
 
-@provider.handles("leaveStreamingAvatar")
+@handles("leaveStreamingAvatar")
 async def leave_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
     session = _session(ctx, ctx.body["channel"])
     now = ctx.now
-    session["left_at"] = now
-    unused_minutes = math.floor((session["expires_at"] - now) / 60)
+    session.left_at = now
+    unused_minutes = math.floor((session.expires_at - now) / 60)
     refund = unused_minutes * billing.cost_of(ctx, "streaming_per_minute")
     if refund > 0:
         ctx.tenant.apply(billing.COINS, refund, now, "streaming refund")

@@ -1,104 +1,165 @@
-"""The endpoints A2E's newer task families share, registered once per family.
+"""A2E's one generic set of task-family handlers, bound to each declared FamilySpec.
 
-Dubbing, caption removal, talking video and talking photo each have a start (coins checked,
-charged at submit, refunded on failure), a ``pageNum``/``pageSize`` list, an optional
-``processingRecord``, a detail by ``/{_id}`` and by ``detail?_id=``, and a delete. Only the
-row each family renders and its price differ, so a family module declares a ``FamilySpec``
-(``provider.declare``) and :func:`bind`, the provider's ``bind_family``, binds these handlers
-to the operationIds it names.
+Every A2E task family has a start (the price checked, charged at submit, refunded on
+failure), lists, detail reads by ``/{_id}``, ``?_id=`` or a body ``_id``, and often a delete.
+What differs per family is declared (:mod:`.families`): the row, the price and the
+operationIds on the spec itself, and in ``options`` what only A2E's binder reads:
+
+- ``params``: ctx -> the task's params (default: the body); may refuse, e.g. an unknown
+  ``custom_back_id``;
+- ``record``: (ctx, task, amount) -> the task's :class:`~.models.TaskRecord` (default: the
+  charge alone; a voice also draws its ``speaker_id``);
+- ``currency`` (default coins) and ``reason`` (default the family's name) of the charge;
+- ``accepted``: the start's answer (default: the row);
+- ``views``: operationId -> what that status operation shows of the task, when it is not
+  the row (awsResult's one-row array, face swap's five ``/status`` fields);
+- ``paging``: ``list_all``'s pagination style (default :attr:`Paging.ROWS`), and ``lists``:
+  more list operations (:class:`Listing`);
+- ``completed``: an operation listing the completed tasks (a bare array).
+
+A status of :attr:`~mockserver.families.Lookup.STATUS_LIST` answers an array: the ``?_id=``
+task alone (``[]`` when unknown or another key's), else the newest of the family.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from mockserver.context import RequestContext
-from mockserver.families import FamilySpec, Lookup, PriceRule, Row, Status
-from mockserver.lifecycle import TaskFamily
+from mockserver.context import RequestContext, View
+from mockserver.families import FamilySpec, Lookup, Status
 from mockserver.providers.a2e import billing
-from mockserver.providers.a2e.common import (
-    PROVIDER,
-    deleted,
-    lookup,
+from mockserver.providers.a2e.dialect import deleted, ok
+from mockserver.providers.a2e.models import TaskRecord
+from mockserver.providers.a2e.tasks import (
+    batch,
+    current_page,
+    find_or_refuse,
+    keep_record,
     mark_deleted,
     new_id,
-    ok,
     rows_page,
+    status_tasks,
+    succeeded,
     unfinished,
 )
-from mockserver.registry import Provider
+from mockserver.registry import Handler, Provider
 from mockserver.submit import submit_from
 from mockserver.tasks import Task
 
-
-def coins_rule(price: Callable[[RequestContext, dict[str, Any]], billing.Price]) -> PriceRule:
-    """A2E's quoted price (``billing.Price``, a currency map) as the coins a submit charges."""
-    return lambda ctx, body: price(ctx, dict(body))[billing.COINS]
+Shows = Callable[[Task, View], Any]  # what an operation shows of one task
 
 
-def start_task(ctx: RequestContext, family: TaskFamily, coins: float) -> Task:
-    """Check the balance, plan the task, charge it (refunded if it fails)."""
-    billing.require(ctx, coins)
-    task = submit_from(ctx, family, dict(ctx.body), new_id(ctx))
-    task.extra = {"coins": coins}
-    billing.charge(ctx, task, coins, family.name)
+class Paging(enum.Enum):
+    """A2E's two pagination styles (catalog §1, §15)."""
+
+    ROWS = "rows"  # pageNum/pageSize -> {rows, count}
+    CURRENT = "current"  # current/pageSize -> {current, total, success, data}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list operation: its pagination style and where it reads the page (query or body)."""
+
+    operation_id: str
+    paging: Paging = Paging.ROWS
+    source: Lookup = Lookup.QUERY
+
+
+def _body(ctx: RequestContext) -> dict[str, Any]:
+    return dict(ctx.body)
+
+
+def _charge_only(ctx: RequestContext, task: Task, amount: float) -> TaskRecord:
+    return TaskRecord(amount)
+
+
+def start(ctx: RequestContext, spec: FamilySpec, params: dict[str, Any]) -> Task:
+    """Check the balance, plan the task, keep its record and charge it (refunded on failure)."""
+    options = spec.options
+    amount = spec.cost(ctx, params)
+    currency: str = options.get("currency", billing.COINS)
+    billing.require(ctx, amount, currency)
+    task = submit_from(ctx, spec.family, params, new_id(ctx))
+    make_record: Callable[[RequestContext, Task, float], TaskRecord]
+    make_record = options.get("record", _charge_only)
+    record = keep_record(ctx, task, make_record(ctx, task, amount))
+    billing.charge(ctx, task, record, options.get("reason", spec.name), currency)
     return task
+
+
+def _list_handler(spec: FamilySpec, listing: Listing) -> Handler:
+    family, render = spec.family, spec.render
+    page = rows_page if listing.paging is Paging.ROWS else current_page
+    from_body = listing.source is Lookup.BODY
+
+    async def handle(ctx: RequestContext) -> dict[str, Any]:
+        return ok(ctx, page(ctx, family, render, ctx.body if from_body else ctx.params))
+
+    return handle
+
+
+def _status_handler(spec: FamilySpec, how: Status) -> Handler:
+    family = spec.family
+    view: Shows = spec.options.get("views", {}).get(how.operation_id, spec.render)
+    if how.lookup is Lookup.STATUS_LIST:
+
+        async def listed(ctx: RequestContext) -> dict[str, Any]:
+            return ok(ctx, [view(t, ctx) for t in status_tasks(ctx, family, how.id_field)])
+
+        return listed
+    from_body = how.lookup is Lookup.BODY
+
+    async def found(ctx: RequestContext) -> dict[str, Any]:
+        source = ctx.body if from_body else ctx.params
+        return ok(ctx, view(find_or_refuse(ctx, family, source[how.id_field]), ctx))
+
+    return found
+
+
+def _rows_handler(spec: FamilySpec, tasks: Callable[[RequestContext], list[Task]]) -> Handler:
+    render = spec.render
+
+    async def handle(ctx: RequestContext) -> dict[str, Any]:
+        return ok(ctx, [render(t, ctx) for t in tasks(ctx)])
+
+    return handle
 
 
 def bind(target: Provider, spec: FamilySpec) -> None:
     """A2E's one generic set of family handlers, bound to the operationIds ``spec`` names."""
-    family = spec.family
-
-    def row(ctx: RequestContext, task: Task) -> Row:
-        return spec.render(task, ctx)
-
-    def find(ctx: RequestContext, how: Status) -> Task:
-        source = ctx.body if how.lookup is Lookup.BODY else ctx.params
-        return lookup(ctx, family, source[how.id_field])
+    family, options = spec.family, spec.options
+    read: Callable[[RequestContext], dict[str, Any]] = options.get("params", _body)
+    accepted: Shows = options.get("accepted", spec.render)
 
     async def start_handler(ctx: RequestContext) -> dict[str, Any]:
-        task = start_task(ctx, family, spec.cost(ctx, ctx.body))
-        return ok(ctx, row(ctx, task))
+        return ok(ctx, accepted(start(ctx, spec, read(ctx)), ctx))
 
     target.handles(spec.submit)(start_handler)
+    lists: tuple[Listing, ...] = options.get("lists", ())
     if spec.list_all is not None:
-
-        async def list_handler(ctx: RequestContext) -> dict[str, Any]:
-            return ok(ctx, rows_page(ctx, family, row))
-
-        target.handles(spec.list_all)(list_handler)
+        lists = (Listing(spec.list_all, options.get("paging", Paging.ROWS)), *lists)
+    for listing in lists:
+        target.handles(listing.operation_id)(_list_handler(spec, listing))
     if spec.processing is not None:
-
-        async def processing_handler(ctx: RequestContext) -> dict[str, Any]:
-            return ok(ctx, [row(ctx, t) for t in unfinished(ctx, family)])
-
-        target.handles(spec.processing)(processing_handler)
+        target.handles(spec.processing)(_rows_handler(spec, lambda c: unfinished(c, family)))
+    if "completed" in options:
+        target.handles(options["completed"])(_rows_handler(spec, lambda c: succeeded(c, family)))
     if spec.batch is not None:
-
-        async def batch_handler(ctx: RequestContext) -> dict[str, Any]:
-            wanted = ctx.body.get("ids") or ctx.body.get("_ids") or []
-            return ok(ctx, [row(ctx, t) for t in batch(ctx, family, wanted)])
-
-        target.handles(spec.batch)(batch_handler)
+        wanted: Callable[[RequestContext], list[Task]]
+        wanted = lambda c: batch(c, family, c.body.get("ids") or c.body.get("_ids") or [])  # noqa: E731
+        target.handles(spec.batch)(_rows_handler(spec, wanted))
     for how in spec.status:
-
-        async def get_handler(ctx: RequestContext, how: Status = how) -> dict[str, Any]:
-            return ok(ctx, row(ctx, find(ctx, how)))
-
-        target.handles(how.operation_id)(get_handler)
+        target.handles(how.operation_id)(_status_handler(spec, how))
     if spec.delete is not None:
         gone = spec.delete
+        from_body = gone.lookup is Lookup.BODY
 
         async def delete_handler(ctx: RequestContext) -> dict[str, Any]:
-            mark_deleted(ctx, find(ctx, gone))
+            source = ctx.body if from_body else ctx.params
+            mark_deleted(ctx, find_or_refuse(ctx, family, source[gone.id_field]))
             return deleted(ctx)
 
         target.handles(gone.operation_id)(delete_handler)
-
-
-def batch(ctx: RequestContext, family: TaskFamily, wanted: list[Any]) -> list[Task]:
-    """The caller's tasks of ``family`` among ``wanted`` ids, in the order asked; unknown,
-    foreign and deleted ids are left out. [guess]"""
-    found = (ctx.state.store.get(PROVIDER, ctx.key, str(i), ctx.now) for i in wanted)
-    return [t for t in found if t is not None and t.family is family]

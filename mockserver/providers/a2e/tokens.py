@@ -27,37 +27,19 @@ from typing import Any
 
 from mockserver.accounts import UnknownKey
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import PROVIDER, deleted, hex24, iso_ms, ok
-from mockserver.providers.a2e.dialect import not_found, unauthorized
-from mockserver.state import MockState
-
-PUBLIC_OPERATIONS = frozenset(
-    {"loginAccount", "loginAccountV1", "postApiV1CustomBackRandomBackground"}
-)
-STORE = "tokens"
-
-
-def _tokens(state: MockState) -> dict[str, dict[str, Any]]:
-    """token string -> {_id, tenant, alias, created_at}; deleted tokens are gone."""
-    return state.stores[PROVIDER].setdefault(STORE, {})
-
-
-def tenant_of(state: MockState, token: str) -> str | None:
-    """The tenant a mock-issued token acts for, or None when the mock did not issue it."""
-    entry = _tokens(state).get(token)
-    return None if entry is None else entry["tenant"]
-
-
-def was_deleted(state: MockState, token: str) -> bool:
-    return token in state.stores[PROVIDER].setdefault("deleted_tokens", set())
+from mockserver.providers.a2e.auth import refusal
+from mockserver.providers.a2e.dialect import deleted, not_found, ok
+from mockserver.providers.a2e.models import ApiToken, iso_ms
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.stores import ApiTokens
+from mockserver.providers.a2e.tasks import hex24
 
 
 def _issue(ctx: RequestContext, tenant: str, alias: str) -> dict[str, Any]:
     token = "sk_" + ctx.state.secrets.token_hex(20)
-    entry = {"_id": hex24(ctx), "tenant": tenant, "alias": alias, "created_at": ctx.now}
-    _tokens(ctx.state)[token] = entry
-    return {"_id": entry["_id"], "token": token}
+    issued = ApiToken(hex24(ctx), tenant, alias, ctx.now)
+    ApiTokens.of(ctx.state).tokens[token] = issued
+    return {"_id": issued.id, "token": token}
 
 
 def _mask(token: str) -> str:
@@ -70,47 +52,37 @@ async def _login(ctx: RequestContext) -> dict[str, Any]:
     try:
         ctx.state.accounts.tenant(account)
     except UnknownKey as exc:
-        raise unauthorized(int(ctx.settings.get("auth_error_status", 401))) from exc
+        raise refusal(ctx) from exc
     return ok(ctx, _issue(ctx, account, "login"))
 
 
-@provider.handles("loginAccount")
+@handles("loginAccount")
 async def login_account(ctx: RequestContext) -> dict[str, Any]:
     return await _login(ctx)
 
 
-@provider.handles("loginAccountV1")
+@handles("loginAccountV1")
 async def login_account_v1(ctx: RequestContext) -> dict[str, Any]:
     return await _login(ctx)
 
 
-@provider.handles("generateToken")
+@handles("generateToken")
 async def generate_token(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _issue(ctx, ctx.key, ctx.body["alias"]))
 
 
-@provider.handles("listTokens")
+@handles("listTokens")
 async def list_tokens(ctx: RequestContext) -> dict[str, Any]:
-    mine = [(t, e) for t, e in _tokens(ctx.state).items() if e["tenant"] == ctx.key]
+    mine = ApiTokens.of(ctx.state).of_tenant(ctx.key)
     rows = [
-        {
-            "_id": e["_id"],
-            "alias": e["alias"],
-            "token": _mask(t),
-            "createdAt": iso_ms(e["created_at"]),
-        }
+        {"_id": e.id, "alias": e.alias, "token": _mask(t), "createdAt": iso_ms(e.created_at)}
         for t, e in reversed(mine)
     ]
     return ok(ctx, rows)
 
 
-@provider.handles("deleteToken")
+@handles("deleteToken")
 async def delete_token(ctx: RequestContext) -> dict[str, Any]:
-    tokens = _tokens(ctx.state)
-    wanted = ctx.body["_id"]
-    for token, entry in tokens.items():
-        if entry["_id"] == wanted and entry["tenant"] == ctx.key:
-            del tokens[token]
-            ctx.state.stores[PROVIDER].setdefault("deleted_tokens", set()).add(token)
-            return deleted(ctx)
-    raise not_found()
+    if not ApiTokens.of(ctx.state).delete(ctx.key, ctx.body["_id"]):
+        raise not_found()
+    return deleted(ctx)

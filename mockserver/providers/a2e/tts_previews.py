@@ -19,15 +19,14 @@ from typing import Any
 
 from mockserver.context import RequestContext
 from mockserver.lifecycle import Timeline
-from mockserver.providers.a2e import provider
-from mockserver.providers.a2e.common import (
-    deleted,
-    iso_ms,
-    lookup,
+from mockserver.providers.a2e.dialect import deleted, ok
+from mockserver.providers.a2e.models import iso_ms
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import (
+    find_or_refuse,
     mark_deleted,
     new_id,
     newest_first,
-    ok,
     record_family,
 )
 from mockserver.submit import admit
@@ -63,7 +62,7 @@ def row(task: Task) -> dict[str, Any]:
     return {"_id": task.id, **task.params, "createdAt": iso_ms(task.created_at)}
 
 
-@provider.handles("getApiV1TtsPreviewList")
+@handles("getApiV1TtsPreviewList")
 async def list_tts_previews(ctx: RequestContext) -> dict[str, Any]:
     page = ctx.params.get("current", 1)
     size = ctx.params.get("pageSize", DEFAULT_PAGE_SIZE)
@@ -73,7 +72,7 @@ async def list_tts_previews(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, {"current": page, "total": len(recent), "success": True, "data": rows})
 
 
-@provider.handles("deleteApiV1TtsPreviewId")
+@handles("deleteApiV1TtsPreviewId")
 async def delete_tts_preview(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, PREVIEW, ctx.params["id"]))
+    mark_deleted(ctx, find_or_refuse(ctx, PREVIEW, ctx.params["id"]))
     return deleted(ctx)

@@ -19,16 +19,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.context import RequestContext
-from mockserver.providers.a2e import avatar, provider
-from mockserver.providers.a2e.common import (
-    iso_ms,
-    newest_first,
-    ok,
-    record_family,
-    store_record,
-)
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.context import RequestContext, View
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.families import TWIN, TWIN_SPEC
+from mockserver.providers.a2e.models import UploadRecord, iso_ms, record_of, twin_row
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.task_endpoints import start
+from mockserver.providers.a2e.tasks import keep_record, newest_first, record_family, store_record
 from mockserver.tasks import Task
 
 UPLOAD = record_family("video_twin_upload")
@@ -51,33 +48,37 @@ def upload_row(task: Task) -> dict[str, Any]:
 
 def pending_upload(ctx: RequestContext) -> Task | None:
     """The caller's newest upload that no training has used."""
-    return next((t for t in newest_first(ctx, UPLOAD) if not (t.extra or {}).get("twin")), None)
+    return next((t for t in newest_first(ctx, UPLOAD) if not _used(ctx, t)), None)
 
 
-@provider.handles("postApiV1UserVideoTwinUpload")
+def _used(view: View, upload: Task) -> bool:
+    record = record_of(view, upload, UploadRecord)
+    return record is not None and bool(record.twin_id)
+
+
+@handles("postApiV1UserVideoTwinUpload")
 async def upload_video_twin_source(ctx: RequestContext) -> dict[str, Any]:
     params = {f: ctx.body[f] for f in SOURCE_FIELDS if f in ctx.body}
     params.setdefault("name", DEFAULT_NAME)
     return ok(ctx, upload_row(store_record(ctx, UPLOAD, params)))
 
 
-@provider.handles("getApiV1UserVideoTwinUploadStatus")
+@handles("getApiV1UserVideoTwinUploadStatus")
 async def video_twin_upload_status(ctx: RequestContext) -> dict[str, Any]:
     upload = pending_upload(ctx)
     return ok(ctx, None if upload is None else upload_row(upload))
 
 
-@provider.handles("postApiV1UserVideoTwinTraining")
+@handles("postApiV1UserVideoTwinTraining")
 async def train_uploaded_video_twin(ctx: RequestContext) -> dict[str, Any]:
     upload = pending_upload(ctx)
     if upload is None:
         raise bad_request("nothing uploaded to train: call userVideoTwin/upload first")
-    ctx.body = dict(upload.params)
-    answer = await avatar.start_video_twin_training(ctx)
-    upload.extra = {"twin": answer["data"]["_id"]}
-    return answer
+    twin = start(ctx, TWIN_SPEC, dict(upload.params))
+    keep_record(ctx, upload, UploadRecord(twin_id=twin.id))
+    return ok(ctx, twin_row(twin, ctx))
 
 
-@provider.handles("getApiV1UserVideoTwinUserRecords")
+@handles("getApiV1UserVideoTwinUserRecords")
 async def list_user_video_twins(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [avatar.record(ctx, t) for t in newest_first(ctx, avatar.TWIN)])
+    return ok(ctx, [twin_row(t, ctx) for t in newest_first(ctx, TWIN)])

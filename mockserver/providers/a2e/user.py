@@ -19,19 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import billing, provider
+from mockserver.providers.a2e import billing
 from mockserver.providers.a2e.billing import COINS, DIAMONDS
-from mockserver.providers.a2e.common import (
-    iso_ms,
-    newest_first,
-    number,
-    ok,
-    record_family,
-    store_record,
-)
-from mockserver.providers.a2e.dialect import bad_request
+from mockserver.providers.a2e.dialect import bad_request, ok
+from mockserver.providers.a2e.families import USER
+from mockserver.providers.a2e.models import iso_ms, number
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import newest_first, store_record
 
-USER = record_family("user")
 DEFAULT_DIAMOND_COINS = 100
 
 
@@ -39,29 +34,29 @@ def balances(ctx: RequestContext) -> dict[str, Any]:
     return {"coins": number(ctx.balance(COINS)), "diamonds": number(ctx.balance(DIAMONDS))}
 
 
-@provider.handles("getRemainingCoins")
+@handles("getRemainingCoins")
 async def get_remaining_coins(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, balances(ctx))
 
 
-@billing.prices("user/exchangeDiamond")
-def exchange_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("user/exchangeDiamond")
+def exchange_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     diamonds = body.get("diamonds")
     if not isinstance(diamonds, int) or isinstance(diamonds, bool) or diamonds < 1:
         raise bad_request("diamonds must be a whole number of at least 1")
     return {COINS: diamonds * billing.cost_of(ctx, "diamond_coins", DEFAULT_DIAMOND_COINS)}
 
 
-@provider.handles("exchangeDiamond")
+@handles("exchangeDiamond")
 async def exchange_diamond(ctx: RequestContext) -> dict[str, Any]:
     diamonds = ctx.body["diamonds"]
-    coins = exchange_price(ctx, ctx.body)[COINS]
+    coins = exchange_quote(ctx, ctx.body)[COINS]
     billing.pay(ctx, coins, "exchangeDiamond")
     ctx.tenant.apply(DIAMONDS, diamonds, ctx.now, "exchangeDiamond")
     return ok(ctx, balances(ctx))
 
 
-@provider.handles("addUser")
+@handles("addUser")
 async def add_user(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     username = body["username"]

@@ -1,5 +1,5 @@
 """TTS and voice clone: ``anchor/voice_list``, ``anchor/language_list``, ``userVoice/*``,
-``video/send_tts`` (catalog §3, §12.4).
+``video/send_tts`` (catalog §3, §12.4); the clone family is declared in families.py.
 
 A cloned voice walks ``sent -> processing -> completed`` (or ``failed``) in about a minute
 (D5). ``completedRecord`` lists the completed ones and ``processingRecord`` the unfinished
@@ -29,76 +29,29 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e import billing, provider, tts_previews
-from mockserver.providers.a2e.catalog import (
+from mockserver.providers.a2e import billing, tts_previews
+from mockserver.providers.a2e.dialect import bad_request, not_found, ok
+from mockserver.providers.a2e.families import VOICE
+from mockserver.providers.a2e.models import speaker_id
+from mockserver.providers.a2e.public_lists import (
     GENDER_LABELS,
     LANGUAGES,
     PUBLIC_VOICE_IDS,
     PUBLIC_VOICES,
 )
-from mockserver.providers.a2e.common import (
-    PROVIDER,
-    deleted,
-    hex24,
-    iso_ms,
-    lookup,
-    mark_deleted,
-    new_id,
-    newest_first,
-    ok,
-    updated_at,
-)
-from mockserver.providers.a2e.dialect import bad_request, not_found
-from mockserver.submit import submit_from
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import find, hex24, newest_first
 from mockserver.tasks import Task
 
-VOICE = provider.family(
-    TaskFamily(
-        provider="a2e",
-        name="voice",
-        states=("sent", "processing"),
-        success="completed",
-        failure="failed",
-    )
-)
-DEFAULT_TRAIN_MODE = "best"
-DEFAULT_FAILED_MESSAGE = "voice clone failed"
 TTS_MAX_CHARS = 1000  # K1: the schema allows 3000, API users get 1000
 TTS_URL_TTL = 7 * 24 * 3600  # [inf] D17's 7days-tos host
 
 
-def record(ctx: RequestContext, task: Task) -> dict[str, Any]:
-    """One voice as every voice endpoint shows it (D4's fields plus ``failed_message``)."""
-    status = task.state(ctx.now)
-    params = task.params
-    failure = (task.timeline.failure or {}) if status == "failed" else None
-    urls = params.get("voice_urls") or [params["audio_url"]]
-    return {
-        "_id": task.id,
-        "name": params["name"],
-        "voice_urls": list(urls),
-        "current_status": status,
-        "train_mode": params.get("train_mode", DEFAULT_TRAIN_MODE),
-        "speaker_id": (task.extra or {})["speaker_id"],
-        "failed_message": (
-            str(failure.get("failed_message") or DEFAULT_FAILED_MESSAGE)
-            if failure is not None
-            else ""
-        ),
-        "createdAt": iso_ms(task.created_at),
-        "updatedAt": iso_ms(updated_at(task, ctx.now)),
-    }
-
-
 def completed_voice(ctx: RequestContext, voice_id: str) -> Task:
     """The caller's voice by ``_id`` or ``speaker_id``, refused unless it is completed."""
-    task = ctx.state.store.get(PROVIDER, ctx.key, voice_id, ctx.now)
-    if task is None or task.family is not VOICE:
-        task = next(
-            (t for t in newest_first(ctx, VOICE) if (t.extra or {}).get("speaker_id") == voice_id),
-            None,
-        )
+    task = find(ctx, VOICE, voice_id)
+    if task is None:
+        task = next((t for t in newest_first(ctx, VOICE) if speaker_id(ctx, t) == voice_id), None)
     if task is None:
         raise not_found()
     status = task.state(ctx.now)
@@ -107,59 +60,12 @@ def completed_voice(ctx: RequestContext, voice_id: str) -> Task:
     return task
 
 
-@billing.prices("userVoice/training")
-@billing.prices("userVideoTwin/addVoiceClone")
-@billing.prices("userVideoTwin/cloneVoice")
-def clone_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
-    return {billing.COINS: billing.cost_of(ctx, "voice_clone")}
-
-
-@billing.prices("video/send_tts")
-def tts_price(ctx: RequestContext, body: dict[str, Any]) -> billing.Price:
+@billing.quotes("video/send_tts")
+def tts_quote(ctx: RequestContext, body: dict[str, Any]) -> billing.Quote:
     return {billing.COINS: billing.cost_of(ctx, "tts")}
 
 
-def start_voice_clone(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Charge, plan and answer a voice clone (also the avatar family's voice-from-video)."""
-    cost = clone_price(ctx, params)[billing.COINS]
-    billing.require(ctx, cost)
-    make_id = new_id(ctx)
-    task = submit_from(ctx, VOICE, params, make_id)
-    task.extra = {"speaker_id": make_id()}
-    billing.charge(ctx, task, cost, "voice_clone")
-    return ok(ctx, record(ctx, task))
-
-
-@provider.handles("postApiV1UserVoiceTraining")
-async def train_user_voice(ctx: RequestContext) -> dict[str, Any]:
-    return start_voice_clone(ctx, dict(ctx.body))
-
-
-@provider.handles("getApiV1UserVoiceCompletedRecord")
-async def list_completed_voices(ctx: RequestContext) -> dict[str, Any]:
-    now = ctx.now
-    rows = [record(ctx, t) for t in newest_first(ctx, VOICE) if t.state(now) == VOICE.success]
-    return ok(ctx, rows)
-
-
-@provider.handles("listProcessingVoices")
-async def list_processing_voices(ctx: RequestContext) -> dict[str, Any]:
-    now = ctx.now
-    return ok(ctx, [record(ctx, t) for t in newest_first(ctx, VOICE) if not t.is_done(now)])
-
-
-@provider.handles("getApiV1UserVoiceId")
-async def get_user_voice(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, record(ctx, lookup(ctx, VOICE, ctx.params["_id"])))
-
-
-@provider.handles("deleteApiV1UserVoiceId")
-async def delete_user_voice(ctx: RequestContext) -> dict[str, Any]:
-    mark_deleted(ctx, lookup(ctx, VOICE, ctx.params["_id"]))
-    return deleted(ctx)
-
-
-@provider.handles("postApiV1VideoSendTts")
+@handles("postApiV1VideoSendTts")
 async def send_tts(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body
     tts_id, user_voice_id = body.get("tts_id"), body.get("user_voice_id")
@@ -175,7 +81,7 @@ async def send_tts(ctx: RequestContext) -> dict[str, Any]:
         if missing:
             raise bad_request(f"{' and '.join(missing)} required with user_voice_id")
         completed_voice(ctx, str(user_voice_id))  # truthy here: exactly one was sent
-    cost = tts_price(ctx, body)[billing.COINS]
+    cost = tts_quote(ctx, body)[billing.COINS]
     billing.require(ctx, cost)
     name = f"{hex24(ctx)}.mp3"
     url = ctx.state.links.url(ctx.origin, "result.mp3", name, ctx.now + TTS_URL_TTL)
@@ -202,21 +108,21 @@ def _public_voices(filters: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-@provider.handles("getApiV1AnchorVoiceList")
+@handles("getApiV1AnchorVoiceList")
 async def list_public_voices(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _public_voices(ctx.params))
 
 
-@provider.handles("postApiV1AnchorVoiceList")
+@handles("postApiV1AnchorVoiceList")
 async def list_public_voices_by_post(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, _public_voices(ctx.body))
 
 
-@provider.handles("listLanguages")
+@handles("listLanguages")
 async def list_languages(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [dict(lang) for lang in LANGUAGES])
 
 
-@provider.handles("postApiV1AnchorLanguageList")
+@handles("postApiV1AnchorLanguageList")
 async def list_languages_by_post(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [dict(lang) for lang in LANGUAGES])

@@ -17,23 +17,26 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.context import RequestContext
-from mockserver.providers.a2e import provider, voice
-from mockserver.providers.a2e.catalog import PUBLIC_VOICES
-from mockserver.providers.a2e.common import lookup, newest_first, ok
+from mockserver.providers.a2e.dialect import ok
+from mockserver.providers.a2e.families import VOICE
+from mockserver.providers.a2e.models import voice_row
+from mockserver.providers.a2e.public_lists import PUBLIC_VOICES
+from mockserver.providers.a2e.routes import handles
+from mockserver.providers.a2e.tasks import find_or_refuse, newest_first
 
 
-@provider.handles("getApiV1UserVoiceTrainingRecord")
+@handles("getApiV1UserVoiceTrainingRecord")
 async def list_voice_trainings(ctx: RequestContext) -> dict[str, Any]:
-    return ok(ctx, [voice.record(ctx, t) for t in newest_first(ctx, voice.VOICE)])
+    return ok(ctx, [voice_row(t, ctx) for t in newest_first(ctx, VOICE)])
 
 
-@provider.handles("putApiV1UserVoiceId")
+@handles("putApiV1UserVoiceId")
 async def rename_user_voice(ctx: RequestContext) -> dict[str, Any]:
-    task = lookup(ctx, voice.VOICE, ctx.params["_id"])
+    task = find_or_refuse(ctx, VOICE, ctx.params["_id"])
     task.params = {**task.params, "name": ctx.body["name"]}
-    return ok(ctx, voice.record(ctx, task))
+    return ok(ctx, voice_row(task, ctx))
 
 
-@provider.handles("postApiV1AnchorTtsList")
+@handles("postApiV1AnchorTtsList")
 async def list_tts_presets(ctx: RequestContext) -> dict[str, Any]:
     return ok(ctx, [dict(v) for v in PUBLIC_VOICES])

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mockserver.context import TaskView
-from mockserver.providers.a2e.image2video import row
+from mockserver.providers.a2e.models import image2video_row
 from mockserver.state import MockState
 from mockserver.tasks import Task
 from mockserver.webhooks import Delivery
@@ -35,7 +35,7 @@ class A2EWebhooks:
         def render(due: float) -> dict[str, Any]:
             trace_id = state.webhooks.trace_id()
             view = TaskView.of(state, "a2e", task.tenant, due, origin, trace_id)
-            data = row(task, view)
+            data = image2video_row(task, view)
             body = {"code": 0, "data": data, "trace_id": trace_id} if shape == "envelope" else data
             if token and token_in == "body":
                 body = {**body, "webhook_token": token}

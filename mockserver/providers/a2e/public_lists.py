@@ -1,4 +1,4 @@
-"""A2E's fixed lists: public TTS voices and languages (the mock's stand-ins for A2E's catalogs).
+"""A2E's fixed lists: public TTS voices, languages and avatars (the mock's stand-ins for A2E's).
 
 The real lists hold 400+ voices; these few are enough to drive a client. Ids of the first two
 voices are ones seen in client code (catalog §3.1); the rest are 24-hex ids in the same style.
