@@ -39,6 +39,30 @@ class BindError(Exception):
 FamilyBinder = Callable[["Provider", "FamilySpec"], None]
 
 
+class HandlerTable(dict[str, Handler]):
+    """A provider's handlers by operationId, filled as its handler modules are imported.
+
+    Module-level in the provider's ``routes.py`` (not the Provider object), so a handler
+    module never imports the module that builds the Provider and the package's imports stay
+    a DAG; provider.py hands the table over as ``Provider.handlers``.
+    """
+
+    def __init__(self, provider: str) -> None:
+        super().__init__()
+        self.provider = provider
+
+    def handles(self, operation_id: str) -> Callable[[Handler], Handler]:
+        """Register ``fn`` as the handler of ``operation_id`` (one handler per operation)."""
+
+        def register(fn: Handler) -> Handler:
+            if operation_id in self:
+                raise BindError(f"{self.provider}: two handlers for {operation_id!r}")
+            self[operation_id] = fn
+            return fn
+
+        return register
+
+
 @dataclass
 class Provider:
     """One provider: every slot it may fill, named, so a reader sees all it supplies.

@@ -1,25 +1,8 @@
-"""YouCam's handler table: each handler module registers here, provider.py hands it over.
-
-A module-level table (not the Provider object) so a handler module never imports the module
-that builds the Provider, and the package's imports stay a DAG.
-"""
+"""YouCam's handler table: each handler module registers here, provider.py hands it over."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from mockserver.registry import HandlerTable
 
-from mockserver.registry import BindError, Handler
-
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(operation_id: str) -> Callable[[Handler], Handler]:
-    """Register ``fn`` as YouCam's handler of ``operation_id`` (one handler per operation)."""
-
-    def register(fn: Handler) -> Handler:
-        if operation_id in HANDLERS:
-            raise BindError(f"youcam: two handlers for {operation_id!r}")
-        HANDLERS[operation_id] = fn
-        return fn
-
-    return register
+HANDLERS = HandlerTable("youcam")
+handles = HANDLERS.handles
