@@ -5,7 +5,9 @@ a contract violation fails the test at teardown even if the test did not look at
 ``AVATAR_MOCK_TEST_LOOP=uvloop`` runs the whole suite on uvloop (``serve``'s default where it
 is installed) instead of the standard loop. ``AVATAR_MOCK_TEST_STATE=sqlite`` (a fresh file per
 mock) or ``redis`` (``AVATAR_MOCK_REDIS_URL``, or a throwaway server; a fresh key prefix per
-mock) runs the same tests with every mock on that state backend instead of memory.
+mock) runs the same tests with every mock on that state backend instead of memory. A test
+(or module, ``pytestmark``) marked ``backends`` runs once per backend in every run: the
+behavioural tests a user of each backend depends on, parametrised, not copied.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +34,7 @@ from mockserver.state import MockState, ServerOptions
 START = 1_750_000_000.0  # a fixed, realistic epoch so timestamps are reproducible
 TEST_LOOP_ENV = "AVATAR_MOCK_TEST_LOOP"
 TEST_STATE_ENV = "AVATAR_MOCK_TEST_STATE"
-_redis_url: str | None = None  # the session's server when TEST_STATE_ENV is redis
+BACKENDS = ("memory", "sqlite", "redis")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,40 +47,62 @@ def pytest_configure(config: pytest.Config) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     elif loop != "asyncio":
         raise pytest.UsageError(f"{TEST_LOOP_ENV} must be asyncio or uvloop, not {loop!r}")
-    backend = os.environ.get(TEST_STATE_ENV, "memory")
-    if backend not in ("memory", "sqlite", "redis"):
-        raise pytest.UsageError(
-            f"{TEST_STATE_ENV} must be memory, sqlite or redis, not {backend!r}"
-        )
-    if backend == "redis":
-        _start_test_redis(config)
+    config.addinivalue_line(
+        "markers",
+        "backends: run the test once per state backend (memory, sqlite, redis); its mocks "
+        "(the mock and make_mock fixtures) run on that backend",
+    )
+    backend = _env_backend()
+    if backend == "redis" and _redis_url() is None:
+        from tests.redis_server import SKIP_REASON
 
-
-def _start_test_redis(config: pytest.Config) -> None:
-    """One Redis server for the whole run (each mock gets its own key prefix on it)."""
-    from contextlib import ExitStack
-    from pathlib import Path
-
-    from tests.redis_server import SKIP_REASON, redis_server
-
-    global _redis_url
-    stack = ExitStack()
-    _redis_url = stack.enter_context(redis_server(Path(tempfile.mkdtemp(prefix="redis-"))))
-    if _redis_url is None:
         raise pytest.UsageError(f"{TEST_STATE_ENV}=redis: {SKIP_REASON}")
-    config.add_cleanup(stack.close)
 
 
-def _test_state() -> str:
-    """The ``state`` option a test's mock runs on, from TEST_STATE_ENV."""
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _redis_stack.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``backends`` runs once per backend (its mocks take ``state_backend``)."""
+    marked = metafunc.definition.get_closest_marker("backends") is not None
+    if marked and "state_backend" in metafunc.fixturenames:
+        metafunc.parametrize("state_backend", BACKENDS, indirect=True)
+
+
+def _env_backend() -> str:
     backend = os.environ.get(TEST_STATE_ENV, "memory")
+    if backend not in BACKENDS:
+        raise pytest.UsageError(f"{TEST_STATE_ENV} must be one of {BACKENDS}, not {backend!r}")
+    return backend
+
+
+_redis_stack = ExitStack()
+_redis: dict[str, str | None] = {}
+
+
+def _redis_url() -> str | None:
+    """This process's Redis for the tests, started on first use (None: none to be had)."""
+    if "url" not in _redis:
+        from tests.redis_server import redis_server
+
+        workdir = Path(tempfile.mkdtemp(prefix="redis-"))
+        _redis["url"] = _redis_stack.enter_context(redis_server(workdir))
+    return _redis["url"]
+
+
+def state_url(backend: str) -> str:
+    """The ``state`` option of one mock on ``backend``: a fresh sqlite file, or a fresh key
+    prefix on the session's Redis (the test skips when there is no Redis to be had)."""
     if backend == "sqlite":
         return f"sqlite:{tempfile.mkdtemp(prefix='avatar-mock-')}/state.db"
     if backend == "redis":
-        from tests.redis_server import with_prefix
+        from tests.redis_server import SKIP_REASON, with_prefix
 
-        assert _redis_url is not None
-        return with_prefix(_redis_url, f"t{uuid.uuid4().hex}:")
+        url = _redis_url()
+        if url is None:
+            pytest.skip(SKIP_REASON)
+        return with_prefix(url, f"t{uuid.uuid4().hex}:")
     return "memory"
 
 
@@ -116,7 +142,8 @@ async def start_mock(scenario: Scenario | None = None, **options: Any) -> tuple[
     only = os.environ.get("AVATAR_MOCK_TEST_PROVIDERS")  # narrow while a provider is half-built
     if only and "providers" not in options:
         options["providers"] = tuple(only.split(","))
-    options.setdefault("state", _test_state())
+    if "state" not in options:
+        options["state"] = state_url(_env_backend())
     app = create_app(scenario, clock, ServerOptions(strict=True, **options))
     client = TestClient(TestServer(app))
     await client.start_server()
@@ -124,8 +151,15 @@ async def start_mock(scenario: Scenario | None = None, **options: Any) -> tuple[
 
 
 @pytest.fixture
-async def mock() -> AsyncIterator[Mock]:
-    m, client = await start_mock()
+def state_backend(request: pytest.FixtureRequest) -> str:
+    """The backend this test's mocks run on: its ``backends`` parameter, else the one
+    AVATAR_MOCK_TEST_STATE names (memory by default)."""
+    return str(getattr(request, "param", None) or _env_backend())
+
+
+@pytest.fixture
+async def mock(state_backend: str) -> AsyncIterator[Mock]:
+    m, client = await start_mock(state=state_url(state_backend))
     yield m
     violations = list(m.state.violations)
     await client.close()
@@ -133,12 +167,13 @@ async def mock() -> AsyncIterator[Mock]:
 
 
 @pytest.fixture
-async def make_mock() -> AsyncIterator[Any]:
+async def make_mock(state_backend: str) -> AsyncIterator[Any]:
     """Start mocks on custom scenarios (YAML text laid over the default) or options."""
     started: list[tuple[Mock, TestClient]] = []
 
     async def factory(scenario_yaml: str | None = None, **options: Any) -> Mock:
         scenario = parse_text(scenario_yaml) if scenario_yaml else None
+        options.setdefault("state", state_url(state_backend))
         m, client = await start_mock(scenario, **options)
         started.append((m, client))
         return m

@@ -16,6 +16,8 @@ from tests.test_a2e import (
     download,
 )
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 COINS = "/api/v1/user/remainingCoins"
 EXCHANGE = "/api/v1/user/exchangeDiamond"
 ADD_USER = "/api/v1/user/add"

@@ -11,6 +11,8 @@ import pytest
 
 from tests.test_a2e import HEX24, assert_refusal, data_of, download, walk
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 CHARACTERS = "/api/v1/anchor/character_list"
 START = "/api/v1/userVideoTwin/startTraining"
 ALL = "/api/v1/userVideoTwin/allRecords"

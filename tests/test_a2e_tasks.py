@@ -17,6 +17,8 @@ import pytest
 
 from tests.test_a2e import HEX24, ISO_MS, assert_refusal, coins, data_of, download, walk
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 
 @dataclass(frozen=True)
 class Family:

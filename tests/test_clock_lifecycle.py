@@ -16,6 +16,8 @@ CONFIG = FamilyConfig(
     failures=({"msg": "boom"}, {"msg": "bang"}),
 )
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 
 def test_virtual_clock_is_frozen_until_advanced():
     clock = VirtualClock(start=100.0, speed=0.0)

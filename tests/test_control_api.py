@@ -6,6 +6,8 @@ import pytest
 
 from tests.test_youcam_ai_avatar import GOOD, RUN, STATUS, poll, run
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 
 async def test_health_and_clock(mock):
     status, body = await mock.call("GET", "/__mock/health", key=None)

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 SUBMIT = "/avatar/generation"
 TASK = "/avatar/task/{}"
 VOICES = "/avatar/voice"

@@ -15,6 +15,8 @@ from tests.test_a2e import assert_refusal, data_of
 from tests.test_youcam_ai_avatar import DELETE, GOOD, RUN, STATUS
 from tests.test_youcam_v1_auth import CREDIT, token
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 V1_CLIENT = "youcam-v1 sk-client"  # the tenant of client_id sk-client (clientauth.v1_tenant)
 PRESIGN = "/api/v1/r2/get_upload_presigned_url"
 TRANSFER = "/api/v1/tos/transferToStorage"

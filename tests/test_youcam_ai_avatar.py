@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+
 RUN = "/s2s/v2.0/task/ai-avatar"
 STATUS = "/s2s/v2.0/task/ai-avatar/{}"
 DELETE = "/s2s/v2.0/task/delete"

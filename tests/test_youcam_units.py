@@ -3,8 +3,12 @@ core balance kept in step with the lots."""
 
 from __future__ import annotations
 
+import pytest
+
 from mockserver.providers.youcam.features import by_key, example_body, features, skus
 from tests.test_youcam_features import poll, run, units
+
+pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
 
 CREDIT = "/s2s/v1.0/client/credit"
 HISTORY = "/s2s/v1.0/client/credit/history"
