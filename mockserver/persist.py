@@ -40,6 +40,7 @@ from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
 from mockserver.taskrefs import Find, UnknownTask, refs, resolved
 from mockserver.tasks import Task
+from mockserver.uploads import Upload, decode_upload, encode_upload, upload_key
 
 if TYPE_CHECKING:
     from mockserver.scenario import Scenario
@@ -51,6 +52,7 @@ STATE_ENV = "AVATAR_MOCK_STATE"
 MEMORY = "memory"
 TASKS = "tasks"  # the index of every task, in submit order
 TENANTS = "tenants"
+UPLOADS = "uploads"  # every upload and reserved slot, bytes inline: upload:[space, tenant, key]
 ENGINE = "engine"  # meta: id sequences
 GENERATION = "generation"  # meta: how many times a mock opened this store
 STORE = "store:"  # a provider store's record: store:<class name>
@@ -81,6 +83,16 @@ def _finite(value: float) -> float | None:
 
 def _inf(value: float | None) -> float:
     return math.inf if value is None else float(value)
+
+
+def upload_record_key(upload: Upload) -> str:
+    """``upload:[space, tenant, key]``: readable back when the record is gone."""
+    where = [upload.space, upload.tenant, encode_upload_key(upload.key)]
+    return "upload:" + orjson.dumps(where).decode()
+
+
+def encode_upload_key(key: Any) -> Any:
+    return [encode_upload_key(k) for k in key] if isinstance(key, tuple) else key
 
 
 def task_key(provider: str, task_id: str) -> str:
@@ -245,6 +257,7 @@ class Persistence:
         self.backend: Backend | None = None
         self._tasks: dict[tuple[str, str], Task | None] = {}  # None: removed
         self._tenants: dict[str, bool] = {}  # False: forgotten
+        self._uploads: dict[str, Upload] = {}  # by record key; a dropped one is ``gone``
         self._clear = False
         self._seq_written: dict[str, int] = {}
         self._clock_moves = -1
@@ -278,6 +291,7 @@ class Persistence:
         store, accounts = self.state.store, self.state.accounts
         store.watch = self._task_changed
         store.unwatch = self._task_removed
+        self.state.uploads.watch = self._upload_changed
         accounts.watch = self._tenant_changed
         accounts.unwatch = self._tenant_forgotten
         for tenant in accounts.all():
@@ -287,6 +301,7 @@ class Persistence:
         """``POST /__mock/reset``: the next write forgets the store's records first."""
         self._tasks.clear()
         self._tenants.clear()
+        self._uploads.clear()
         self._clear = True
         self._seq_written = {}
         self.attach()
@@ -298,6 +313,10 @@ class Persistence:
     def _task_removed(self, task: Task) -> None:
         if not self._pulling:
             self._tasks[(task.provider, task.id)] = None
+
+    def _upload_changed(self, upload: Upload) -> None:
+        if not self._pulling:
+            self._uploads[upload_record_key(upload)] = upload
 
     def _tenant_changed(self, key: str) -> None:
         if not self._pulling:
@@ -364,11 +383,14 @@ class Persistence:
                 accounts.next_seq,
             )
             accounts.keep(tenant)
+        for record in await _oldest_first(backend, UPLOADS):
+            state.uploads.restore(*decode_upload(orjson.loads(record.value)))
         log.info(
-            "state: %s restored %d tasks, %d tenants (generation %d)",
+            "state: %s restored %d tasks, %d tenants, %d uploads (generation %d)",
             self.url,
             len(state.store),
             len(accounts),
+            len(state.uploads),
             number,
         )
 
@@ -395,6 +417,12 @@ class Persistence:
             else:
                 changes.puts.append((f"tenant:{key}", encode_tenant(tenant), (TENANTS,)))
         self._tenants.clear()
+        for key, upload in self._uploads.items():
+            if upload.gone:
+                changes.deletes.append(key)
+            else:
+                changes.puts.append((key, orjson.dumps(encode_upload(upload)), (UPLOADS,)))
+        self._uploads.clear()
         for name, store in state.stores.kept().items():
             if store.dirty:
                 store.dirty = False
@@ -462,7 +490,7 @@ class Persistence:
     async def _reload_all(self) -> None:
         backend = self.backend
         assert backend is not None
-        for index in (TASKS, TENANTS):
+        for index in (TASKS, TENANTS, UPLOADS):
             records = await _oldest_first(backend, index)
             await self._merge([r.key for r in records])
 
@@ -483,6 +511,8 @@ class Persistence:
                     self._merge_task(provider, task_id, record, registered)
                 elif kind == "tenant":
                     self._merge_tenant(rest, record)
+                elif kind == "upload":
+                    self._merge_upload(rest, record)
                 elif kind == "store" and record is not None:
                     store = state.stores.kept().get(rest)
                     if store is not None:
@@ -518,6 +548,16 @@ class Persistence:
             mine.timeline, mine.params = theirs.timeline, theirs.params
         self.state.stores.load_task_data(mine, task_data(held, store.get_any))
 
+    def _merge_upload(self, where: str, record: Record | None) -> None:
+        uploads = self.state.uploads
+        if record is not None:
+            uploads.restore(*decode_upload(orjson.loads(record.value)))  # replaces the old
+            return
+        space, tenant, key = orjson.loads(where)
+        mine = uploads.entry(space, tenant, upload_key(key))
+        if mine is not None:
+            uploads.drop(mine)
+
     def _merge_tenant(self, key: str, record: Record | None) -> None:
         accounts = self.state.accounts
         if record is None:
@@ -542,6 +582,7 @@ class Persistence:
         if (  # the common case, a poll: nothing changed, so no Write is built
             self._tasks
             or self._tenants
+            or self._uploads
             or self._clear
             or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
             or any(store.dirty for store in state.stores.kept().values())

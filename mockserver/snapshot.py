@@ -31,14 +31,13 @@ task succeeds; the polling window is a provider store, not carried.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import inspect
 import json
 import math
 import random
 import sys
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -48,7 +47,7 @@ from mockserver.resources import contracts_dir
 from mockserver.state import MockState
 from mockserver.taskrefs import UnknownTask, named_tasks, refs, resolved
 from mockserver.tasks import Task
-from mockserver.uploads import Upload
+from mockserver.uploads import Upload, decode_upload, encode_upload
 
 FORMAT = "avatar-mock-state"
 VERSION = 1  # the layout below; a file of another version is refused, saying what to do
@@ -97,7 +96,7 @@ def export(state: MockState) -> dict[str, Any]:
         "ids": {name: _stream(s) for name, s in state.id_streams().items()},
         "tenants": tenants,
         "tasks": [_task(t, (t.provider, t.id) in in_store, state) for t in tasks],
-        "uploads": [_upload(u) for u in state.uploads.all() if not u.gone],
+        "uploads": [encode_upload(u) for u in state.uploads.all() if not u.gone],
         "not_carried": state.stores.sizes(),
     }
     try:
@@ -174,24 +173,6 @@ def _tenant(
             }
             for s in pending
         ],
-    }
-
-
-def _upload(u: Upload) -> dict[str, Any]:
-    data = u.path.read_bytes() if u.path is not None else None
-    return {
-        "space": u.space,
-        "tenant": u.tenant,
-        "key": list(u.key) if isinstance(u.key, tuple) else u.key,
-        "content_type": u.content_type,
-        "created_at": u.created_at,
-        "expires_at": u.expires_at,
-        "declared": u.declared,
-        "handle": u.handle,
-        "url_expires_at": u.url_expires_at,
-        "size": u.size,
-        "etag": u.etag,
-        "body": None if data is None else base64.b64encode(data).decode("ascii"),
     }
 
 
@@ -417,31 +398,11 @@ def _read_tenant(
     return tenant, pending
 
 
-def _key(raw: Any) -> Hashable:
-    return tuple(_key(part) for part in raw) if isinstance(raw, list) else raw
-
-
 def _read_upload(raw: dict[str, Any]) -> tuple[Upload, bytes | None]:
-    data = None
-    if raw["body"] is not None:
-        try:
-            data = base64.b64decode(raw["body"], validate=True)
-        except ValueError:
-            raise SnapshotError(f"upload {raw['key']!r}: body is not base64") from None
-    upload = Upload(
-        raw["space"],
-        raw["tenant"],
-        _key(raw["key"]),
-        raw["content_type"],
-        created_at=raw["created_at"],
-        expires_at=raw["expires_at"],
-        declared=raw["declared"],
-        handle=raw["handle"],
-        url_expires_at=raw["url_expires_at"],
-        size=len(data) if data is not None else 0,
-        etag=raw["etag"],
-    )
-    return upload, data
+    try:
+        return decode_upload(raw)
+    except ValueError:
+        raise SnapshotError(f"upload {raw['key']!r}: body is not base64") from None
 
 
 def _read_stream(raw: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ which the PUT handlers render as S3 XML. S3 has no quota error; a quota used up 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import heapq
 import itertools
@@ -125,6 +126,50 @@ class Upload:
         return self.size if self.path is not None else (self.declared or 0)
 
 
+def encode_upload(u: Upload) -> dict[str, Any]:
+    """``u`` as JSON values, its bytes inline as base64 (a snapshot's and a state backend's
+    record of an upload; None while a reserved slot waits for them)."""
+    data = u.path.read_bytes() if u.path is not None else None
+    return {
+        "space": u.space,
+        "tenant": u.tenant,
+        "key": list(u.key) if isinstance(u.key, tuple) else u.key,
+        "content_type": u.content_type,
+        "created_at": u.created_at,
+        "expires_at": u.expires_at,
+        "declared": u.declared,
+        "handle": u.handle,
+        "url_expires_at": u.url_expires_at,
+        "size": u.size,
+        "etag": u.etag,
+        "body": None if data is None else base64.b64encode(data).decode("ascii"),
+    }
+
+
+def upload_key(raw: Any) -> Hashable:
+    """An upload's key as JSON gave it back (a list was a tuple)."""
+    return tuple(upload_key(part) for part in raw) if isinstance(raw, list) else raw
+
+
+def decode_upload(raw: dict[str, Any]) -> tuple[Upload, bytes | None]:
+    """The upload ``encode_upload`` wrote and its bytes; ValueError when they are not base64."""
+    data = None if raw["body"] is None else base64.b64decode(raw["body"], validate=True)
+    upload = Upload(
+        raw["space"],
+        raw["tenant"],
+        upload_key(raw["key"]),
+        raw["content_type"],
+        created_at=raw["created_at"],
+        expires_at=raw["expires_at"],
+        declared=raw["declared"],
+        handle=raw["handle"],
+        url_expires_at=raw["url_expires_at"],
+        size=len(data) if data is not None else 0,
+        etag=raw["etag"],
+    )
+    return upload, data
+
+
 # provider -> the keys of the uploads a task names (registered by the provider's upload module)
 TaskFiles = Callable[["Task"], Iterable[Hashable]]
 _TASK_FILES: dict[str, TaskFiles] = {}
@@ -146,6 +191,9 @@ class UploadStore:
     def __init__(self) -> None:
         self._folder: Path | None = None  # created on the first write
         self._finalizer: weakref.finalize | None = None
+        # A state backend's tracking (mockserver.persist): told of every upload or slot made,
+        # filled or dropped, so the request that did it writes it before its answer.
+        self.watch: Callable[[Upload], None] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -338,6 +386,10 @@ class UploadStore:
         """Every object and reserved slot kept, in the order they were made."""
         return list(self._entries.values())
 
+    def entry(self, space: str, tenant: str, key: Hashable) -> Upload | None:
+        """The object or reserved slot kept under ``key``, stored or not, unexpired or not."""
+        return self._entries.get((space, tenant, key))
+
     # --- forgetting ----------------------------------------------------------------------------
 
     def drop(self, entry: Upload) -> None:
@@ -352,6 +404,8 @@ class UploadStore:
         self._count(entry, -1)
         if entry.path is not None:
             entry.path.unlink(missing_ok=True)
+        if self.watch is not None:
+            self.watch(entry)
 
     def drop_tenant(self, tenant: str, space: str | None = None) -> int:
         """Forget every upload of ``tenant`` (in ``space``, or everywhere); how many went."""
@@ -444,6 +498,8 @@ class UploadStore:
         self._entries[(entry.space, entry.tenant, entry.key)] = entry
         if entry.expires_at is not None:
             heapq.heappush(self._expiry, (entry.expires_at, next(self._seq), entry))
+        if self.watch is not None:
+            self.watch(entry)
 
     def _store(
         self,
@@ -478,6 +534,8 @@ class UploadStore:
         slot.expires_at = None if limits.retention is None else slot.created_at + limits.retention
         if slot.expires_at is not None:
             heapq.heappush(self._expiry, (slot.expires_at, next(self._seq), slot))
+        if self.watch is not None:
+            self.watch(slot)
         return slot
 
 

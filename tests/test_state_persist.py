@@ -256,6 +256,19 @@ def _call(base: str, method: str, path: str, body: dict | None = None) -> tuple[
         return err.code, json.loads(err.read())
 
 
+def _put_file(base: str, data: bytes) -> str:
+    """A YouCam file: its slot, then its bytes PUT to the signed URL (answered 200)."""
+    spec = {"content_type": "image/jpeg", "file_name": "f.jpg", "file_size": len(data)}
+    status, answer = _call(base, "POST", "/s2s/v2.0/file/ai-avatar", {"files": [spec]})
+    assert status == 200, answer
+    slot = answer["data"]["files"][0]
+    put = slot["requests"][0]
+    request = urllib.request.Request(put["url"], data=data, method="PUT", headers=put["headers"])
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        assert resp.status == 200
+    return str(slot["file_id"])
+
+
 def _serve(url: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
@@ -287,6 +300,7 @@ def test_nothing_acknowledged_is_lost_to_kill_9(tmp_path: Path) -> None:
         _, clock = _call(base, "GET", "/__mock/clock")
         states = [_call(base, "GET", RELAY_TASK.format(i))[1]["data"]["status"] for i in ids]
         _, tenant = _call(base, "GET", "/__mock/tenants/sk-kill")
+        file_id = _put_file(base, b"\xff\xd8\xff\xe0 a jpeg")
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -297,6 +311,13 @@ def test_nothing_acknowledged_is_lost_to_kill_9(tmp_path: Path) -> None:
         after = [_call(base, "GET", RELAY_TASK.format(i))[1]["data"]["status"] for i in ids]
         assert after == states
         assert _call(base, "GET", "/__mock/tenants/sk-kill")[1]["balances"] == tenant["balances"]
+        # the file whose PUT was answered is there: a task on it is accepted and succeeds
+        body = {"src_file_id": file_id, "template_id": "female_manga_mood", "output_count": 4}
+        status, answer = _call(base, "POST", "/s2s/v2.0/task/ai-avatar", body)
+        assert status == 200, answer
+        _call(base, "POST", "/__mock/clock/advance", {"seconds": 60})
+        task = f"/s2s/v2.0/task/ai-avatar/{answer['data']['task_id']}"
+        assert _call(base, "GET", task)[1]["data"]["task_status"] == "success"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -390,5 +411,40 @@ async def test_an_a2e_task_keeps_its_record_through_a_restart_and_on_a_replica(
         again.advance(7300)
         _, models = await again.call("GET", LIPSYNC, "sk-b")
         assert [m["user_video_twin_id"] for m in models["data"]] == [done["_id"]]
+    finally:
+        await client.close()
+
+
+async def test_an_upload_outlives_a_restart_and_is_read_by_a_replica(store_url: str) -> None:
+    """A file the mock acknowledged (its bytes too) is in the store: after a restart, and
+    on another replica, a task can use it; another key still cannot."""
+    from tests.test_youcam_uploads import JPEG, upload
+
+    avatar = "/s2s/v2.0/task/ai-avatar"
+    mock, client = await start_mock(state=store_url, secret=SECRET)
+    replica, client_r = await start_mock(state=store_url, secret=SECRET)
+    try:
+        file_id = await upload(mock, key="sk-a")
+        body = {"src_file_id": file_id, "template_id": "female_manga_mood", "output_count": 4}
+        status, answer = await replica.call("POST", avatar, "sk-a", json=body)
+        assert status == 200, answer
+        [seen] = replica.state.uploads.all()
+        assert seen.path is not None and seen.path.read_bytes() == JPEG
+    finally:
+        await client.close()
+        await client_r.close()
+    again, client = await start_mock(state=store_url, secret=SECRET)
+    try:
+        [stored] = again.state.uploads.all()
+        assert stored.path is not None and stored.path.read_bytes() == JPEG
+        ended = {}
+        for key in ("sk-a", "sk-b"):  # sk-b's use of it counts as never uploaded, as before
+            status, answer = await again.call("POST", avatar, key, json=body)
+            assert status == 200, answer
+            ended[key] = answer["data"]["task_id"]
+        again.advance(60)
+        for key, wanted in (("sk-a", "success"), ("sk-b", "error")):
+            _, result = await again.call("GET", f"{avatar}/{ended[key]}", key)
+            assert result["data"]["task_status"] == wanted, (key, result)
     finally:
         await client.close()
