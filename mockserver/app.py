@@ -130,13 +130,24 @@ def _persist(app: web.Application, state: MockState, url: str) -> None:
 
     @web.middleware
     async def pull(request: web.Request, handler: Any) -> web.StreamResponse:
+        since = persist.taken()
         try:
             await persist.pull()  # what other replicas changed, before this request reads it
         except Exception:  # the store went away: say so, never answer from a stale copy
             log.exception("state: cannot read %s", persist.url)
             err = {"error": f"the state store {persist.url} cannot be read", "status": 503}
             return json_answer(503, err, {"Retry-After": "1"})
-        return await handler(request)  # type: ignore[no-any-return]
+        response: web.StreamResponse = await handler(request)
+        try:  # written before the answer leaves (a streamed answer: on_response_prepare)
+            await persist.committed(since)
+        except Exception:  # not kept, so not acknowledged
+            err = {
+                "error": f"the state store {persist.url} cannot be written; "
+                "what this request changed is not kept",
+                "status": 503,
+            }
+            return json_answer(503, err, {"Retry-After": "1"})
+        return response
 
     app.middlewares.append(pull)
     app.on_startup.append(persist.start)

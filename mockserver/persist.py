@@ -52,6 +52,7 @@ STATE_ENV = "AVATAR_MOCK_STATE"
 MEMORY = "memory"
 TASKS = "tasks"  # the index of every task, in submit order
 TENANTS = "tenants"
+WRITES_KEPT = 1024  # the writes a request in flight may still wait for
 UPLOADS = "uploads"  # every upload and reserved slot, bytes inline: upload:[space, tenant, key]
 ENGINE = "engine"  # meta: id sequences
 GENERATION = "generation"  # meta: how many times a mock opened this store
@@ -262,6 +263,12 @@ class Persistence:
         self._seq_written: dict[str, int] = {}
         self._clock_moves = -1
         self._last: asyncio.Future[None] | None = None
+        # Each write takes every change made since the one before, whichever request made
+        # it: a request is answered only once every write taken since it began is committed
+        # (``flush(since=...)``). What a failed write held is read back from the store.
+        self._taken = 0
+        self._writes: dict[int, asyncio.Future[None]] = {}
+        self._unwritten: set[str] = set()
         # Replicas: each write is followed by a notice in the store's change log (the backend
         # journal) naming the keys it wrote; before each request a replica reads the clock and
         # the notices after ``_seen`` and pulls what other replicas changed.
@@ -442,8 +449,12 @@ class Persistence:
         return changes
 
     async def _write(self, backend: Backend, changes: Write) -> None:
-        await backend.write(changes)
         keys = [k for k, _, _ in changes.puts] + changes.deletes
+        try:
+            await backend.write(changes)
+        except BaseException:
+            self._unwritten.update(keys)  # the cache holds what the store does not
+            raise
         if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
             keys.append(CLOCK_META)
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
@@ -463,6 +474,9 @@ class Persistence:
             # this replica's own write: the clock here is that or newer (moved in-process since)
             if isinstance(clock, VirtualClock) and clock_state.encode() != self._clock_written:
                 clock.resume(clock_state.now(time.time()), clock_state.speed)
+        if self._unwritten:  # a write failed: the store's records, not the cache's, stand
+            unwritten, self._unwritten = self._unwritten, set()
+            await self._merge(sorted(unwritten))
         if not notices:
             return
         missed = self._seen and notices[0][0] > self._seen + 1
@@ -597,11 +611,27 @@ class Persistence:
             return
         future = asyncio.ensure_future(self._write(backend, changes))
         self._last = future
+        self._taken += 1
+        self._writes[self._taken] = future
+        self._writes.pop(self._taken - WRITES_KEPT, None)
         try:
             await asyncio.shield(future)
         except BackendError:
             log.exception("state: cannot write to %s", self.url)
             raise
+
+    def taken(self) -> int:
+        """How many writes were taken so far: what a request passes to ``committed``."""
+        return self._taken
+
+    async def committed(self, since: int) -> None:
+        """Write what changed, then wait for every write taken after ``since`` (a request's
+        start): any of them may hold its changes. Raises when one failed."""
+        await self.flush()
+        for n in range(since + 1, self._taken + 1):
+            future = self._writes.get(n)
+            if future is not None:
+                await asyncio.shield(future)
 
 
 def persistence_for(state: MockState, url: str) -> Persistence | None:

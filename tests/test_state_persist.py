@@ -203,6 +203,34 @@ async def test_a_store_gone_mid_run_is_a_503_not_a_stale_answer(tmp_path: Path) 
         await client.close()
 
 
+async def test_a_write_the_store_refuses_is_a_503_and_not_kept(tmp_path: Path) -> None:
+    """A submit whose changes cannot be written is not acknowledged (503, not a dropped
+    connection), and the replica goes back to what the store holds: no task, no charge."""
+    from mockserver.backends import BackendError
+
+    mock, client = await start_mock(state=f"sqlite:{tmp_path / 'state.db'}")
+    try:
+        await _submit(mock, 1)
+        _, before = await mock.call("GET", "/__mock/tenants/sk-test", key=None)
+        persist = mock.state.persist
+        assert persist is not None and persist.backend is not None
+        backend = persist.backend
+        write = backend.write
+
+        async def refused(changes: object) -> None:
+            raise BackendError("disk full")
+
+        backend.write = refused  # type: ignore[method-assign,assignment]
+        status, body = await mock.call("POST", RELAY, json=GOOD)
+        assert status == 503 and "cannot be written" in body["error"], body
+        backend.write = write  # type: ignore[method-assign]
+        _, after = await mock.call("GET", "/__mock/tenants/sk-test", key=None)
+        assert after["balances"] == before["balances"]
+        assert len(mock.state.store) == 1  # the refused submit's task is not in the cache
+    finally:
+        await client.close()
+
+
 class Notes(Store):
     """A provider store that opts in to a state backend (dump/load, dirty)."""
 
