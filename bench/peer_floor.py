@@ -1,6 +1,10 @@
 """The floor for bench/peers.py: a bare aiohttp app answering fixed bodies on the two paths.
 
     python bench/peer_floor.py PORT GET_BODY_FILE POST_BODY_FILE [--loop asyncio|uvloop]
+        [--workers N]
+
+``--workers N`` serves from N processes on one port (SO_REUSEPORT), as ``avatar-mock serve
+--workers N`` does: the floor bench/workers.py sets the mock's workers beside.
 
 The bodies are the mock's own answers, recorded by bench/peers.py, so the floor sends the
 same bytes. The POST handler reads the request body (the mock must, to find the id) and
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,7 +45,15 @@ def main() -> None:
     parser.add_argument("get_body", type=Path)
     parser.add_argument("post_body", type=Path)
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    reuse = args.workers > 1 or args.worker
+    if args.workers > 1:  # the others are children of this one: they stop with its group
+        argv = [sys.executable, __file__, *sys.argv[1:], "--worker"]
+        argv[argv.index("--workers") + 1] = "1"
+        children = [subprocess.Popen(argv) for _ in range(args.workers - 1)]
+        assert children
     app = floor_app(args.get_body.read_bytes(), args.post_body.read_bytes())
     loop_factory = asyncio.new_event_loop
     if args.loop == "uvloop":
@@ -48,13 +61,14 @@ def main() -> None:
 
         loop_factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(_serve(app, args.port))
+        runner.run(_serve(app, args.port, reuse))
 
 
-async def _serve(app: web.Application, port: int) -> None:
+async def _serve(app: web.Application, port: int, reuse_port: bool) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_port=reuse_port or None)
+    await site.start()
     print("READY", flush=True, file=sys.stderr)
     await asyncio.Event().wait()
 
