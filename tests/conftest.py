@@ -45,7 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{TEST_LOOP_ENV} must be asyncio or uvloop, not {loop!r}")
     backend = os.environ.get(TEST_STATE_ENV, "memory")
     if backend not in ("memory", "sqlite", "redis"):
-        raise pytest.UsageError(f"{TEST_STATE_ENV} must be memory, sqlite or redis, not {backend!r}")
+        raise pytest.UsageError(
+            f"{TEST_STATE_ENV} must be memory, sqlite or redis, not {backend!r}"
+        )
     if backend == "redis":
         _start_test_redis(config)
 

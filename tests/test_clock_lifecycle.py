@@ -9,6 +9,8 @@ import pytest
 from mockserver.clock import ClockError, RealClock, VirtualClock
 from mockserver.lifecycle import Duration, FamilyConfig, TaskFamily, plan, replan_forced, task_rng
 
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
+
 VIDEO = TaskFamily("p", "video", ("init", "start", "process"), "success", "fail", "process")
 CONFIG = FamilyConfig(
     durations={"init": Duration(1, 1), "start": Duration(2, 2), "process": Duration(5, 10)},

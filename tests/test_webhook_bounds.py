@@ -15,6 +15,8 @@ import pytest
 
 from tests.webhook_receiver import start_receiver
 
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
+
 TIMEOUT = 0.3
 GENERATION = {"avatar_url": "https://e.x/face.jpg", "audio_url": "https://e.x/hi.mp3"}
 STATES = "{NOT_START: 1, SUBMITTED: 1, QUEUED: 1, IN_PROGRESS: 1}"

@@ -10,6 +10,8 @@ import pytest
 
 from tests.webhook_receiver import start_receiver
 
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
+
 GENERATION = {"avatar_url": "https://e.x/face.jpg", "audio_url": "https://e.x/hi.mp3"}
 I2V = {"name": "n", "image_url": "https://e.x/face.png", "prompt": "speaking"}
 
