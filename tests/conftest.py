@@ -47,11 +47,6 @@ def pytest_configure(config: pytest.Config) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     elif loop != "asyncio":
         raise pytest.UsageError(f"{TEST_LOOP_ENV} must be asyncio or uvloop, not {loop!r}")
-    config.addinivalue_line(
-        "markers",
-        "backends: run the test once per state backend (memory, sqlite, redis); its mocks "
-        "(the mock and make_mock fixtures) run on that backend",
-    )
     backend = _env_backend()
     if backend == "redis" and _redis_url() is None:
         from tests.redis_server import SKIP_REASON

@@ -16,7 +16,8 @@ CONFIG = FamilyConfig(
     failures=({"msg": "boom"}, {"msg": "bang"}),
 )
 
-pytestmark = pytest.mark.backends  # memory, sqlite and redis (conftest.py)
+# CI runs these on uvloop too (loop); memory, sqlite and redis (backends, conftest.py)
+pytestmark = [pytest.mark.loop, pytest.mark.backends]
 
 
 def test_virtual_clock_is_frozen_until_advanced():

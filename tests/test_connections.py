@@ -23,6 +23,8 @@ from mockserver.clock import VirtualClock
 from mockserver.server import ConnectionLimits, GuardedRunner
 from tests.test_cli_serve import _free_port, _wait_ready
 
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
+
 SECRET = "sk-secret-do-not-echo"
 HEAD_TIMEOUT = 0.3
 

@@ -14,6 +14,8 @@ import pytest
 
 from mockserver import cli, loops
 
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
+
 needs_uvloop = pytest.mark.skipif(not loops.uvloop_available(), reason="uvloop not installed")
 
 

@@ -31,6 +31,8 @@ from mockserver.spec import Operation
 from mockserver.state import MockState, ServerOptions
 from tests.conftest import START
 
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
+
 BODY = {
     "type": "object",
     "required": ["name"],

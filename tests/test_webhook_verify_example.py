@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from mockserver.resources import contracts_dir
 from tests.test_youcam_ai_avatar import run
+
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the one in WEBHOOKS.md
 

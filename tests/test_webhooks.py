@@ -11,6 +11,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from tests.test_youcam_ai_avatar import RUN, poll, run
 from tests.webhook_receiver import start_receiver
 
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
+
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NEW_SECRET = "whsec_dGhpcyBpcyB0aGUgbmV3IHNlY3JldCBrZXk="
 

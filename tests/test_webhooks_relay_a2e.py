@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
 
 from tests.webhook_receiver import start_receiver
+
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
 
 GENERATION = {"avatar_url": "https://e.x/face.jpg", "audio_url": "https://e.x/hi.mp3"}
 I2V = {"name": "n", "image_url": "https://e.x/face.png", "prompt": "speaking"}
@@ -144,6 +147,50 @@ async def test_one_tasks_notifications_go_one_at_a_time(make_mock, aiohttp_serve
     await deliver(mock, 60)
     assert not overlapped
     assert seen == ["SUBMITTED", "QUEUED", "IN_PROGRESS", "FAILURE"]
+
+
+async def test_different_tasks_still_notify_at_once_each_in_order(make_mock, aiohttp_server):
+    """Taking a task's notifications in turn does not take the target's in turn: three tasks'
+    changes, falling due in one jump, fill both of the target's slots (never more), no task
+    has two on the wire, and each task's arrive in order."""
+    from aiohttp import web
+
+    seen: dict[str, list[str]] = {}
+    on_wire: dict[str, int] = {}  # task id -> its attempts the receiver is answering
+    peak = 0
+    overlapped = False
+    pair = asyncio.Event()  # two attempts on the wire together
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal peak, overlapped
+        data = json.loads(await request.read())["data"]
+        task, first = data["task_id"], not seen
+        seen.setdefault(task, []).append(data["status"])
+        overlapped = overlapped or task in on_wire
+        on_wire[task] = on_wire.get(task, 0) + 1
+        peak = max(peak, sum(on_wire.values()))
+        if peak >= 2:
+            pair.set()
+        if first:  # held until another task's attempt arrives (waits only if none does)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pair.wait(), 5)
+        on_wire[task] -= 1
+        if not on_wire[task]:
+            del on_wire[task]
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    server = await aiohttp_server(app)
+    mock = await make_mock(
+        "providers: {relay: {settings: {notify_mode: every, notify_wrap: envelope}}}\n"
+        "webhooks: {per_target: 2}\n"
+    )
+    hook = str(server.make_url("/hook"))
+    tasks = [await submit_relay(mock, hook, {"X-Mock-Outcome": "success"}) for _ in range(3)]
+    await deliver(mock, 60)
+    assert peak == 2 and not overlapped
+    assert seen == {t: ["SUBMITTED", "QUEUED", "IN_PROGRESS", "SUCCESS"] for t in tasks}
 
 
 @pytest.mark.parametrize(
