@@ -16,8 +16,7 @@ CONFIG = FamilyConfig(
     failures=({"msg": "boom"}, {"msg": "bang"}),
 )
 
-# CI runs these on uvloop too (loop); memory, sqlite and redis (backends, conftest.py)
-pytestmark = [pytest.mark.loop, pytest.mark.backends]
+pytestmark = pytest.mark.loop  # CI runs these on uvloop too
 
 
 def test_virtual_clock_is_frozen_until_advanced():
