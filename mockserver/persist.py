@@ -28,13 +28,21 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mockserver.accounts import ChargeRule, History, Settlement, Tenant
-from mockserver.backends import Backend, BackendError, ClockState, Record, Write
+from mockserver.backends import (
+    Backend,
+    BackendError,
+    ClockState,
+    Count,
+    CounterOp,
+    Record,
+    Write,
+)
 from mockserver.backends.base import CLOCK as CLOCK_META
 from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
@@ -275,6 +283,12 @@ class Persistence:
         self._seq_written = {}
         self.attach()
 
+    @property
+    def position(self) -> tuple[int, int]:
+        """How far this replica has read the store (notices, clock): it moves when a pull
+        brought something in."""
+        return self._seen, self._clock_version
+
     def _task_changed(self, task: Task) -> None:
         if not self._pulling:
             self._tasks[(task.provider, task.id)] = task
@@ -401,14 +415,18 @@ class Persistence:
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
         await backend.append([orjson.dumps(notice)], keep=NOTICES_KEPT)
 
-    async def pull(self) -> None:
+    async def pull(self, counters: Sequence[CounterOp] = (), now: float = 0.0) -> list[Count]:
         """What other replicas changed since this one last looked: the clock, and the
-        records their notices name (every record again when notices were missed)."""
+        records their notices name (every record again when notices were missed). The
+        request's fleet-wide ``counters`` (mockserver.fleet) are counted at ``now`` in the
+        same read; their counts are the answer."""
         backend = self.backend
         if backend is None:
-            return
+            return []
         state = self.state
-        clock_state, version, notices = await backend.changes(self._seen)
+        clock_state, version, notices, counts = await backend.changes(
+            self._seen, now=now, counters=counters
+        )
         clock = state.clock
         if version != self._clock_version and clock_state is not None:
             self._clock_version = version
@@ -416,7 +434,7 @@ class Persistence:
             if isinstance(clock, VirtualClock) and clock_state.encode() != self._clock_written:
                 clock.resume(clock_state.now(time.time()), clock_state.speed)
         if not notices:
-            return
+            return counts
         missed = self._seen and notices[0][0] > self._seen + 1
         self._seen = notices[-1][0]
         keys: dict[str, None] = {}
@@ -438,6 +456,7 @@ class Persistence:
             await self._reload_all()
         if keys:
             await self._merge(list(keys))
+        return counts
 
     async def _reload_all(self) -> None:
         backend = self.backend

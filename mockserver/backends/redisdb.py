@@ -28,6 +28,7 @@ from mockserver.backends.base import (
     CLOCK,
     Backend,
     BackendUnavailable,
+    Changes,
     ClockState,
     Count,
     CounterOp,
@@ -374,11 +375,23 @@ class RedisBackend(Backend):
             await self._sweep(keys=[self._cexp, self._lexp], args=[repr(now), budget, self.prefix])
         )
 
-    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
+    async def changes(
+        self, since: int, *, now: float = 0.0, counters: Sequence[CounterOp] = ()
+    ) -> Changes:
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hmget(self._meta, [CLOCK, "v:" + CLOCK])
+            if counters:  # the poll script reads the clock and counts, in the same trip
+                args: list[Any] = [repr(now), 0, len(counters), 0]
+                for op in counters:
+                    args += self._counter_args(op, now)
+                keys = [self._meta, self._cexp, self._j, self._jseq]
+                keys += [self.prefix + "c:" + op.key for op in counters]
+                await self._poll(keys=keys, args=args, client=pipe)
+            else:
+                pipe.hmget(self._meta, [CLOCK, "v:" + CLOCK])
             pipe.get(self._jseq)
-            (value, version), last = await pipe.execute()
+            got, last = await pipe.execute()
+        value, version = got[0], got[1]
+        counts = [_count(*got[i : i + 3]) for i in range(2, len(got), 3)]
         clock = None if version is None else ClockState.decode(cast(bytes, value))
         last = int(last or 0)
         entries: list[tuple[int, bytes]] = []
@@ -387,7 +400,7 @@ class RedisBackend(Backend):
                 seq, _, entry = cast(bytes, raw).partition(b":")
                 if int(seq) > since:
                     entries.append((int(seq), entry))
-        return clock, int(version or 0), entries
+        return Changes(clock, int(version or 0), entries, counts)
 
     async def write(self, changes: Write) -> None:
         """One MULTI/EXEC: another replica reads all of a request's changes or none."""

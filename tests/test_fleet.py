@@ -1,0 +1,87 @@
+"""Counted across the fleet: two replicas (two apps, each with its own MockState) on one store,
+a real sqlite file or a real Redis server, let through what one replica would."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.scenario import parse_text
+from tests.conftest import start_mock
+from tests.redis_server import SKIP_REASON, redis_server, with_prefix
+
+TEMPLATES = "/s2s/v2.0/task/template/ai-avatar"
+TOO_MANY = {"status": 429, "error": "Too many requests"}  # YouCam's own 429
+TWO_A_MINUTE = "providers: {youcam: {rate_limits: [{per: key, limit: 2, window: 60}]}}"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str | None) -> str:
+    if request.param == "redis":
+        if redis_url is None:
+            pytest.skip(SKIP_REASON)
+        return with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
+    return f"sqlite:{tmp_path / 'state.db'}"
+
+
+async def _replicas(store_url: str, scenario: str):  # type: ignore[no-untyped-def]
+    a, client_a = await start_mock(parse_text(scenario), state=store_url)
+    b, client_b = await start_mock(parse_text(scenario), state=store_url)
+    return a, b, (client_a, client_b)
+
+
+async def test_a_limit_of_two_a_minute_admits_two_through_two_replicas(store_url: str) -> None:
+    a, b, clients = await _replicas(store_url, TWO_A_MINUTE)
+    try:
+        assert (await a.call("GET", TEMPLATES))[0] == 200
+        assert (await b.call("GET", TEMPLATES))[0] == 200
+        # the window is the fleet's: both replicas refuse the third, in YouCam's words
+        assert await a.call("GET", TEMPLATES) == (429, TOO_MANY)
+        assert await b.call("GET", TEMPLATES) == (429, TOO_MANY)
+        # another key has its own window, on either replica
+        assert (await a.call("GET", TEMPLATES, key="sk-other"))[0] == 200
+        assert (await b.call("GET", TEMPLATES, key="sk-other"))[0] == 200
+        # the fleet's clock closes the window: advanced through B, A admits again
+        status, _ = await b.call("POST", "/__mock/clock/advance", key=None, json={"seconds": 60})
+        assert status == 200
+        assert (await a.call("GET", TEMPLATES))[0] == 200
+        assert (await b.call("GET", TEMPLATES))[0] == 200
+        assert await a.call("GET", TEMPLATES) == (429, TOO_MANY)
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_a_refused_caller_uses_up_no_window(store_url: str) -> None:
+    a, b, clients = await _replicas(store_url, TWO_A_MINUTE.replace("key", "ip"))
+    try:
+        for _ in range(3):  # no key: YouCam's 401, counted in no window (not the address's)
+            assert (await a.call("GET", TEMPLATES, key=None))[0] == 401
+        assert (await a.call("GET", TEMPLATES))[0] == 200
+        assert (await b.call("GET", TEMPLATES))[0] == 200
+        assert (await a.call("GET", TEMPLATES))[0] == 429
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_a_reset_through_one_replica_reopens_the_fleets_windows(store_url: str) -> None:
+    a, b, clients = await _replicas(store_url, TWO_A_MINUTE)
+    try:
+        for mock in (a, b):
+            assert (await mock.call("GET", TEMPLATES))[0] == 200
+        assert (await b.call("GET", TEMPLATES))[0] == 429
+        assert (await a.call("POST", "/__mock/reset", key=None))[0] == 200
+        assert (await b.call("GET", TEMPLATES))[0] == 200
+    finally:
+        for client in clients:
+            await client.close()
