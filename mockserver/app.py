@@ -139,8 +139,7 @@ def _persist(app: web.Application, state: MockState, url: str, endpoints: Endpoi
             log.exception("state: cannot read %s", persist.url)
             err = {"error": f"the state store {persist.url} cannot be read", "status": 503}
             return json_answer(503, err, {"Retry-After": "1"})
-        with fleet.counting(counted):
-            return await handler(request)  # type: ignore[no-any-return]
+        return await fleet.answer(request, handler, counted)
 
     app.middlewares.append(pull)
     app.on_startup.append(persist.start)

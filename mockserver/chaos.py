@@ -28,9 +28,10 @@ import asyncio
 import fnmatch
 import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from multidict import istr
@@ -300,6 +301,20 @@ def scenario_problems(raw: Mapping[str, Any] | None) -> list[str]:
     return problems
 
 
+class Claims(Protocol):
+    """On a state backend (mockserver.fleet), a request's claims on the fleet's ``times``
+    counters: a rule fires only on a claim the store granted, so ``times: 1`` fires once
+    across every replica."""
+
+    def won(self, rule: str) -> bool: ...
+
+    def use(self, rule: str) -> None: ...
+
+
+# The claims of the request being decided; None (memory): each replica counts ``fired``.
+FLEET_CLAIMS: ContextVar[Claims | None] = ContextVar("avatar_mock_claims", default=None)
+
+
 class ChaosEngine:
     """The scenario's chaos section, ready to decide per request."""
 
@@ -358,13 +373,18 @@ class ChaosEngine:
 
     def _fire_rules(self, decision: Decision, spot: Spot, body: dict[str, Any] | None) -> None:
         elapsed = spot.now - self.started_at
+        claims = FLEET_CLAIMS.get()
         for rule in self.rules:
-            if rule.times is not None and rule.fired >= rule.times:
+            if rule.times is not None and (
+                rule.fired >= rule.times if claims is None else not claims.won(rule.name)
+            ):
                 continue
             if not rule.in_window(elapsed) or not rule.match.matches(spot, body):
                 continue
             if rule.probability < 1.0 and self.rng.random() >= rule.probability:
                 continue
+            if rule.times is not None and claims is not None:
+                claims.use(rule.name)
             rule.fired += 1
             self._add(decision, rule.effect, f"rule:{rule.name}")
             if decision.effect is not None:

@@ -1,10 +1,10 @@
 """Counted across the fleet: with a state backend (``--state sqlite:...``/``redis://...``) the
-scenario's rate-limit windows are counted in the store, so N replicas behind a load balancer
-let through what one would.
+scenario's rate-limit windows and the chaos rules' ``times`` are counted in the store, so N
+replicas behind a load balancer let through what one would and a ``times: 1`` rule fires once.
 
 A replica reads the store before every request anyway (``persist.pull`` ->
-``Backend.changes``); the request's windows are counted in that same read, so counting adds
-no round trip. Before the read, :meth:`Fleet.counters` works out the operation the request is
+``Backend.changes``); the request's counters are counted in that same read, so counting adds
+no round trip. Before the read, :meth:`Fleet.windows` works out the operation the request is
 routed to and who calls it (the provider's own ``authenticate``, on this replica's copy of the
 state: a request it refuses is not counted, as with one replica) and names one counter per
 rule. The pipeline's limit step then asks :class:`FleetWindows` (in place of the in-memory
@@ -15,19 +15,30 @@ replica moved the clock (a window counted as open has closed by the fleet's cloc
 changes make the caller someone else (a key it had just created). A request chaos refuses
 before the work has been counted by then: on a fleet it uses up its window's share.
 
+A chaos rule with ``times`` is claimed in the same read by every request it may match (what
+can be told before the body is read: provider, operation, path, method, header, tenant, the
+``during`` window); the rule fires only on a claim the store granted (``chaos.FLEET_CLAIMS``),
+and a claim not used is given back before the answer leaves. The seed still decides, per
+replica, as it does alone (``probability`` draws from the replica's own generator).
+
 With memory none of this exists: no middleware, no hook, the same work per poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from mockserver.admin import PREFIX
+from mockserver.auth import bearer_key
 from mockserver.backends import Count, CounterOp
+from mockserver.chaos import FLEET_CLAIMS, FaultRule, Spot
 from mockserver.context import RequestContext
 from mockserver.ratelimit import FixedWindows
 
@@ -38,11 +49,40 @@ if TYPE_CHECKING:
     from mockserver.spec import Operation
     from mockserver.state import MockState
 
-# What the store counted for the request being answered: counter key -> its count.
-_COUNTED: ContextVar[dict[str, Count] | None] = ContextVar("avatar_mock_counted", default=None)
+
+@dataclass(slots=True)
+class Counted:
+    """What the store counted for one request: its windows (counter key -> count) and its
+    claims on the chaos rules' ``times`` (rule name -> granted), the ones used so far."""
+
+    windows: dict[str, Count]
+    claims: dict[str, bool] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    def won(self, rule: str) -> bool:
+        return self.claims.get(rule, False) and rule not in self.used
+
+    def use(self, rule: str) -> None:
+        self.used.add(rule)
+
+    def unused(self) -> list[str]:
+        """Claims to give back: granted and not used, or refused (each was counted)."""
+        return [rule for rule in self.claims if rule not in self.used]
+
+
+log = logging.getLogger("avatar_mock")
+
+# What the store counted for the request being answered.
+_COUNTED: ContextVar[Counted | None] = ContextVar("avatar_mock_counted", default=None)
 
 # The spec operation each route serves (a route serves one method of one operation).
 Endpoints = dict[web.AbstractRoute, tuple["Provider", "Operation"]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def times_key(rule: str) -> str:
+    """The store's counter of a chaos rule's claims and firings (``times``)."""
+    return f"chaos:{rule}"
 
 
 def window_key(provider: str, rule: RateLimitRule, key: str, ip: str) -> str:
@@ -65,7 +105,7 @@ class FleetWindows(FixedWindows):
         if counted is None:
             return super().admit(rules, provider, key, ip, now)
         for rule in rules:
-            count = counted.get(window_key(provider, rule, key, ip))
+            count = counted.windows.get(window_key(provider, rule, key, ip))
             if count is None:
                 return super().admit(rules, provider, key, ip, now)
             if not count.admitted:
@@ -83,7 +123,7 @@ class Fleet:
         self.endpoints = endpoints
         state.windows = FleetWindows()
 
-    def counters(self, request: web.Request, now: float) -> list[CounterOp]:
+    def windows(self, request: web.Request, now: float) -> list[CounterOp]:
         """The windows ``request`` is counted in, one per rule of its provider, in order;
         none when no rule applies or the provider refuses the caller."""
         found = self.endpoints.get(request.match_info.route)
@@ -110,19 +150,52 @@ class Fleet:
             for rule in rules
         ]
 
-    async def pull(self, request: web.Request) -> dict[str, Count] | None:
-        """Read what other replicas changed, counting ``request``'s windows in the same read;
-        the counts by counter key (None: nothing to count)."""
+    def claims(self, request: web.Request, now: float) -> list[FaultRule]:
+        """The chaos rules with ``times`` that may fire on ``request``: what it can tell
+        before the body is read (a rule that then does not fire gives its claim back)."""
+        chaos = self.state.chaos
+        if not chaos.rules or request.path.startswith(PREFIX):  # the control plane: no chaos
+            return []
+        found = self.endpoints.get(request.match_info.route)
+        spot = None
+        if found is not None:
+            provider, op = found
+            spot = Spot(request, provider.name, op.operation_id, bearer_key(request) or "", now)
+        elapsed = now - chaos.started_at
+        out = []
+        for rule in chaos.rules:
+            if rule.times is None or not rule.in_window(elapsed):
+                continue
+            if spot is not None and not dataclasses.replace(rule.match, body=()).matches(
+                spot, None
+            ):
+                continue
+            out.append(rule)
+        return out
+
+    async def pull(self, request: web.Request) -> Counted | None:
+        """Read what other replicas changed, counting ``request``'s windows and claims in the
+        same read (None: nothing to count)."""
         persist, clock = self.persist, self.state.clock
         now = clock.now()
-        ops = self.counters(request, now)
-        before = persist.position
-        counts = await persist.pull(ops, now)
-        if not ops:
+        windows = self.windows(request, now)
+        rules = self.claims(request, now)
+        if not windows and not rules:
+            await persist.pull()
             return None
-        counted = {op.key: count for op, count in zip(ops, counts, strict=False)}
-        if persist.position != before:  # the read moved the clock or the state: check again
-            await self._recount(request, counted)
+        claims = [CounterOp(times_key(rule.name)) for rule in rules]  # never refused: first
+        before = persist.position
+        counts = await persist.pull(claims + windows, now)
+        granted = counts[: len(claims)]
+        counted = Counted(
+            {op.key: count for op, count in zip(windows, counts[len(claims) :], strict=False)},
+            {
+                rule.name: count.value <= (rule.times or 0)
+                for rule, count in zip(rules, granted, strict=True)
+            },
+        )
+        if windows and persist.position != before:  # the read moved the clock or the state
+            await self._recount(request, counted.windows)
         return counted
 
     async def _recount(self, request: web.Request, counted: dict[str, Count]) -> None:
@@ -130,7 +203,7 @@ class Fleet:
         since, a subject the pulled changes made the caller."""
         now = self.state.clock.now()
         again: list[CounterOp] = []
-        for op in self.counters(request, now):
+        for op in self.windows(request, now):
             count = counted.get(op.key)
             if count is None or count.resets_at <= now:
                 again.append(op)
@@ -142,12 +215,25 @@ class Fleet:
         got = await backend.poll((), now=now, counters=again)
         counted.update((op.key, count) for op, count in zip(again, got.counts, strict=False))
 
-    @staticmethod
-    @contextmanager
-    def counting(counted: dict[str, Count] | None) -> Iterator[None]:
-        """Answer the request with ``counted`` (what :meth:`pull` gave)."""
-        token = _COUNTED.set(counted)
+    async def answer(
+        self, request: web.Request, handler: Handler, counted: Counted | None
+    ) -> web.StreamResponse:
+        """``handler``'s answer to ``request`` with what :meth:`pull` ``counted``; claims it
+        did not use are given back before the answer leaves (another replica may fire them:
+        a round trip only then, and only while chaos rules have ``times``)."""
+        if counted is None:
+            return await handler(request)
+        token, claims = _COUNTED.set(counted), FLEET_CLAIMS.set(counted)
         try:
-            yield
+            return await handler(request)
         finally:
             _COUNTED.reset(token)
+            FLEET_CLAIMS.reset(claims)
+            unused = counted.unused()
+            backend = self.persist.backend
+            if unused and backend is not None:
+                refunds = [CounterOp(times_key(rule), by=-1) for rule in unused]
+                try:
+                    await backend.poll((), now=self.state.clock.now(), counters=refunds)
+                except Exception:  # the answer stands; the claim stays spent
+                    log.exception("state: cannot give chaos claims back to %s", self.persist.url)

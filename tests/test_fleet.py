@@ -85,3 +85,43 @@ async def test_a_reset_through_one_replica_reopens_the_fleets_windows(store_url:
     finally:
         for client in clients:
             await client.close()
+
+
+def _rules(*items: str) -> str:
+    return "chaos: {rules: [" + ", ".join(items) + "]}"
+
+
+async def test_a_times_1_chaos_rule_fires_once_across_the_fleet(store_url: str) -> None:
+    down_once = "{name: down, effect: {type: status, status: 503}, times: 1}"
+    a, b, clients = await _replicas(store_url, _rules(down_once))
+    try:
+        statuses = [(await mock.call("GET", TEMPLATES))[0] for mock in (a, b, a, b)]
+        assert statuses == [503, 200, 200, 200]
+        # a reset through one replica lets it fire once more, on either
+        assert (await a.call("POST", "/__mock/reset", key=None))[0] == 200
+        statuses = [(await mock.call("GET", TEMPLATES))[0] for mock in (b, a, b)]
+        assert statuses == [503, 200, 200]
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_a_claim_a_rule_did_not_use_is_given_back(store_url: str) -> None:
+    """A rule that matches on the body cannot be told before the read: a request whose body
+    does not match claims, and gives the claim back, so the next match fires anywhere."""
+    on_body = (
+        "{name: bad-voice, effect: {type: status, status: 503}, times: 1,"
+        " match: {body: {voice: bad}}}"
+    )
+    a, b, clients = await _replicas(store_url, _rules(on_body))
+    path = "/s2s/v2.0/task/ai-avatar"
+    try:
+        status, _ = await a.call("POST", path, json={"voice": "good"})
+        assert status != 503
+        status, _ = await b.call("POST", path, json={"voice": "bad"})
+        assert status == 503
+        status, _ = await a.call("POST", path, json={"voice": "bad"})
+        assert status != 503
+    finally:
+        for client in clients:
+            await client.close()
