@@ -31,16 +31,17 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from mockserver.admin import PREFIX
 from mockserver.auth import bearer_key
 from mockserver.backends import Count, CounterOp
-from mockserver.chaos import FLEET_CLAIMS, FaultRule, Spot
+from mockserver.chaos import FLEET_CLAIMS, Match, Preset, Spot
 from mockserver.context import RequestContext
 from mockserver.ratelimit import FixedWindows
+from mockserver.stores import Store
 
 if TYPE_CHECKING:
     from mockserver.persist import Persistence
@@ -53,21 +54,29 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class Counted:
     """What the store counted for one request: its windows (counter key -> count) and its
-    claims on the chaos rules' ``times`` (rule name -> granted), the ones used so far."""
+    claims on the chaos rules' ``times`` and the presets' counts, the ones used so far."""
 
     windows: dict[str, Count]
-    claims: dict[str, bool] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 
-    def won(self, rule: str) -> bool:
-        return self.claims.get(rule, False) and rule not in self.used
+    def won(self, name: str) -> bool:
+        claim = self.claims.get(name)
+        return claim is not None and claim.granted and name not in self.used
 
-    def use(self, rule: str) -> None:
-        self.used.add(rule)
+    def use(self, name: str) -> int:
+        self.used.add(name)
+        return self.claims[name].left
 
     def unused(self) -> list[str]:
         """Claims to give back: granted and not used, or refused (each was counted)."""
-        return [rule for rule in self.claims if rule not in self.used]
+        return [name for name in self.claims if name not in self.used]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    granted: bool  # the count is within the rule's times (the preset's count)
+    left: int  # uses left after this one
 
 
 log = logging.getLogger("avatar_mock")
@@ -80,9 +89,10 @@ Endpoints = dict[web.AbstractRoute, tuple["Provider", "Operation"]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def times_key(rule: str) -> str:
-    """The store's counter of a chaos rule's claims and firings (``times``)."""
-    return f"chaos:{rule}"
+def times_key(claim: str) -> str:
+    """The store's counter of a rule's firings (``times``) or a preset's uses, and of the
+    claims on them held by requests under way."""
+    return f"chaos:{claim}"
 
 
 def window_key(provider: str, rule: RateLimitRule, key: str, ip: str) -> str:
@@ -122,6 +132,7 @@ class Fleet:
         self.persist = persist
         self.endpoints = endpoints
         state.windows = FleetWindows()
+        PresetQueue.of(state).state = state
 
     def windows(self, request: web.Request, now: float) -> list[CounterOp]:
         """The windows ``request`` is counted in, one per rule of its provider, in order;
@@ -150,27 +161,37 @@ class Fleet:
             for rule in rules
         ]
 
-    def claims(self, request: web.Request, now: float) -> list[FaultRule]:
-        """The chaos rules with ``times`` that may fire on ``request``: what it can tell
-        before the body is read (a rule that then does not fire gives its claim back)."""
+    def claims(self, request: web.Request, now: float) -> list[tuple[str, int]]:
+        """The counters (name, limit) of the chaos rules with ``times`` and the presets that
+        may apply to ``request``: what can be told before the body is read (one that then
+        does not apply gives its claim back)."""
         chaos = self.state.chaos
-        if not chaos.rules or request.path.startswith(PREFIX):  # the control plane: no chaos
-            return []
+        if not (chaos.rules or chaos.presets) or request.path.startswith(PREFIX):
+            return []  # the control plane takes no chaos
         found = self.endpoints.get(request.match_info.route)
         spot = None
         if found is not None:
             provider, op = found
             spot = Spot(request, provider.name, op.operation_id, bearer_key(request) or "", now)
+
+        def may(match: Match) -> bool:
+            return spot is None or match.matches(spot, None)
+
         elapsed = now - chaos.started_at
-        out = []
-        for rule in chaos.rules:
-            if rule.times is None or not rule.in_window(elapsed):
-                continue
-            if spot is not None and not dataclasses.replace(rule.match, body=()).matches(
-                spot, None
-            ):
-                continue
-            out.append(rule)
+        out = [
+            (rule.claim, rule.times)
+            for rule in chaos.rules
+            if rule.times is not None
+            and rule.in_window(elapsed)
+            and may(dataclasses.replace(rule.match, body=()))
+        ]
+        # an outcome preset is taken for the caller's tenant, which a token names only once
+        # the request is authenticated: the tenant is not told here
+        out += [
+            (preset.claim, preset.count)
+            for preset in chaos.presets
+            if may(dataclasses.replace(preset.match, body=(), tenant=None))
+        ]
         return out
 
     async def pull(self, request: web.Request) -> Counted | None:
@@ -183,15 +204,15 @@ class Fleet:
         if not windows and not rules:
             await persist.pull()
             return None
-        claims = [CounterOp(times_key(rule.name)) for rule in rules]  # never refused: first
+        claims = [CounterOp(times_key(name)) for name, _ in rules]  # never refused: first
         before = persist.position
         counts = await persist.pull(claims + windows, now)
         granted = counts[: len(claims)]
         counted = Counted(
             {op.key: count for op, count in zip(windows, counts[len(claims) :], strict=False)},
             {
-                rule.name: count.value <= (rule.times or 0)
-                for rule, count in zip(rules, granted, strict=True)
+                name: Claim(count.value <= limit, limit - count.value)
+                for (name, limit), count in zip(rules, granted, strict=True)
             },
         )
         if windows and persist.position != before:  # the read moved the clock or the state
@@ -237,3 +258,52 @@ class Fleet:
                     await backend.poll((), now=self.state.clock.now(), counters=refunds)
                 except Exception:  # the answer stands; the claim stays spent
                     log.exception("state: cannot give chaos claims back to %s", self.persist.url)
+
+
+class PresetQueue(Store):
+    """The queued presets, kept in the state store so that every replica reads the queue
+    ``POST /__mock/presets`` filled through any one of them (their uses are the fleet's
+    counters, see :class:`Fleet`). Written when the queue changed: a preset added, cleared,
+    or used up here."""
+
+    state: MockState | None = None
+
+    def __init__(self) -> None:
+        self._written: tuple[tuple[int, int], ...] = ()
+
+    def _presets(self) -> list[Preset]:
+        return self.state.chaos.presets if self.state is not None else []
+
+    @property  # type: ignore[override]
+    def dirty(self) -> bool:
+        return tuple((p.id, p.remaining) for p in self._presets()) != self._written
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if not value:
+            self._written = tuple((p.id, p.remaining) for p in self._presets())
+
+    def dump(self) -> Any:
+        return [
+            {"id": p.id, "count": p.count, "remaining": p.remaining, "raw": p.raw}
+            for p in self._presets()
+        ]
+
+    def load(self, data: Any) -> None:
+        if self.state is None:
+            return
+        chaos = self.state.chaos
+        presets = []
+        for item in data:
+            preset = chaos.add_preset({**item["raw"], "count": item["count"]})
+            preset.id, preset.remaining = item["id"], item["remaining"]
+            presets.append(preset)
+        chaos.presets[:] = presets  # in place: a replaced scenario carries this list over
+        chaos._preset_ids = max([chaos._preset_ids, *(p.id for p in presets)])
+        self.dirty = False
+
+    def clear(self) -> None:
+        self._written = ()
+
+    def __len__(self) -> int:
+        return len(self._presets())

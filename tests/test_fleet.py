@@ -125,3 +125,27 @@ async def test_a_claim_a_rule_did_not_use_is_given_back(store_url: str) -> None:
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_a_preset_queued_through_one_replica_is_used_once_by_the_fleet(
+    store_url: str,
+) -> None:
+    a, b, clients = await _replicas(store_url, "{}")
+    outage = {"effect": {"type": "status", "status": 503}, "count": 2}
+    try:
+        status, _ = await a.call("POST", "/__mock/presets", key=None, json=outage)
+        assert status == 201
+        _, listed = await b.call("GET", "/__mock/presets", key=None)
+        assert [p["remaining"] for p in listed["presets"]] == [2]
+        assert (await b.call("GET", TEMPLATES))[0] == 503
+        _, listed = await a.call("GET", "/__mock/presets", key=None)
+        assert [p["remaining"] for p in listed["presets"]] == [1]
+        assert (await a.call("GET", TEMPLATES))[0] == 503
+        statuses = [(await mock.call("GET", TEMPLATES))[0] for mock in (b, a)]
+        assert statuses == [200, 200]  # two uses across the fleet, then none
+        for mock in (a, b):
+            _, listed = await mock.call("GET", "/__mock/presets", key=None)
+            assert listed["presets"] == []
+    finally:
+        for client in clients:
+            await client.close()
