@@ -248,11 +248,17 @@ class SqliteBackend(Backend):
         await self._commit(_clear)
 
     async def changes(
-        self, since: int, *, now: float = 0.0, counters: Sequence[CounterOp] = ()
+        self,
+        since: int,
+        *,
+        now: float = 0.0,
+        counters: Sequence[CounterOp] = (),
+        journal: Sequence[bytes] = (),
+        keep: int = 0,
     ) -> Changes:
-        if counters:  # the counting writes: one transaction for the read and the counts
-            return await self._commit(_changes, since, now, counters)
-        return await self._call(self._read, _changes, since, now, ())
+        if counters or journal:  # they write: one transaction for the writes and the read
+            return await self._commit(_changes, since, now, counters, journal, keep)
+        return await self._call(self._read, _changes, since, now, (), (), keep)
 
     async def write(self, changes: Write) -> None:
         await self._commit(_write, changes)
@@ -381,7 +387,12 @@ def _sweep(db: sqlite3.Connection, now: float, budget: int) -> int:
 
 
 def _changes(
-    db: sqlite3.Connection, since: int, now: float, counters: Sequence[CounterOp]
+    db: sqlite3.Connection,
+    since: int,
+    now: float,
+    counters: Sequence[CounterOp],
+    journal: Sequence[bytes],
+    keep: int,
 ) -> Changes:
     counts: list[Count] = []
     for op in counters:
@@ -389,6 +400,8 @@ def _changes(
         counts.append(c)
         if not c.admitted:
             break
+    if journal:
+        _append(db, journal, keep)
     got = _get_meta_in(db, CLOCK)
     rows = db.execute("SELECT seq, entry FROM journal WHERE seq > ? ORDER BY seq", (since,))
     entries = [(s, bytes(e)) for s, e in rows]
