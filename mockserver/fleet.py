@@ -40,6 +40,7 @@ from mockserver.auth import bearer_key
 from mockserver.backends import Count, CounterOp
 from mockserver.chaos import FLEET_CLAIMS, Match, Preset, Spot
 from mockserver.context import RequestContext
+from mockserver.fleetjournal import FleetJournal
 from mockserver.ratelimit import FixedWindows
 from mockserver.stores import Store
 
@@ -59,6 +60,7 @@ class Counted:
     windows: dict[str, Count]
     claims: dict[str, Claim] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    journal: list[dict[str, Any]] | None = None  # GET /__mock/journal: the fleet's entries
 
     def won(self, name: str) -> bool:
         claim = self.claims.get(name)
@@ -86,6 +88,7 @@ _COUNTED: ContextVar[Counted | None] = ContextVar("avatar_mock_counted", default
 
 # The spec operation each route serves (a route serves one method of one operation).
 Endpoints = dict[web.AbstractRoute, tuple["Provider", "Operation"]]
+JOURNAL = PREFIX + "/journal"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -132,6 +135,7 @@ class Fleet:
         self.persist = persist
         self.endpoints = endpoints
         state.windows = FleetWindows()
+        self.journal = state.journal = FleetJournal(state.scenario.journal_size, persist)
         PresetQueue.of(state).state = state
 
     def windows(self, request: web.Request, now: float) -> list[CounterOp]:
@@ -202,7 +206,9 @@ class Fleet:
         windows = self.windows(request, now)
         rules = self.claims(request, now)
         if not windows and not rules:
-            await persist.pull()
+            await persist.pull()  # sends the journal's outbox too
+            if request.method == "GET" and request.path == JOURNAL:
+                return Counted({}, journal=await self.journal.read())
             return None
         claims = [CounterOp(times_key(name)) for name, _ in rules]  # never refused: first
         before = persist.position
@@ -242,14 +248,22 @@ class Fleet:
         """``handler``'s answer to ``request`` with what :meth:`pull` ``counted``; claims it
         did not use are given back before the answer leaves (another replica may fire them:
         a round trip only then, and only while chaos rules have ``times``)."""
+        journal = self.journal
         if counted is None:
-            return await handler(request)
+            try:
+                return await handler(request)
+            finally:
+                journal.schedule()
         token, claims = _COUNTED.set(counted), FLEET_CLAIMS.set(counted)
+        read = None if counted.journal is None else journal.reading(counted.journal)
         try:
             return await handler(request)
         finally:
             _COUNTED.reset(token)
             FLEET_CLAIMS.reset(claims)
+            if read is not None:
+                journal.done(read)
+            journal.schedule()
             unused = counted.unused()
             backend = self.persist.backend
             if unused and backend is not None:

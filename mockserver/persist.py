@@ -249,6 +249,10 @@ class Persistence:
         self._clock_version = 0
         self._clock_written = b""  # the clock as this replica last wrote it
         self._pulling = False
+        # The fleet's journal (mockserver.fleet): request entries to send with the next read
+        # or write, and how many log entries the store keeps (notices and requests).
+        self.outbox: Callable[[], list[bytes]] | None = None
+        self.keep = NOTICES_KEPT
 
     # -- start and stop ---------------------------------------------------------------------
     async def start(self, _app: object = None) -> None:
@@ -413,7 +417,8 @@ class Persistence:
         if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
             keys.append(CLOCK_META)
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
-        await backend.append([orjson.dumps(notice)], keep=NOTICES_KEPT)
+        entries = self.outbox() if self.outbox is not None else []
+        await backend.append([orjson.dumps(notice), *entries], keep=self.keep)
 
     async def pull(self, counters: Sequence[CounterOp] = (), now: float = 0.0) -> list[Count]:
         """What other replicas changed since this one last looked: the clock, and the
@@ -424,8 +429,9 @@ class Persistence:
         if backend is None:
             return []
         state = self.state
+        journal = self.outbox() if self.outbox is not None else ()
         clock_state, version, notices, counts = await backend.changes(
-            self._seen, now=now, counters=counters
+            self._seen, now=now, counters=counters, journal=journal, keep=self.keep
         )
         clock = state.clock
         if version != self._clock_version and clock_state is not None:
@@ -439,6 +445,8 @@ class Persistence:
         self._seen = notices[-1][0]
         keys: dict[str, None] = {}
         for _, raw in notices:
+            if raw[:1] != b"{":  # a request the fleet's journal keeps, not a notice
+                continue
             notice = orjson.loads(raw)
             if not isinstance(notice, dict) or notice.get("replica", self.replica) == self.replica:
                 continue

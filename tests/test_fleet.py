@@ -149,3 +149,41 @@ async def test_a_preset_queued_through_one_replica_is_used_once_by_the_fleet(
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_the_journal_on_one_replica_lists_the_fleets_requests(store_url: str) -> None:
+    a, b, clients = await _replicas(store_url, "{}")
+    try:
+        assert (await a.call("GET", TEMPLATES))[0] == 200
+        assert (await b.call("GET", TEMPLATES, key="sk-b"))[0] == 200
+        assert (await b.call("GET", "/s2s/v2.0/nowhere", key="sk-b"))[0] == 404
+        # B's entries ride B's next trip to the store (here a control request's read)
+        assert (await b.call("GET", "/__mock/clock", key=None))[0] == 200
+        _, body = await a.call("GET", "/__mock/journal", key=None)
+        seen = [(e["path"], e["status"], e["tenant"]) for e in body["entries"]]
+        assert sorted(seen, key=str) == sorted(
+            [
+                (TEMPLATES, 200, "sk-test"),
+                (TEMPLATES, 200, "sk-b"),
+                ("/s2s/v2.0/nowhere", 404, None),
+            ],
+            key=str,
+        )
+        assert seen.index((TEMPLATES, 200, "sk-b")) < seen.index(("/s2s/v2.0/nowhere", 404, None))
+        by_replica = {e["tenant"]: e["replica"] for e in body["entries"]}
+        assert by_replica["sk-test"] != by_replica["sk-b"]  # each names who answered it
+        assert len({e["seq"] for e in body["entries"]}) == 3
+        # the same entries through either replica, filters as on one
+        _, on_b = await b.call("GET", "/__mock/journal", key=None, params={"tenant": "sk-b"})
+        assert [e["path"] for e in on_b["entries"]] == [TEMPLATES]
+        # cleared through one, empty on both; a replica that stops sends what it holds
+        assert (await a.call("DELETE", "/__mock/journal", key=None))[0] == 200
+        _, body = await a.call("GET", "/__mock/journal", key=None)
+        assert body["entries"] == []
+        assert (await b.call("GET", TEMPLATES, key="sk-b"))[0] == 200
+        await clients[1].close()
+        _, body = await a.call("GET", "/__mock/journal", key=None)
+        assert [(e["path"], e["tenant"]) for e in body["entries"]] == [(TEMPLATES, "sk-b")]
+    finally:
+        for client in clients:
+            await client.close()

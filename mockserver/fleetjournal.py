@@ -1,0 +1,133 @@
+"""The fleet's journal: with a state backend, ``GET /__mock/journal`` on any replica answers
+with the requests every replica answered, each naming the replica that answered it.
+
+A replica keeps its own ring as it does alone; each entry it records also waits in an outbox
+that rides the replica's next trip to the store (the read before its next request, or the
+write of a request that changed something), so recording costs no round trip of its own. A
+replica that goes quiet sends what waits after ``IDLE`` seconds, and when it stops. The store
+keeps the newest entries in its log beside the change notices (``Persistence.keep``: the
+notices' share plus the journal's size); a GET reads the log back (one round trip, on the
+control plane only) and answers oldest first by the fleet's clock. ``DELETE
+/__mock/journal`` puts a mark in the log: a GET shows what came after the last mark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from mockserver.journal import Entry, Journal, _readable
+from mockserver.jsonio import printable
+
+if TYPE_CHECKING:
+    from mockserver.persist import Persistence
+
+log = logging.getLogger("avatar_mock")
+
+IDLE = 0.25  # seconds a quiet replica holds entries before sending them on their own
+CLEARED = b'["cleared"]'  # the mark DELETE /__mock/journal leaves in the log
+
+# The fleet's entries, read for the GET being answered (None: this replica's own ring).
+_READ: ContextVar[list[dict[str, Any]] | None] = ContextVar("avatar_mock_fleet", default=None)
+
+
+def encode(replica: str, entry: tuple[Any, ...]) -> bytes:
+    """One entry as the log keeps it: a JSON list (a notice is an object), replica first."""
+    try:
+        return orjson.dumps([replica, *entry])
+    except orjson.JSONEncodeError:  # a target with a lone surrogate: kept readable
+        return orjson.dumps([replica, *entry[:2], printable(entry[2], 2000), *entry[3:]])
+
+
+class FleetJournal(Journal):
+    """This replica's ring, and the outbox of what the fleet's log has not got yet."""
+
+    def __init__(self, size: int, persist: Persistence) -> None:
+        super().__init__(size)
+        self.persist = persist
+        self.replica = persist.replica[:12]
+        self._out: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending: asyncio.Future[None] | None = None
+        persist.outbox = self.outbox
+        persist.keep += size
+
+    def add(self, entry: tuple[Any, ...]) -> None:
+        super().add(entry)
+        self._out.append(encode(self.replica, tuple(entry)))
+
+    def clear(self) -> None:
+        super().clear()
+        self._out = [CLEARED]
+
+    def resize(self, size: int) -> None:
+        if size != self._entries.maxlen:
+            self.persist.keep += size - (self._entries.maxlen or 0)
+        super().resize(size)
+
+    def outbox(self) -> list[bytes]:
+        """What waits, handed to the trip about to be made (and no longer waiting)."""
+        out, self._out = self._out, []
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        return out
+
+    def entries(self) -> list[dict[str, Any]]:
+        read = _READ.get()
+        return super().entries() if read is None else read
+
+    # -- sending on its own, when nothing else goes to the store --------------------------
+    def schedule(self) -> None:
+        """After an answer: send what waits if no trip takes it within ``IDLE`` seconds."""
+        if self._out and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(IDLE, self._kick)
+
+    def _kick(self) -> None:
+        self._timer = None
+        self._sending = asyncio.ensure_future(self.send())
+
+    async def send(self) -> None:
+        backend = self.persist.backend
+        out = self.outbox()
+        if not out or backend is None:
+            return
+        try:
+            await backend.append(out, keep=self.persist.keep)
+        except Exception:  # the entries are lost to the fleet; the ring here keeps them
+            log.exception("state: cannot send journal entries to %s", self.persist.url)
+
+    async def stop(self, _app: object = None) -> None:
+        if self._sending is not None:
+            await self._sending
+        await self.send()
+
+    # -- reading the fleet's entries back -----------------------------------------------
+    async def read(self) -> list[dict[str, Any]]:
+        """The fleet's kept entries since the last mark, the newest ``size``, oldest first by
+        the mock's clock (one clock for the fleet); numbered by the store's sequence (unique
+        across the fleet, in the order the store took them)."""
+        backend = self.persist.backend
+        assert backend is not None
+        out: list[dict[str, Any]] = []
+        for seq, raw in await backend.journal(since=0):
+            if raw[:1] != b"[":  # a change notice
+                continue
+            if raw == CLEARED:
+                out.clear()
+                continue
+            replica, *fields = orjson.loads(raw)
+            out.append(_readable(seq, Entry._make(fields)) | {"replica": replica})
+        out.sort(key=lambda e: e["at"])  # stable: at one reading, as the store took them
+        return out[-(self._entries.maxlen or 0) :]
+
+    def reading(self, entries: list[dict[str, Any]]) -> Any:
+        """Answer the GET with ``entries`` (a token for :meth:`done`)."""
+        return _READ.set(entries)
+
+    def done(self, token: Any) -> None:
+        _READ.reset(token)
