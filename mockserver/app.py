@@ -144,7 +144,7 @@ def _persist(app: web.Application, state: MockState, url: str, endpoints: Endpoi
     app.middlewares.append(pull)
     app.on_startup.append(persist.start)
     app.on_response_prepare.append(persist.flush)
-    app.on_cleanup.append(fleet.journal.stop)  # what waits for the fleet's journal, first
+    app.on_cleanup.append(fleet.journal.drain)  # what waits for the fleet's journal, first
     app.on_cleanup.append(persist.stop)
 
 

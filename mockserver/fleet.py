@@ -206,8 +206,9 @@ class Fleet:
         windows = self.windows(request, now)
         rules = self.claims(request, now)
         if not windows and not rules:
-            await persist.pull()  # sends the journal's outbox too
+            await persist.pull()
             if request.method == "GET" and request.path == JOURNAL:
+                await self.journal.drain()  # this replica's own entries, up to now
                 return Counted({}, journal=await self.journal.read())
             return None
         claims = [CounterOp(times_key(name)) for name, _ in rules]  # never refused: first

@@ -249,8 +249,8 @@ class Persistence:
         self._clock_version = 0
         self._clock_written = b""  # the clock as this replica last wrote it
         self._pulling = False
-        # The fleet's journal (mockserver.fleet): request entries to send with the next read
-        # or write, and how many log entries the store keeps (notices and requests).
+        # The fleet's journal (mockserver.fleetjournal): request entries to send with the
+        # next write, and how many log entries the store keeps (notices and requests).
         self.outbox: Callable[[], list[bytes]] | None = None
         self.keep = NOTICES_KEPT
 
@@ -286,6 +286,12 @@ class Persistence:
         self._clear = True
         self._seq_written = {}
         self.attach()
+
+    def appended(self, last: int, count: int) -> None:
+        """This replica appended ``count`` entries ending at ``last``: when nothing came
+        between, the next read need not bring them back."""
+        if self._seen == last - count:
+            self._seen = last
 
     @property
     def position(self) -> tuple[int, int]:
@@ -429,9 +435,8 @@ class Persistence:
         if backend is None:
             return []
         state = self.state
-        journal = self.outbox() if self.outbox is not None else ()
         clock_state, version, notices, counts = await backend.changes(
-            self._seen, now=now, counters=counters, journal=journal, keep=self.keep
+            self._seen, now=now, counters=counters
         )
         clock = state.clock
         if version != self._clock_version and clock_state is not None:
