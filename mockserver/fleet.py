@@ -138,6 +138,21 @@ class Fleet:
         self.journal = state.journal = FleetJournal(state.scenario.journal_size, persist)
         PresetQueue.of(state).state = state
 
+    def limited(self, request: web.Request) -> bool:
+        """Whether ``request`` goes to an operation whose provider has rate limits."""
+        found = self.endpoints.get(request.match_info.route)
+        return found is not None and bool(self.state.scenario.providers[found[0].name].rate_limits)
+
+    def counted_chaos(self, request: web.Request) -> bool:
+        """Whether chaos has counters ``request`` may touch: rules with ``times``, presets.
+        Then the request is answered with its claims, none or some: a rule or preset it did
+        not claim does not fire (never more than the fleet's count)."""
+        chaos = self.state.chaos
+        return bool(
+            (chaos.presets or any(rule.times is not None for rule in chaos.rules))
+            and not request.path.startswith(PREFIX)  # the control plane takes no chaos
+        )
+
     def windows(self, request: web.Request, now: float) -> list[CounterOp]:
         """The windows ``request`` is counted in, one per rule of its provider, in order;
         none when no rule applies or the provider refuses the caller."""
@@ -170,8 +185,6 @@ class Fleet:
         may apply to ``request``: what can be told before the body is read (one that then
         does not apply gives its claim back)."""
         chaos = self.state.chaos
-        if not (chaos.rules or chaos.presets) or request.path.startswith(PREFIX):
-            return []  # the control plane takes no chaos
         found = self.endpoints.get(request.match_info.route)
         spot = None
         if found is not None:
@@ -203,14 +216,15 @@ class Fleet:
         same read (None: nothing to count)."""
         persist, clock = self.persist, self.state.clock
         now = clock.now()
-        windows = self.windows(request, now)
-        rules = self.claims(request, now)
-        if not windows and not rules:
+        limited, counted_chaos = self.limited(request), self.counted_chaos(request)
+        if not limited and not counted_chaos:  # the common case: nothing counted
             await persist.pull()
             if request.method == "GET" and request.path == JOURNAL:
                 await self.journal.drain()  # this replica's own entries, up to now
                 return Counted({}, journal=await self.journal.read())
             return None
+        windows = self.windows(request, now) if limited else []
+        rules = self.claims(request, now) if counted_chaos else []
         claims = [CounterOp(times_key(name)) for name, _ in rules]  # never refused: first
         before = persist.position
         counts = await persist.pull(claims + windows, now)
@@ -222,9 +236,25 @@ class Fleet:
                 for (name, limit), count in zip(rules, granted, strict=True)
             },
         )
-        if windows and persist.position != before:  # the read moved the clock or the state
-            await self._recount(request, counted.windows)
+        if persist.position != before:  # the read moved the clock or the state: again
+            if limited:
+                await self._recount(request, counted.windows)
+            if counted_chaos:
+                await self._claim_more(request, counted)
         return counted
+
+    async def _claim_more(self, request: web.Request, counted: Counted) -> None:
+        """Claim what the clock the read brought makes possible (a ``during`` window that
+        opened since)."""
+        now = self.state.clock.now()
+        more = [(n, limit) for n, limit in self.claims(request, now) if n not in counted.claims]
+        backend = self.persist.backend
+        if not more or backend is None:
+            return
+        ops = [CounterOp(times_key(name)) for name, _ in more]
+        got = await backend.poll((), now=now, counters=ops)
+        for (name, limit), count in zip(more, got.counts, strict=True):
+            counted.claims[name] = Claim(count.value <= limit, limit - count.value)
 
     async def _recount(self, request: web.Request, counted: dict[str, Count]) -> None:
         """Count again what the read made stale: a window the fleet's clock has closed

@@ -186,3 +186,19 @@ async def test_the_journal_on_one_replica_lists_the_fleets_requests(store_url: s
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_a_times_rule_in_a_during_window_fires_once_when_another_replica_opens_it(
+    store_url: str,
+) -> None:
+    later = "{name: later, effect: {type: status, status: 503}, times: 1, during: {from: 60}}"
+    a, b, clients = await _replicas(store_url, _rules(later))
+    try:
+        assert (await a.call("GET", TEMPLATES))[0] == 200
+        status, _ = await b.call("POST", "/__mock/clock/advance", key=None, json={"seconds": 60})
+        assert status == 200
+        statuses = [(await mock.call("GET", TEMPLATES))[0] for mock in (a, b, a)]
+        assert statuses == [503, 200, 200]
+    finally:
+        for client in clients:
+            await client.close()
