@@ -19,7 +19,10 @@ A chaos rule with ``times`` is claimed in the same read by every request it may 
 can be told before the body is read: provider, operation, path, method, header, tenant, the
 ``during`` window); the rule fires only on a claim the store granted (``chaos.FLEET_CLAIMS``),
 and a claim not used is given back before the answer leaves. The seed still decides, per
-replica, as it does alone (``probability`` draws from the replica's own generator).
+replica, as it does alone (``probability`` draws from the replica's own generator). A
+one-shot preset is the same: its uses are claims on its counter, and the queue itself is a
+kept store (:class:`PresetQueue`) that every replica reads. The journal the fleet shares is
+:mod:`mockserver.fleetjournal`'s.
 
 With memory none of this exists: no middleware, no hook, the same work per poll.
 """
