@@ -50,7 +50,7 @@ from mockserver.stores import Store
 if TYPE_CHECKING:
     from mockserver.persist import Persistence
     from mockserver.registry import Provider
-    from mockserver.scenario import RateLimitRule
+    from mockserver.scenario import RateLimitRule, Scenario
     from mockserver.spec import Operation
     from mockserver.state import MockState
 
@@ -137,14 +137,26 @@ class Fleet:
         self.state = state
         self.persist = persist
         self.endpoints = endpoints
+        self._scenario: Scenario | None = None
+        self._limited: dict[str, bool] = {}
         state.windows = FleetWindows()
         self.journal = state.journal = FleetJournal(state.scenario.journal_size, persist)
         PresetQueue.of(state).state = state
 
     def limited(self, request: web.Request) -> bool:
-        """Whether ``request`` goes to an operation whose provider has rate limits."""
+        """Whether ``request`` goes to an operation whose provider has rate limits (worked
+        out once per provider under each scenario: it is asked on every request)."""
         found = self.endpoints.get(request.match_info.route)
-        return found is not None and bool(self.state.scenario.providers[found[0].name].rate_limits)
+        if found is None:
+            return False
+        scenario = self.state.scenario
+        if scenario is not self._scenario:
+            self._scenario, self._limited = scenario, {}
+        name = found[0].name
+        limited = self._limited.get(name)
+        if limited is None:
+            limited = self._limited[name] = bool(scenario.providers[name].rate_limits)
+        return limited
 
     def counted_chaos(self, request: web.Request) -> bool:
         """Whether chaos has counters ``request`` may touch: rules with ``times``, presets.
@@ -324,7 +336,10 @@ class PresetQueue(Store):
 
     @property  # type: ignore[override]
     def dirty(self) -> bool:
-        return tuple((p.id, p.remaining) for p in self._presets()) != self._written
+        presets = self._presets()
+        if not presets and not self._written:  # asked before every answer: the common case
+            return False
+        return tuple((p.id, p.remaining) for p in presets) != self._written
 
     @dirty.setter
     def dirty(self, value: bool) -> None:

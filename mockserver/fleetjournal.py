@@ -52,7 +52,7 @@ class FleetJournal(Journal):
         super().__init__(size)
         self.persist = persist
         self.replica = persist.replica[:12]
-        self._out: list[bytes] = []
+        self._out: list[tuple[Any, ...] | None] = []  # None: the mark DELETE leaves
         self._timer: asyncio.TimerHandle | None = None
         self._sending: asyncio.Future[None] | None = None
         persist.outbox = self.outbox
@@ -60,11 +60,11 @@ class FleetJournal(Journal):
 
     def add(self, entry: tuple[Any, ...]) -> None:
         super().add(entry)
-        self._out.append(encode(self.replica, tuple(entry)))
+        self._out.append(entry)  # encoded when sent: off the request's path, in a batch
 
     def clear(self) -> None:
         super().clear()
-        self._out = [CLEARED]
+        self._out = [None]  # the mark
 
     def resize(self, size: int) -> None:
         if size != self._entries.maxlen:
@@ -74,7 +74,8 @@ class FleetJournal(Journal):
     def outbox(self) -> list[bytes]:
         """What waits, handed to the trip about to be made (and no longer waiting)."""
         out, self._out = self._out, []
-        return out
+        replica = self.replica
+        return [CLEARED if e is None else encode(replica, tuple(e)) for e in out]
 
     def entries(self) -> list[dict[str, Any]]:
         read = _READ.get()
