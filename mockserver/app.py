@@ -24,6 +24,7 @@ from mockserver.chaos import UNROUTED, with_chaos
 from mockserver.clock import Clock, VirtualClock
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError, ControlDialect
+from mockserver.fleet import Endpoints, Fleet
 from mockserver.keys import OPERATIONS_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.persist import persistence_for
 from mockserver.pipeline import json_answer, make_endpoint
@@ -119,25 +120,27 @@ def make_fallback():
     return fallback
 
 
-def _persist(app: web.Application, state: MockState, url: str) -> None:
+def _persist(app: web.Application, state: MockState, url: str, endpoints: Endpoints) -> None:
     """On a state backend: load it before serving, pull what other replicas changed before
-    each request, write each answer's changes before the answer leaves, flush and close at
-    the end. Memory adds nothing to any request (no middleware, no signal)."""
+    each request (counting its rate-limit windows in the same read: mockserver.fleet), write
+    each answer's changes before the answer leaves, flush and close at the end. Memory adds
+    nothing to any request (no middleware, no signal)."""
     persist = persistence_for(state, url)
     if persist is None:
         return
     state.persist = persist
+    fleet = Fleet(state, persist, endpoints)
 
     @web.middleware
     async def pull(request: web.Request, handler: Any) -> web.StreamResponse:
         since = persist.taken()
         try:
-            await persist.pull()  # what other replicas changed, before this request reads it
+            counted = await fleet.pull(request)  # what other replicas changed, before this
         except Exception:  # the store went away: say so, never answer from a stale copy
             log.exception("state: cannot read %s", persist.url)
             err = {"error": f"the state store {persist.url} cannot be read", "status": 503}
             return json_answer(503, err, {"Retry-After": "1"})
-        response: web.StreamResponse = await handler(request)
+        response = await fleet.answer(request, handler, counted)
         try:  # written before the answer leaves (a streamed answer: on_response_prepare)
             await persist.committed(since)
         except Exception:  # not kept, so not acknowledged
@@ -152,6 +155,7 @@ def _persist(app: web.Application, state: MockState, url: str) -> None:
     app.middlewares.append(pull)
     app.on_startup.append(persist.start)
     app.on_response_prepare.append(persist.flush)
+    app.on_cleanup.append(fleet.journal.drain)  # what waits for the fleet's journal, first
     app.on_cleanup.append(persist.stop)
 
 
@@ -177,6 +181,7 @@ def create_app(
     app[PROVIDERS_KEY] = enabled
     routes: list[dict[str, Any]] = []
     served: dict[web.AbstractResource, Operation] = {}
+    endpoints: Endpoints = {}
     for provider in enabled:
         bound = bind(provider, load_operations(provider.name))
         # Static paths first, so /allRecords is never taken for an {_id}.
@@ -185,6 +190,7 @@ def create_app(
             route = app.router.add_route(
                 op.method, op.path, make_endpoint(state, provider, op, handler)
             )
+            endpoints[route] = (provider, op)
             served.setdefault(route.resource, op)  # type: ignore[arg-type]
             routes.append(
                 {
@@ -198,7 +204,7 @@ def create_app(
             provider.extra_routes(app)
     app[ROUTES_KEY] = routes
     app[OPERATIONS_KEY] = served
-    _persist(app, state, options.state)
+    _persist(app, state, options.state, endpoints)
     app.on_startup.append(state.webhooks.start)
     app.on_startup.append(state.retention.start)
     app.on_cleanup.append(state.webhooks.stop)

@@ -28,9 +28,10 @@ import asyncio
 import fnmatch
 import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from multidict import istr
@@ -168,6 +169,11 @@ class FaultRule:
             ),
         )
 
+    @property
+    def claim(self) -> str:
+        """The name of its ``times`` counter on a fleet (mockserver.fleet)."""
+        return f"rule:{self.name}"
+
     def in_window(self, elapsed: float) -> bool:
         start, end = self.during
         return (start is None or elapsed >= start) and (end is None or elapsed < end)
@@ -233,9 +239,15 @@ class Preset:
     state: str | None = None
     effect: Effect | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    count: int = 1  # as queued: on a fleet, the limit of its use counter
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "remaining": self.remaining, **self.raw}
+
+    @property
+    def claim(self) -> str:
+        """The name of its use counter on a fleet (mockserver.fleet)."""
+        return f"preset:{self.id}"
 
 
 @dataclass(frozen=True)
@@ -300,6 +312,22 @@ def scenario_problems(raw: Mapping[str, Any] | None) -> list[str]:
     return problems
 
 
+class Claims(Protocol):
+    """On a state backend (mockserver.fleet), a request's claims on the fleet's counters: a
+    rule with ``times`` fires, and a preset is used, only on a claim the store granted, so
+    ``times: 1`` fires once and a preset of ``count: 1`` is used once across every replica."""
+
+    def won(self, name: str) -> bool:
+        """Whether the store granted this request a claim on ``name``, not used yet."""
+
+    def use(self, name: str) -> int:
+        """Use the claim on ``name``; how many uses the counter has left after it."""
+
+
+# The claims of the request being decided; None (memory): each replica counts ``fired``.
+FLEET_CLAIMS: ContextVar[Claims | None] = ContextVar("avatar_mock_claims", default=None)
+
+
 class ChaosEngine:
     """The scenario's chaos section, ready to decide per request."""
 
@@ -358,13 +386,18 @@ class ChaosEngine:
 
     def _fire_rules(self, decision: Decision, spot: Spot, body: dict[str, Any] | None) -> None:
         elapsed = spot.now - self.started_at
+        claims = FLEET_CLAIMS.get()
         for rule in self.rules:
-            if rule.times is not None and rule.fired >= rule.times:
+            if rule.times is not None and (
+                rule.fired >= rule.times if claims is None else not claims.won(rule.claim)
+            ):
                 continue
             if not rule.in_window(elapsed) or not rule.match.matches(spot, body):
                 continue
             if rule.probability < 1.0 and self.rng.random() >= rule.probability:
                 continue
+            if rule.times is not None and claims is not None:
+                claims.use(rule.claim)
             rule.fired += 1
             self._add(decision, rule.effect, f"rule:{rule.name}")
             if decision.effect is not None:
@@ -404,6 +437,7 @@ class ChaosEngine:
             id=self._preset_ids,
             match=Match.parse(raw.get("match")),
             remaining=int(count),
+            count=int(count),
             outcome=raw.get("outcome"),
             failure=raw.get("failure"),
             state=raw.get("state"),
@@ -414,8 +448,18 @@ class ChaosEngine:
         return preset
 
     def _take_preset(self, spot: Spot, body: dict[str, Any] | None, want: str) -> Preset | None:
+        claims = FLEET_CLAIMS.get()
         for preset in self.presets:
             has = preset.effect is not None if want == "effect" else preset.outcome is not None
+            if has and claims is not None and preset.match.matches(spot, body):
+                # on a fleet the store counts the uses: only on a granted claim; the last
+                # one takes it off the queue (which the other replicas then read)
+                if not claims.won(preset.claim):
+                    continue
+                preset.remaining = claims.use(preset.claim)
+                if preset.remaining <= 0:
+                    self.presets.remove(preset)
+                return preset
             if has and preset.match.matches(spot, body):
                 preset.remaining -= 1
                 if preset.remaining <= 0:

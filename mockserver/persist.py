@@ -28,13 +28,21 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mockserver.accounts import ChargeRule, History, Settlement, Tenant
-from mockserver.backends import Backend, BackendError, ClockState, Record, Write
+from mockserver.backends import (
+    Backend,
+    BackendError,
+    ClockState,
+    Count,
+    CounterOp,
+    Record,
+    Write,
+)
 from mockserver.backends.base import CLOCK as CLOCK_META
 from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
@@ -277,6 +285,10 @@ class Persistence:
         self._clock_version = 0
         self._clock_written = b""  # the clock as this replica last wrote it
         self._pulling = False
+        # The fleet's journal (mockserver.fleetjournal): request entries to send with the
+        # next write, and how many log entries the store keeps (notices and requests).
+        self.outbox: Callable[[], list[bytes]] | None = None
+        self.keep = NOTICES_KEPT
 
     # -- start and stop ---------------------------------------------------------------------
     async def start(self, _app: object = None) -> None:
@@ -312,6 +324,18 @@ class Persistence:
         self._clear = True
         self._seq_written = {}
         self.attach()
+
+    def appended(self, last: int, count: int) -> None:
+        """This replica appended ``count`` entries ending at ``last``: when nothing came
+        between, the next read need not bring them back."""
+        if self._seen == last - count:
+            self._seen = last
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """How far this replica has read the store (notices, clock): it moves when a pull
+        brought something in."""
+        return self._seen, self._clock_version
 
     def _task_changed(self, task: Task) -> None:
         if not self._pulling:
@@ -458,16 +482,21 @@ class Persistence:
         if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
             keys.append(CLOCK_META)
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
-        await backend.append([orjson.dumps(notice)], keep=NOTICES_KEPT)
+        entries = self.outbox() if self.outbox is not None else []
+        await backend.append([orjson.dumps(notice), *entries], keep=self.keep)
 
-    async def pull(self) -> None:
+    async def pull(self, counters: Sequence[CounterOp] = (), now: float = 0.0) -> list[Count]:
         """What other replicas changed since this one last looked: the clock, and the
-        records their notices name (every record again when notices were missed)."""
+        records their notices name (every record again when notices were missed). The
+        request's fleet-wide ``counters`` (mockserver.fleet) are counted at ``now`` in the
+        same read; their counts are the answer."""
         backend = self.backend
         if backend is None:
-            return
+            return []
         state = self.state
-        clock_state, version, notices = await backend.changes(self._seen)
+        clock_state, version, notices, counts = await backend.changes(
+            self._seen, now=now, counters=counters
+        )
         clock = state.clock
         if version != self._clock_version and clock_state is not None:
             self._clock_version = version
@@ -478,11 +507,13 @@ class Persistence:
             unwritten, self._unwritten = self._unwritten, set()
             await self._merge(sorted(unwritten))
         if not notices:
-            return
+            return counts
         missed = self._seen and notices[0][0] > self._seen + 1
         self._seen = notices[-1][0]
         keys: dict[str, None] = {}
         for _, raw in notices:
+            if raw[:1] != b"{":  # a request the fleet's journal keeps, not a notice
+                continue
             notice = orjson.loads(raw)
             if not isinstance(notice, dict) or notice.get("replica", self.replica) == self.replica:
                 continue
@@ -500,6 +531,7 @@ class Persistence:
             await self._reload_all()
         if keys:
             await self._merge(list(keys))
+        return counts
 
     async def _reload_all(self) -> None:
         backend = self.backend

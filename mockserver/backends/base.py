@@ -20,6 +20,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import orjson
 
@@ -125,6 +126,16 @@ class PollResult:
     @property
     def admitted(self) -> bool:
         return all(c.admitted for c in self.counts)
+
+
+class Changes(NamedTuple):
+    """What :meth:`Backend.changes` read: the clock and its version, the journal entries
+    after the replica's last look, and the counts of the counters it was given."""
+
+    clock: ClockState | None
+    clock_version: int
+    notices: list[tuple[int, bytes]]
+    counts: list[Count]
 
 
 def counted(
@@ -272,12 +283,25 @@ class Backend(ABC):
         for key in changes.deletes:
             await self.delete(key)
 
-    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
-        """What a replica reads before each request: the clock, its version and the journal
-        entries above ``since``; one round trip where the store allows (none more when the
-        journal did not move)."""
-        clock, version = await self.read_clock()
-        return clock, version, await self.journal(since=since)
+    async def changes(
+        self,
+        since: int,
+        *,
+        now: float = 0.0,
+        counters: Sequence[CounterOp] = (),
+        journal: Sequence[bytes] = (),
+        keep: int = 0,
+    ) -> Changes:
+        """What a replica reads before each request: the clock, its version, the journal
+        entries above ``since`` and the request's ``counters`` counted at ``now`` (in turn,
+        as :meth:`poll` counts them), after appending ``journal`` (kept to ``keep``); one
+        round trip where the store allows."""
+        if counters or journal:
+            got = await self.poll((), now=now, counters=counters, journal=journal, keep=keep)
+            clock, version, counts = got.clock, got.clock_version, got.counts
+        else:
+            (clock, version), counts = await self.read_clock(), []
+        return Changes(clock, version, await self.journal(since=since), counts)
 
     # -- the shared clock, on meta compare-and-set ----------------------------------------
     async def read_clock(self) -> tuple[ClockState | None, int]:

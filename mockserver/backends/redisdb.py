@@ -25,9 +25,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mockserver.backends.base import (
-    CLOCK,
     Backend,
     BackendUnavailable,
+    Changes,
     ClockState,
     Count,
     CounterOp,
@@ -92,6 +92,34 @@ for c = 0, ncnt - 1 do
 end
 if #ARGV >= 5 + ncnt * 4 then append(KEYS[3], KEYS[4], keep, 5 + ncnt * 4, #ARGV) end
 return out
+"""
+)
+
+# KEYS: meta cexp j jseq, counters...
+# ARGV: now since ncnt keep, (member by resets limit) per counter, journal entries...
+# -> {{clock, clock version}, {(admitted, value, resets) per count}, {SEQ:ENTRY above since}}
+CHANGES = (
+    _COUNT
+    + _APPEND
+    + """
+local now, since, ncnt, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+local clock = redis.call('HMGET', KEYS[1], 'clock', 'v:clock')
+local counts = {}
+for c = 0, ncnt - 1 do
+  local a = 5 + c * 4
+  local got = count(KEYS[5 + c], KEYS[2], ARGV[a], now, tonumber(ARGV[a + 1]), ARGV[a + 2],
+    ARGV[a + 3])
+  counts[#counts + 1] = got[1]
+  counts[#counts + 1] = got[2]
+  counts[#counts + 1] = got[3]
+  if got[1] == 0 then break end
+end
+if #ARGV >= 5 + ncnt * 4 then append(KEYS[3], KEYS[4], keep, 5 + ncnt * 4, #ARGV) end
+local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+local entries = {}
+if last > since then entries = redis.call('LRANGE', KEYS[3], since - last, -1) end
+return {clock, counts, entries}
 """
 )
 
@@ -237,6 +265,7 @@ class RedisBackend(Backend):
         self._client = client
         reg = client.register_script
         self._poll, self._count_s, self._append = reg(POLL), reg(COUNT), reg(APPEND)
+        self._changes = reg(CHANGES)
         self._put, self._delete, self._newest = reg(PUT), reg(DELETE), reg(NEWEST)
         self._put_meta, self._acquire = reg(PUT_META), reg(ACQUIRE)
         self._release, self._sweep = reg(RELEASE), reg(SWEEP)
@@ -374,20 +403,32 @@ class RedisBackend(Backend):
             await self._sweep(keys=[self._cexp, self._lexp], args=[repr(now), budget, self.prefix])
         )
 
-    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hmget(self._meta, [CLOCK, "v:" + CLOCK])
-            pipe.get(self._jseq)
-            (value, version), last = await pipe.execute()
+    async def changes(
+        self,
+        since: int,
+        *,
+        now: float = 0.0,
+        counters: Sequence[CounterOp] = (),
+        journal: Sequence[bytes] = (),
+        keep: int = 0,
+    ) -> Changes:
+        """One script: the clock, the counts, the appended journal and the entries above
+        ``since``, in a single round trip whatever moved."""
+        args: list[Any] = [repr(now), since, len(counters), keep]
+        for op in counters:
+            args += self._counter_args(op, now)
+        args += journal
+        keys = [self._meta, self._cexp, self._j, self._jseq]
+        keys += [self.prefix + "c:" + op.key for op in counters]
+        (value, version), flat, rows = await self._changes(keys=keys, args=args)
+        counts = [_count(*flat[i : i + 3]) for i in range(0, len(flat), 3)]
         clock = None if version is None else ClockState.decode(cast(bytes, value))
-        last = int(last or 0)
         entries: list[tuple[int, bytes]] = []
-        if last > since:  # a second round trip only when the journal moved
-            for raw in await self.client.lrange(self._j, -(last - since), -1):
-                seq, _, entry = cast(bytes, raw).partition(b":")
-                if int(seq) > since:
-                    entries.append((int(seq), entry))
-        return clock, int(version or 0), entries
+        for raw in rows:
+            seq, _, entry = cast(bytes, raw).partition(b":")
+            if int(seq) > since:
+                entries.append((int(seq), entry))
+        return Changes(clock, int(version or 0), entries, counts)
 
     async def write(self, changes: Write) -> None:
         """One MULTI/EXEC: another replica reads all of a request's changes or none."""

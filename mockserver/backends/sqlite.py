@@ -26,6 +26,7 @@ from mockserver.backends.base import (
     CLOCK,
     Backend,
     BackendUnavailable,
+    Changes,
     ClockState,
     Count,
     CounterOp,
@@ -246,8 +247,18 @@ class SqliteBackend(Backend):
     async def clear(self) -> None:
         await self._commit(_clear)
 
-    async def changes(self, since: int) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
-        return await self._call(self._read, _changes, since)
+    async def changes(
+        self,
+        since: int,
+        *,
+        now: float = 0.0,
+        counters: Sequence[CounterOp] = (),
+        journal: Sequence[bytes] = (),
+        keep: int = 0,
+    ) -> Changes:
+        if counters or journal:  # they write: one transaction for the writes and the read
+            return await self._commit(_changes, since, now, counters, journal, keep)
+        return await self._call(self._read, _changes, since, now, (), (), keep)
 
     async def write(self, changes: Write) -> None:
         await self._commit(_write, changes)
@@ -376,12 +387,27 @@ def _sweep(db: sqlite3.Connection, now: float, budget: int) -> int:
 
 
 def _changes(
-    db: sqlite3.Connection, since: int
-) -> tuple[ClockState | None, int, list[tuple[int, bytes]]]:
+    db: sqlite3.Connection,
+    since: int,
+    now: float,
+    counters: Sequence[CounterOp],
+    journal: Sequence[bytes],
+    keep: int,
+) -> Changes:
+    counts: list[Count] = []
+    for op in counters:
+        c = _count(db, op, now)
+        counts.append(c)
+        if not c.admitted:
+            break
+    if journal:
+        _append(db, journal, keep)
     got = _get_meta_in(db, CLOCK)
     rows = db.execute("SELECT seq, entry FROM journal WHERE seq > ? ORDER BY seq", (since,))
     entries = [(s, bytes(e)) for s, e in rows]
-    return (None, 0, entries) if got is None else (ClockState.decode(got[0]), got[1], entries)
+    if got is None:
+        return Changes(None, 0, entries, counts)
+    return Changes(ClockState.decode(got[0]), got[1], entries, counts)
 
 
 def _get_meta_in(db: sqlite3.Connection, name: str) -> tuple[bytes, int] | None:
