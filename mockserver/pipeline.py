@@ -41,7 +41,7 @@ from mockserver.context import RequestContext
 from mockserver.effects import Effect
 from mockserver.errors import ApiError
 from mockserver.forms import read_form
-from mockserver.jsonio import JsonError, loads_object, printable
+from mockserver.jsonio import JsonError, loads_object, plain_object, printable
 from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
 from mockserver.scenario import Scenario
@@ -128,12 +128,18 @@ def body_reader(op: Operation) -> BodyStep:
     is_valid, integers = op.body_is_valid, op.body_integers
 
     async def read_body(ctx: RequestContext) -> None:
+        request = ctx.request
         try:
-            raw = await ctx.request.read()
+            raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             limit = ctx.state.scenario.max_body_bytes
             raise ctx.error("too_large", f"request body over {limit} bytes") from exc
-        ctx.body = body = _json_object(ctx, raw)
+        body = None
+        if request.headers.get(hdrs.CONTENT_TYPE) == JSON:  # what clients send: no charset
+            body = plain_object(raw)
+        if body is None:  # anything else is looked at closely: accepted or refused
+            body = _json_object(ctx, raw)
+        ctx.body = body
         if is_valid is None or not is_valid(body):  # jsonschema explains, or finds it fine
             problem = body_error(op, body)
             if problem:
