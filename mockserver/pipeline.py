@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiohttp import hdrs, web
+from aiohttp import StreamReader, hdrs, web
 
 from mockserver.auth import bearer_key
 from mockserver.binary import Binary
@@ -130,7 +130,11 @@ def body_reader(op: Operation) -> BodyStep:
     async def read_body(ctx: RequestContext) -> None:
         request = ctx.request
         try:
-            raw = await request.read()
+            payload = request.content
+            if payload.is_eof() and not payload.at_eof():  # it came whole, and is unread
+                raw = whole_body(request, payload)
+            else:  # still arriving, compressed, or read before (by chaos): aiohttp's read
+                raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             limit = ctx.state.scenario.max_body_bytes
             raise ctx.error("too_large", f"request body over {limit} bytes") from exc
@@ -162,6 +166,18 @@ def body_reader(op: Operation) -> BodyStep:
         return None
 
     return read_form_or_body
+
+
+def whole_body(request: web.Request, payload: StreamReader) -> bytes:
+    """A body that arrived whole with its headers (a status read's does), taken from the
+    stream at once: ``request.read()`` would wait on it in a loop, chunk by chunk, for the
+    same bytes, and cost a status read more than its parse and check together. The body is
+    then read: steps after this one use ``ctx.body``, never ``request.read()``. A body over
+    the app's ``client_max_size`` is refused as ``request.read()`` refuses it."""
+    raw = payload.read_nowait()
+    if len(raw) > request.client_max_size:
+        raise web.HTTPRequestEntityTooLarge(request.client_max_size, len(raw))
+    return raw
 
 
 def _json_object(ctx: RequestContext, raw: bytes) -> dict[str, Any]:
