@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiohttp import StreamReader, hdrs, web
+from aiohttp import hdrs, web
 
 from mockserver.auth import bearer_key
 from mockserver.binary import Binary
@@ -51,6 +51,7 @@ from mockserver.validation import body_error, response_problem
 
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"
+CONTENT_TYPE = hdrs.CONTENT_TYPE
 FORM = "multipart/form-data"
 
 Headers = dict[str, str] | None
@@ -124,22 +125,30 @@ def limit(ctx: RequestContext) -> None:
 def body_reader(op: Operation) -> BodyStep:
     """The step that reads ``op``'s JSON body and checks it against the schema (compiled
     once, on the operation's first request); ``2.0`` for an integer field becomes ``2``
-    (JSON Schema counts it as one, ``range`` in a handler would not)."""
+    (JSON Schema counts it as one, ``range`` in a handler would not).
+
+    A body that arrived whole with its headers (a status read's does) is taken from the
+    stream at once: ``request.read()`` waits on it in a loop, chunk by chunk, for the same
+    bytes, and costs a status read more than its parse and check together. Read so, it is
+    gone from the stream: later steps use ``ctx.body``, never ``request.read()``. Over the
+    app's ``client_max_size`` it is refused as ``request.read()`` refuses it."""
     is_valid, integers = op.body_is_valid, op.body_integers
 
     async def read_body(ctx: RequestContext) -> None:
         request = ctx.request
+        payload = request.content
         try:
-            payload = request.content
             if payload.is_eof() and not payload.at_eof():  # it came whole, and is unread
-                raw = whole_body(request, payload)
+                raw = payload.read_nowait()
+                if len(raw) > request.client_max_size:
+                    raise web.HTTPRequestEntityTooLarge(request.client_max_size, len(raw))
             else:  # still arriving, compressed, or read before (by chaos): aiohttp's read
                 raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             limit = ctx.state.scenario.max_body_bytes
             raise ctx.error("too_large", f"request body over {limit} bytes") from exc
         body = None
-        if request.headers.get(hdrs.CONTENT_TYPE) == JSON:  # what clients send: no charset
+        if request.headers.get(CONTENT_TYPE) == JSON:  # what clients send: no charset
             body = plain_object(raw)
         if body is None:  # anything else is looked at closely: accepted or refused
             body = _json_object(ctx, raw)
@@ -148,9 +157,10 @@ def body_reader(op: Operation) -> BodyStep:
             problem = body_error(op, body)
             if problem:
                 raise ctx.error(*problem)
-        for name in integers:
-            if body.get(name).__class__ is float:
-                body[name] = int(body[name])
+        if integers:
+            for name in integers:
+                if body.get(name).__class__ is float:
+                    body[name] = int(body[name])
 
     if op.form_schema is None:
         return read_body
@@ -166,18 +176,6 @@ def body_reader(op: Operation) -> BodyStep:
         return None
 
     return read_form_or_body
-
-
-def whole_body(request: web.Request, payload: StreamReader) -> bytes:
-    """A body that arrived whole with its headers (a status read's does), taken from the
-    stream at once: ``request.read()`` would wait on it in a loop, chunk by chunk, for the
-    same bytes, and cost a status read more than its parse and check together. The body is
-    then read: steps after this one use ``ctx.body``, never ``request.read()``. A body over
-    the app's ``client_max_size`` is refused as ``request.read()`` refuses it."""
-    raw = payload.read_nowait()
-    if len(raw) > request.client_max_size:
-        raise web.HTTPRequestEntityTooLarge(request.client_max_size, len(raw))
-    return raw
 
 
 def _json_object(ctx: RequestContext, raw: bytes) -> dict[str, Any]:
