@@ -41,7 +41,7 @@ from mockserver.context import RequestContext
 from mockserver.effects import Effect
 from mockserver.errors import ApiError
 from mockserver.forms import read_form
-from mockserver.jsonio import JsonError, loads_object, printable
+from mockserver.jsonio import JsonError, loads_object, plain_object, printable
 from mockserver.params import ParamsError, ParamsReader, params_reader
 from mockserver.registry import Handler, Provider
 from mockserver.scenario import Scenario
@@ -51,6 +51,7 @@ from mockserver.validation import body_error, response_problem
 
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"
+CONTENT_TYPE = hdrs.CONTENT_TYPE
 FORM = "multipart/form-data"
 
 Headers = dict[str, str] | None
@@ -124,23 +125,42 @@ def limit(ctx: RequestContext) -> None:
 def body_reader(op: Operation) -> BodyStep:
     """The step that reads ``op``'s JSON body and checks it against the schema (compiled
     once, on the operation's first request); ``2.0`` for an integer field becomes ``2``
-    (JSON Schema counts it as one, ``range`` in a handler would not)."""
+    (JSON Schema counts it as one, ``range`` in a handler would not).
+
+    A body that arrived whole with its headers (a status read's does) is taken from the
+    stream at once: ``request.read()`` waits on it in a loop, chunk by chunk, for the same
+    bytes, and costs a status read more than its parse and check together. Read so, it is
+    gone from the stream: later steps use ``ctx.body``, never ``request.read()``. Over the
+    app's ``client_max_size`` it is refused as ``request.read()`` refuses it."""
     is_valid, integers = op.body_is_valid, op.body_integers
 
     async def read_body(ctx: RequestContext) -> None:
+        request = ctx.request
+        payload = request.content
         try:
-            raw = await ctx.request.read()
+            if payload.is_eof() and not payload.at_eof():  # it came whole, and is unread
+                raw = payload.read_nowait()
+                if len(raw) > request.client_max_size:
+                    raise web.HTTPRequestEntityTooLarge(request.client_max_size, len(raw))
+            else:  # still arriving, compressed, or read before (by chaos): aiohttp's read
+                raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             limit = ctx.state.scenario.max_body_bytes
             raise ctx.error("too_large", f"request body over {limit} bytes") from exc
-        ctx.body = body = _json_object(ctx, raw)
+        body = None
+        if request.headers.get(CONTENT_TYPE) == JSON:  # what clients send: no charset
+            body = plain_object(raw)
+        if body is None:  # anything else is looked at closely: accepted or refused
+            body = _json_object(ctx, raw)
+        ctx.body = body
         if is_valid is None or not is_valid(body):  # jsonschema explains, or finds it fine
             problem = body_error(op, body)
             if problem:
                 raise ctx.error(*problem)
-        for name in integers:
-            if body.get(name).__class__ is float:
-                body[name] = int(body[name])
+        if integers:
+            for name in integers:
+                if body.get(name).__class__ is float:
+                    body[name] = int(body[name])
 
     if op.form_schema is None:
         return read_body

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockserver import yamlio
+from mockserver.flatcheck import flat_check
 from mockserver.numbers import NumberError, parse_integer, parse_number
 from mockserver.resources import spec_path
 
@@ -151,13 +152,13 @@ class Operation:
 
     @cached_property
     def body_is_valid(self) -> Callable[[Any], bool] | None:
-        """The compiled fast path (see fast_check), or None."""
-        return None if self.body_schema is None else fast_check(self.body_schema)
+        """The compiled fast path (see value_check), or None."""
+        return None if self.body_schema is None else value_check(self.body_schema)
 
     @cached_property
     def query_is_valid(self) -> Callable[[Any], bool] | None:
         schema = self.query_schema
-        return None if schema is None else fast_check(schema)
+        return None if schema is None else value_check(schema)
 
     @cached_property
     def response_validators(self) -> dict[int, Draft202012Validator]:
@@ -350,6 +351,13 @@ def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
         return True
 
     return is_valid
+
+
+def value_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """The yes/no check for a JSON body or coerced parameters: written out for a plain schema
+    (mockserver.flatcheck, a few comparisons), else fastjsonschema's. Forms keep fast_check:
+    their values are not only the JSON types flat_check assumes."""
+    return flat_check(schema) or fast_check(schema)
 
 
 def coerce_params(op: Operation, raw: dict[str, str]) -> dict[str, Any]:

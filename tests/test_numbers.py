@@ -77,6 +77,29 @@ def test_loads_object_refuses_and_names_the_field(raw, reason):
     assert str(info.value).startswith(reason), str(info.value)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": NaN}',
+        b'{"\\ud800": 1}',
+        b'{"a": [' + b"[" * 70 + b"]" * 70 + b"]}",
+        b"\xff{}",
+        b"",
+        b"  ",
+        b"[1]",
+        b'"text"',
+    ],
+)
+def test_the_quick_read_leaves_every_refusal_to_loads_object(raw):
+    """A status read's body takes the quick read; what it passes on is refused with a reason."""
+    assert jsonio.plain_object(raw) is None
+
+
+def test_the_quick_read_answers_as_loads_object_does():
+    for raw in (b'{"_id":"66b0c1d2e3f4a5b6c7d8e9f0"}', b' {"n": 2.0, "a": [[1]]} ', b"{}"):
+        assert jsonio.plain_object(raw) == jsonio.loads_object(raw)
+
+
 def test_loads_keeps_what_is_fine():
     assert jsonio.loads_object(b'{"a": "\\ud83d\\ude00", "n": 1e308}') == {"a": "😀", "n": 1e308}
     assert jsonio.loads(b"[" * 64 + b"]" * 64) is not None

@@ -83,10 +83,18 @@ def make_request(
     headers: dict[str, str] | None = None,
     path: str = "/steps/7",
     match_info: dict[str, str] | None = None,
+    client_max_size: int = 1024**2,
+    whole: bool = True,
 ) -> web.Request:
+    """A request whose body has arrived (``whole``), or arrives on the loop's next turn."""
     payload = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_event_loop())
-    payload.feed_data(body)
-    payload.feed_eof()
+    if whole:
+        payload.feed_data(body)
+        payload.feed_eof()
+    else:
+        loop = asyncio.get_event_loop()
+        loop.call_soon(payload.feed_data, body)
+        loop.call_soon(payload.feed_eof)
     transport = mock.Mock()
     transport.get_extra_info.return_value = ("10.0.0.1", 40000)
     return make_mocked_request(
@@ -96,6 +104,7 @@ def make_request(
         payload=payload,
         match_info=match_info if match_info is not None else {"id": "7"},
         transport=transport,
+        client_max_size=client_max_size,
     )
 
 
@@ -191,6 +200,32 @@ async def test_read_body_refuses_in_the_providers_words(raw, headers, message):
         await pipeline.body_reader(op)(ctx)
     status, payload = a2e_envelope(pipeline.refused(ctx, refusal.value))
     assert status == 400 and payload["msg"].startswith(message)
+
+
+@pytest.mark.parametrize("whole", [True, False])
+async def test_read_body_reads_a_body_whole_or_arriving_and_refuses_one_over_the_limit(whole):
+    op = operation(body=True)
+    raw = b'{"name": "' + b"a" * 40 + b'"}'
+    ctx = context(make_state(), op, make_request(raw, JSON_TYPE, client_max_size=64, whole=whole))
+    await pipeline.body_reader(op)(ctx)
+    assert ctx.body == {"name": "a" * 40}
+
+    over = raw.replace(b"a" * 40, b"a" * 60)
+    ctx = context(make_state(), op, make_request(over, JSON_TYPE, client_max_size=64, whole=whole))
+    with pytest.raises(ApiError) as refusal:
+        await pipeline.body_reader(op)(ctx)
+    status, payload = a2e_envelope(pipeline.refused(ctx, refusal.value))
+    assert status == 413 and payload["code"] == 413 and "over" in payload["msg"]
+
+
+async def test_read_body_reads_a_body_something_read_before_it():
+    """Chaos reads the body first where a rule matches on it; the body step still has it."""
+    op = operation(body=True)
+    request = make_request(b'{"name": "a"}', JSON_TYPE)
+    assert await request.read() == b'{"name": "a"}'
+    ctx = context(make_state(), op, request)
+    await pipeline.body_reader(op)(ctx)
+    assert ctx.body == {"name": "a"}
 
 
 async def test_check_response_turns_a_contract_breach_into_the_providers_500():
