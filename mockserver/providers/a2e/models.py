@@ -211,8 +211,14 @@ def iso_or_none(t: float | None) -> str | None:
 
 
 def server_date(t: float) -> str:
-    """``2023-10-11 15:12:11``: A2E's server clock (UTC+8), to the second."""
-    return datetime.fromtimestamp(int(t), SERVER_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    """``2023-10-11 15:12:11``: A2E's server clock (UTC+8), to the second. Formatted once
+    a second: every ``awsResult`` row shows it, and ``strftime`` is most of a row's cost."""
+    return _server_date(int(t))
+
+
+@lru_cache(maxsize=256)
+def _server_date(second: int) -> str:
+    return datetime.fromtimestamp(second, SERVER_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def number(value: float) -> int | float:
