@@ -285,10 +285,6 @@ class Persistence:
         self._clock_version = 0
         self._clock_written = b""  # the clock as this replica last wrote it
         self._pulling = False
-        # The fleet's journal (mockserver.fleetjournal): request entries to send with the
-        # next write, and how many log entries the store keeps (notices and requests).
-        self.outbox: Callable[[], list[bytes]] | None = None
-        self.keep = NOTICES_KEPT
 
     # -- start and stop ---------------------------------------------------------------------
     async def start(self, _app: object = None) -> None:
@@ -324,12 +320,6 @@ class Persistence:
         self._clear = True
         self._seq_written = {}
         self.attach()
-
-    def appended(self, last: int, count: int) -> None:
-        """This replica appended ``count`` entries ending at ``last``: when nothing came
-        between, the next read need not bring them back."""
-        if self._seen == last - count:
-            self._seen = last
 
     @property
     def position(self) -> tuple[int, int]:
@@ -482,8 +472,7 @@ class Persistence:
         if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
             keys.append(CLOCK_META)
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
-        entries = self.outbox() if self.outbox is not None else []
-        await backend.append([orjson.dumps(notice), *entries], keep=self.keep)
+        await backend.append([orjson.dumps(notice)], keep=NOTICES_KEPT)
 
     async def pull(self, counters: Sequence[CounterOp] = (), now: float = 0.0) -> list[Count]:
         """What other replicas changed since this one last looked: the clock, and the

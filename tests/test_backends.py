@@ -29,6 +29,7 @@ from mockserver.backends import (
     SchemaError,
     open_backend,
 )
+from mockserver.backends.base import REQUESTS
 from mockserver.backends.memory import MemoryBackend, MemoryStore
 from tests.redis_server import SKIP_REASON, free_port, redis_server, with_prefix
 
@@ -239,6 +240,24 @@ async def test_the_journal_keeps_the_newest_entries_numbered_across_replicas(
     await a.clear()
     assert await a.journal() == []
     assert await b.append([b"after"], keep=3) == 33  # numbers are never reused
+
+
+async def test_the_requests_log_is_apart_from_the_notices_each_request_reads(
+    connect: Connect,
+) -> None:
+    """The fleet journal's entries go to a log of their own: the read before each request
+    (``changes``) and the notices' journal never carry them; clear empties it too."""
+    a, b = await connect(), await connect()
+    await a.append([b"notice"], keep=10)
+    for i in range(5):
+        await b.append([f"r{i}".encode()], keep=3, log=REQUESTS)
+    assert [e for _, e in await a.journal()] == [b"notice"]
+    assert [e for _, e in (await a.changes(0)).notices] == [b"notice"]
+    assert [e for _, e in await a.journal(log=REQUESTS)] == [b"r2", b"r3", b"r4"]
+    await a.clear()
+    assert await b.journal(log=REQUESTS) == []
+    await b.append([b"again"], keep=3, log=REQUESTS)
+    assert [e for _, e in await a.journal(log=REQUESTS)] == [b"again"]
 
 
 async def test_sweep_drops_what_expired_and_clear_keeps_schema_and_clock(

@@ -30,6 +30,10 @@ SCHEMA = "schema"  # meta name of the schema stamp
 CLOCK = "clock"  # meta name of the shared clock
 
 
+REQUESTS = "requests"  # the fleet journal's log, apart from the change notices
+LOGS = ("", REQUESTS)
+
+
 class BackendError(Exception):
     """A state store the mock cannot use; the message says what to do."""
 
@@ -242,12 +246,14 @@ class Backend(ABC):
         """Give ``lease`` up if ``owner`` still holds it."""
 
     @abstractmethod
-    async def append(self, entries: Sequence[bytes], *, keep: int) -> int:
-        """Append to the journal, keeping the newest ``keep``; the last sequence number."""
+    async def append(self, entries: Sequence[bytes], *, keep: int, log: str = "") -> int:
+        """Append to the journal, keeping the newest ``keep``; the last sequence number.
+        ``log`` names another journal (``REQUESTS``, the fleet's request entries), which the
+        read before each request (``changes``) never brings back."""
 
     @abstractmethod
-    async def journal(self, *, since: int = 0) -> list[tuple[int, bytes]]:
-        """Kept entries with a sequence number above ``since``, oldest first."""
+    async def journal(self, *, since: int = 0, log: str = "") -> list[tuple[int, bytes]]:
+        """Kept entries of ``log`` with a sequence number above ``since``, oldest first."""
 
     @abstractmethod
     async def poll(

@@ -39,6 +39,7 @@ class MemoryStore:
         # (expires_at, kind, name): what sweep may drop, soonest first
         self.expiring: list[tuple[float, str, str]] = []
         self.journal: deque[tuple[int, bytes]] = deque()
+        self.logs: dict[str, deque[tuple[int, bytes]]] = {}  # the other journals, by name
 
 
 class MemoryBackend(Backend):
@@ -145,8 +146,20 @@ class MemoryBackend(Backend):
         del self.store.leases[lease]
         return True
 
-    async def append(self, entries: Sequence[bytes], *, keep: int) -> int:
+    async def append(self, entries: Sequence[bytes], *, keep: int, log: str = "") -> int:
+        if log:
+            return self._append_to(log, entries, keep)
         return self._append(entries, keep)
+
+    def _append_to(self, log: str, entries: Sequence[bytes], keep: int) -> int:
+        s = self.store
+        kept = s.logs.get(log)
+        if kept is None or kept.maxlen != keep:
+            kept = s.logs[log] = deque(kept or (), maxlen=keep)
+        for entry in entries:
+            s.seq += 1
+            kept.append((s.seq, entry))
+        return s.seq
 
     def _append(self, entries: Sequence[bytes], keep: int) -> int:
         s = self.store
@@ -158,8 +171,9 @@ class MemoryBackend(Backend):
             journal.append((s.seq, entry))
         return s.seq
 
-    async def journal(self, *, since: int = 0) -> list[tuple[int, bytes]]:
-        return [e for e in self.store.journal if e[0] > since]
+    async def journal(self, *, since: int = 0, log: str = "") -> list[tuple[int, bytes]]:
+        kept = self.store.logs.get(log, ()) if log else self.store.journal
+        return [e for e in kept if e[0] > since]
 
     async def poll(
         self,

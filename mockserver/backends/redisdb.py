@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mockserver.backends.base import (
+    LOGS,
     Backend,
     BackendUnavailable,
     Changes,
@@ -348,12 +349,20 @@ class RedisBackend(Backend):
         )
         return bool(got)
 
-    async def append(self, entries: Sequence[bytes], *, keep: int) -> int:
-        return int(await self._append(keys=[self._j, self._jseq], args=[keep, *entries]))
+    def _log(self, log: str) -> tuple[str, str]:
+        """A log's list and its sequence key (the notices' own, else ``<prefix>log:<name>``)."""
+        if not log:
+            return self._j, self._jseq
+        if log not in LOGS:
+            raise ValueError(f"no journal {log!r}")
+        return f"{self.prefix}log:{log}", f"{self.prefix}logseq:{log}"
 
-    async def journal(self, *, since: int = 0) -> list[tuple[int, bytes]]:
+    async def append(self, entries: Sequence[bytes], *, keep: int, log: str = "") -> int:
+        return int(await self._append(keys=list(self._log(log)), args=[keep, *entries]))
+
+    async def journal(self, *, since: int = 0, log: str = "") -> list[tuple[int, bytes]]:
         out = []
-        rows = cast(list[bytes], await self.client.lrange(self._j, 0, -1))
+        rows = cast(list[bytes], await self.client.lrange(self._log(log)[0], 0, -1))
         for raw in rows:
             seq, _, entry = raw.partition(b":")
             if int(seq) > since:
@@ -447,6 +456,7 @@ class RedisBackend(Backend):
 
     async def clear(self) -> None:
         keep = {self._meta.encode(), self._jseq.encode()}
+        keep |= {self._log(log)[1].encode() for log in LOGS}
         pattern = _glob_escape(self.prefix) + "*"
         batch: list[bytes] = []
         async for key in self.client.scan_iter(match=pattern, count=1000):

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 from mockserver.backends.base import (
     CLOCK,
+    REQUESTS,
     Backend,
     BackendUnavailable,
     Changes,
@@ -52,7 +53,10 @@ CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT, expires_at
 CREATE INDEX IF NOT EXISTS leases_expire ON leases (expires_at);
 -- AUTOINCREMENT: a sequence number is never reused, even after clear() or a bound of 0
 CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry BLOB);
+-- the fleet journal's request entries, apart from the change notices each request reads
+CREATE TABLE IF NOT EXISTS requests (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry BLOB);
 """
+TABLES = {"": "journal", REQUESTS: "requests"}  # a log's table
 
 SYNCHRONOUS = ("normal", "full")
 
@@ -216,15 +220,15 @@ class SqliteBackend(Backend):
     async def release(self, lease: str, owner: str) -> bool:
         return await self._commit(_release, lease, owner)
 
-    async def append(self, entries: Sequence[bytes], *, keep: int) -> int:
-        return await self._commit(_append, list(entries), keep)
+    async def append(self, entries: Sequence[bytes], *, keep: int, log: str = "") -> int:
+        return await self._commit(_append, list(entries), keep, TABLES[log])
 
-    async def journal(self, *, since: int = 0) -> list[tuple[int, bytes]]:
-        return await self._call(self._journal, since)
+    async def journal(self, *, since: int = 0, log: str = "") -> list[tuple[int, bytes]]:
+        return await self._call(self._journal, since, TABLES[log])
 
-    def _journal(self, since: int) -> list[tuple[int, bytes]]:
+    def _journal(self, since: int, table: str = "journal") -> list[tuple[int, bytes]]:
         rows = self.db.execute(
-            "SELECT seq, entry FROM journal WHERE seq > ? ORDER BY seq", (since,)
+            f"SELECT seq, entry FROM {table} WHERE seq > ? ORDER BY seq", (since,)
         ).fetchall()
         return [(s, bytes(e)) for s, e in rows]
 
@@ -340,12 +344,14 @@ def _release(db: sqlite3.Connection, lease: str, owner: str) -> bool:
     return cur.rowcount > 0
 
 
-def _append(db: sqlite3.Connection, entries: Sequence[bytes], keep: int) -> int:
+def _append(
+    db: sqlite3.Connection, entries: Sequence[bytes], keep: int, table: str = "journal"
+) -> int:
     for entry in entries:
-        db.execute("INSERT INTO journal (entry) VALUES (?)", (entry,))
-    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
+        db.execute(f"INSERT INTO {table} (entry) VALUES (?)", (entry,))
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
     last = row[0] if row else 0
-    db.execute("DELETE FROM journal WHERE seq <= ?", (last - keep,))
+    db.execute(f"DELETE FROM {table} WHERE seq <= ?", (last - keep,))
     return int(last)
 
 
@@ -427,5 +433,5 @@ def _write(db: sqlite3.Connection, changes: Write) -> None:
 
 
 def _clear(db: sqlite3.Connection) -> None:
-    for table in ("records", "members", "counters", "leases", "journal"):
+    for table in ("records", "members", "counters", "leases", *TABLES.values()):
         db.execute(f"DELETE FROM {table}")
