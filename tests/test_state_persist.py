@@ -351,6 +351,41 @@ def test_nothing_acknowledged_is_lost_to_kill_9(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
+def test_two_processes_on_one_store_agree(store_url: str) -> None:
+    """Two ``serve`` processes on one store, as two replicas behind a balancer: a task made
+    through one is polled, forced and reset through the other, one clock, charged once."""
+    a, base_a = _serve(store_url)
+    b, base_b = _serve(store_url)
+    try:
+        status, made = _call(base_a, "POST", RELAY, GOOD)
+        assert status == 200, made
+        task = RELAY_TASK.format(made["data"])
+        assert (
+            _call(base_b, "GET", task)[1]["data"]["status"]
+            == _call(base_a, "GET", task)[1]["data"]["status"]
+        )
+        _call(base_b, "POST", "/__mock/clock/advance", {"seconds": 2})
+        assert (
+            _call(base_a, "GET", "/__mock/clock")[1]["now"]
+            == (_call(base_b, "GET", "/__mock/clock")[1]["now"])
+        )
+        force = f"/__mock/tasks/{made['data']}/force"
+        assert _call(base_b, "POST", force, {"outcome": "failure"})[0] == 200
+        assert _call(base_a, "GET", task)[1]["data"]["status"] == "FAILURE"
+        tenant_a = _call(base_a, "GET", "/__mock/tenants/sk-kill")[1]
+        tenant_b = _call(base_b, "GET", "/__mock/tenants/sk-kill")[1]
+        assert tenant_a["balances"] == tenant_b["balances"]
+        assert len([h for h in tenant_b["history"] if h["amount"] < 0]) == 1  # charged once
+        assert len([h for h in tenant_a["history"] if h["amount"] > 0]) == 1  # refunded once
+        # a reset through one empties the other
+        assert _call(base_b, "POST", "/__mock/reset")[0] == 200
+        assert _call(base_a, "GET", task)[1]["code"] == "task_not_exist"
+    finally:
+        for proc in (a, b):
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
 # --- refusals at start-up ------------------------------------------------------------------
 
 
