@@ -80,6 +80,10 @@ class SqliteBackend(Backend):
         self.url = f"sqlite:{target}"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-state")
         self._db: sqlite3.Connection | None = None
+        # The read before each request runs on the event loop's thread, on a connection of
+        # its own: a WAL reader neither waits for the writer nor blocks it, and an indexed
+        # read of a few rows costs less than the hop to the store's thread (~250 µs of CPU).
+        self._reader: sqlite3.Connection | None = None
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._draining: asyncio.Future[None] | None = None
 
@@ -97,16 +101,22 @@ class SqliteBackend(Backend):
             db.execute("PRAGMA journal_mode=WAL").fetchone()
             db.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
             db.executescript(_DDL)
+            reader = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=1.0
+            )
         except sqlite3.Error as err:
             raise BackendUnavailable(
                 f"cannot open the sqlite state store at {self.path!r}: {err} (does the "
                 "directory exist, is it writable, and is the file an avatar-mock store?)"
             ) from None
-        self._db = db
+        self._db, self._reader = db, reader
 
     async def close(self) -> None:
         if self._draining is not None:
             await self._draining
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._db is not None:
             await self._call(self._db.close)
             self._db = None
@@ -262,7 +272,17 @@ class SqliteBackend(Backend):
     ) -> Changes:
         if counters or journal:  # they write: one transaction for the writes and the read
             return await self._commit(_changes, since, now, counters, journal, keep)
-        return await self._call(self._read, _changes, since, now, (), (), keep)
+        reader = self._reader
+        if reader is None:
+            return await self._call(self._read, _changes, since, now, (), (), keep)
+        try:  # one read transaction: the clock and the notices from one snapshot
+            reader.execute("BEGIN")
+            try:
+                return _changes(reader, since, now, (), (), keep)
+            finally:
+                reader.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise BackendUnavailable(f"cannot read the sqlite state store: {err}") from None
 
     async def write(self, changes: Write) -> None:
         await self._commit(_write, changes)
