@@ -295,15 +295,12 @@ class Backend(ABC):
         *,
         now: float = 0.0,
         counters: Sequence[CounterOp] = (),
-        journal: Sequence[bytes] = (),
-        keep: int = 0,
     ) -> Changes:
         """What a replica reads before each request: the clock, its version, the journal
         entries above ``since`` and the request's ``counters`` counted at ``now`` (in turn,
-        as :meth:`poll` counts them), after appending ``journal`` (kept to ``keep``); one
-        round trip where the store allows."""
-        if counters or journal:
-            got = await self.poll((), now=now, counters=counters, journal=journal, keep=keep)
+        as :meth:`poll` counts them); one round trip where the store allows."""
+        if counters:
+            got = await self.poll((), now=now, counters=counters)
             clock, version, counts = got.clock, got.clock_version, got.counts
         else:
             (clock, version), counts = await self.read_clock(), []

@@ -97,14 +97,12 @@ return out
 )
 
 # KEYS: meta cexp j jseq, counters...
-# ARGV: now since ncnt keep, (member by resets limit) per counter, journal entries...
+# ARGV: now since ncnt (unused), (member by resets limit) per counter
 # -> {{clock, clock version}, {(admitted, value, resets) per count}, {SEQ:ENTRY above since}}
 CHANGES = (
     _COUNT
-    + _APPEND
     + """
-local now, since, ncnt, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-  tonumber(ARGV[4])
+local now, since, ncnt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local clock = redis.call('HMGET', KEYS[1], 'clock', 'v:clock')
 local counts = {}
 for c = 0, ncnt - 1 do
@@ -116,7 +114,6 @@ for c = 0, ncnt - 1 do
   counts[#counts + 1] = got[3]
   if got[1] == 0 then break end
 end
-if #ARGV >= 5 + ncnt * 4 then append(KEYS[3], KEYS[4], keep, 5 + ncnt * 4, #ARGV) end
 local last = tonumber(redis.call('GET', KEYS[4]) or '0')
 local entries = {}
 if last > since then entries = redis.call('LRANGE', KEYS[3], since - last, -1) end
@@ -418,15 +415,12 @@ class RedisBackend(Backend):
         *,
         now: float = 0.0,
         counters: Sequence[CounterOp] = (),
-        journal: Sequence[bytes] = (),
-        keep: int = 0,
     ) -> Changes:
-        """One script: the clock, the counts, the appended journal and the entries above
-        ``since``, in a single round trip whatever moved."""
-        args: list[Any] = [repr(now), since, len(counters), keep]
+        """One script: the clock, the counts and the entries above ``since``, in a single
+        round trip whatever moved."""
+        args: list[Any] = [repr(now), since, len(counters), 0]  # ARGV[4] unused
         for op in counters:
             args += self._counter_args(op, now)
-        args += journal
         keys = [self._meta, self._cexp, self._j, self._jseq]
         keys += [self.prefix + "c:" + op.key for op in counters]
         (value, version), flat, rows = await self._changes(keys=keys, args=args)

@@ -267,18 +267,16 @@ class SqliteBackend(Backend):
         *,
         now: float = 0.0,
         counters: Sequence[CounterOp] = (),
-        journal: Sequence[bytes] = (),
-        keep: int = 0,
     ) -> Changes:
-        if counters or journal:  # they write: one transaction for the writes and the read
-            return await self._commit(_changes, since, now, counters, journal, keep)
+        if counters:  # they write: one transaction for the counts and the read
+            return await self._commit(_changes, since, now, counters)
         reader = self._reader
         if reader is None:
-            return await self._call(self._read, _changes, since, now, (), (), keep)
+            return await self._call(self._read, _changes, since, now, ())
         try:  # one read transaction: the clock and the notices from one snapshot
             reader.execute("BEGIN")
             try:
-                return _changes(reader, since, now, (), (), keep)
+                return _changes(reader, since, now, ())
             finally:
                 reader.execute("COMMIT")
         except sqlite3.Error as err:
@@ -383,12 +381,7 @@ def _poll(
     journal: Sequence[bytes],
     keep: int,
 ) -> PollResult:
-    counts: list[Count] = []
-    for op in counters:
-        c = _count(db, op, now)
-        counts.append(c)
-        if not c.admitted:
-            break
+    counts = _count_all(db, counters, now)
     if journal:
         _append(db, journal, keep)
     clock = db.execute("SELECT value, version FROM meta WHERE name = ?", (CLOCK,)).fetchone()
@@ -412,22 +405,21 @@ def _sweep(db: sqlite3.Connection, now: float, budget: int) -> int:
     return int(dropped)
 
 
-def _changes(
-    db: sqlite3.Connection,
-    since: int,
-    now: float,
-    counters: Sequence[CounterOp],
-    journal: Sequence[bytes],
-    keep: int,
-) -> Changes:
+def _count_all(db: sqlite3.Connection, counters: Sequence[CounterOp], now: float) -> list[Count]:
+    """Count ``counters`` in turn, up to and including the first that refuses."""
     counts: list[Count] = []
     for op in counters:
         c = _count(db, op, now)
         counts.append(c)
         if not c.admitted:
             break
-    if journal:
-        _append(db, journal, keep)
+    return counts
+
+
+def _changes(
+    db: sqlite3.Connection, since: int, now: float, counters: Sequence[CounterOp]
+) -> Changes:
+    counts = _count_all(db, counters, now)
     got = _get_meta_in(db, CLOCK)
     rows = db.execute("SELECT seq, entry FROM journal WHERE seq > ? ORDER BY seq", (since,))
     entries = [(s, bytes(e)) for s, e in rows]
