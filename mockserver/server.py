@@ -176,6 +176,8 @@ class GuardedRequestHandler(RequestHandler):
         self._in_head = False  # reading a request head: since connect, or its first byte
         self._heads = 0  # heads parsed when the current one began
         self._head = b""  # its first bytes, for the path of a refused head
+        self._linger: asyncio.TimerHandle | None = None  # set once a refusal went out
+        self._refused_head = False  # a malformed or oversized head was answered
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -196,6 +198,8 @@ class GuardedRequestHandler(RequestHandler):
             self._deadline = None
 
     def data_received(self, data: bytes) -> None:
+        if self._linger is not None or self._refused_head:
+            return  # after a refusal: read and dropped, so the close is not a reset
         if not self._in_head and self._waiter is not None and not self._waiter.done():
             self._begin_head()  # the first byte of the next request on this connection
         if self._in_head and len(self._head) < HEAD_KEPT and b"\n" not in self._head:
@@ -206,6 +210,9 @@ class GuardedRequestHandler(RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._end_head()
+        if self._linger is not None:
+            self._linger.cancel()
+            self._guard.lingering -= 1
         super().connection_lost(exc)
 
     def _head_timed_out(self) -> None:
@@ -220,7 +227,23 @@ class GuardedRequestHandler(RequestHandler):
             self._guard.limits.header_timeout,
         )
         self.transport.write(HEAD_TIMEOUT)
-        self.force_close()
+        self._close_readably()
+
+    def _close_readably(self) -> None:
+        """Half-close and hold the connection, as a refused one is: its client may still be
+        sending (a slowloris, the rest of an oversized head), and closing with its bytes
+        unread would reset the connection and lose the answer before it is read. What
+        arrives meanwhile is dropped; the client's close, or ``LINGER_SECONDS``, ends it."""
+        transport = self.transport
+        if transport is None:
+            return
+        if self._guard.lingering >= LINGER_MAX or not transport.can_write_eof():
+            self.force_close()
+            return
+        self._force_close = True  # nothing more is served on it
+        transport.write_eof()
+        self._guard.lingering += 1
+        self._linger = self._loop.call_later(LINGER_SECONDS, self.force_close)
 
     def _peer(self) -> str:
         peer = self.transport.get_extra_info("peername") if self.transport else None
@@ -244,7 +267,16 @@ class GuardedRequestHandler(RequestHandler):
         status, body = self._guard.answer(_path_of(self._head), problem)
         response = web.Response(status=status, body=body, content_type="application/json")
         response.force_close()
+        self._refused_head = True  # closed readably once the answer is written
         return response
+
+    async def finish_response(
+        self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
+        done = await super().finish_response(request, resp, start_time)
+        if self._refused_head:
+            self._close_readably()
+        return done
 
 
 class GuardedServer(web.Server):

@@ -62,6 +62,27 @@ def get(path: str, *headers: str) -> bytes:
     return "\r\n".join(lines).encode()
 
 
+async def closed_by_server(runner: GuardedRunner) -> None:
+    """Until the server saw the client's close (a refused connection is held until then)."""
+    for _ in range(200):
+        if runner.guard.open == 0:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{runner.guard.open} connections still open")
+
+
+async def keep_sending(writer: asyncio.StreamWriter, chunks: list[bytes], every: float) -> None:
+    """Write ``chunks`` one per ``every`` seconds, as a client unaware of any refusal; stop
+    at a write error (the connection was reset)."""
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+            await writer.drain()
+            await asyncio.sleep(every)
+    except ConnectionError:
+        pass
+
+
 # --- header timeout -------------------------------------------------------------------------
 
 
@@ -85,6 +106,7 @@ async def test_a_head_that_never_finishes_is_closed_with_408(served):
     answer += await asyncio.wait_for(reader.read(), 2)
     elapsed = time.monotonic() - started
     writer.close()
+    await closed_by_server(runner)
     status, headers, body = split(answer)
     assert (status, body) == (
         408,
@@ -93,6 +115,32 @@ async def test_a_head_that_never_finishes_is_closed_with_408(served):
     assert headers["Connection"] == "close"
     assert HEAD_TIMEOUT <= elapsed < HEAD_TIMEOUT + 1.0
     assert runner.guard.timed_out == 1 and runner.guard.open == 0
+
+
+async def test_a_client_still_sending_at_the_deadline_reads_its_408(served):
+    """Closing with the client's bytes unread resets the connection and loses the 408: the
+    server half-closes and drops what still arrives, so the client reads its answer."""
+    port, runner = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\n")
+    lines = int((HEAD_TIMEOUT + 0.2) / 0.005)  # past the deadline, under the header cap
+    await keep_sending(writer, [b"X-Slow: 1\r\n"] * lines, 0.005)
+    answer = await asyncio.wait_for(reader.read(), 2)
+    writer.close()
+    assert split(answer)[0] == 408
+    await closed_by_server(runner)
+
+
+async def test_a_head_refused_while_it_still_arrives_is_read_not_reset(served):
+    port, runner = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    big = b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\nX-Big: " + b"a" * 4_000_000
+    await keep_sending(writer, [big, b"\r\n\r\n"], 0)
+    answer = await asyncio.wait_for(reader.read(), 2)
+    writer.close()
+    status, _, body = split(answer)
+    assert (status, body) == (400, {"error": "a request header is too large", "status": 400})
+    await closed_by_server(runner)
 
 
 async def test_a_connection_that_sends_nothing_is_closed_too(served):
@@ -222,9 +270,10 @@ def test_serve_flags_set_the_limits():
         _wait_ready(proc, f"http://127.0.0.1:{port}")
 
         async def probe() -> tuple[bytes, bytes, bytes]:
-            too_long = await exchange(port, get("/avatar/task/x", f"X-Long: {'a' * 200}"))
             slow = await asyncio.open_connection("127.0.0.1", port)
             other = await asyncio.open_connection("127.0.0.1", port)
+            other[1].write(get("/avatar/task/x", f"X-Long: {'a' * 200}"))
+            too_long = await asyncio.wait_for(other[0].read(), 3)  # held until we close it
             refused = await exchange(port, get("/__mock/health"))
             timed_out = await asyncio.wait_for(slow[0].read(), 3)
             slow[1].close()
