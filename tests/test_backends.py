@@ -260,6 +260,39 @@ async def test_the_requests_log_is_apart_from_the_notices_each_request_reads(
     assert [e for _, e in await a.journal(log=REQUESTS)] == [b"again"]
 
 
+async def test_the_read_before_each_request_sees_every_change_committed_before_it(
+    connect: Connect,
+) -> None:
+    """``changes`` is asked before every request and answers cheaply while nothing moved; a
+    notice, a clock move or a fleet journal append by another replica (or this one) in
+    between is always seen by the next read."""
+    a, b = await connect(), await connect()
+    await a.write_clock(ClockState(NOW, 0.0, 0.0))
+    first = await a.changes(0)
+    since = first.notices[-1][0] if first.notices else 0
+    for _ in range(3):  # nothing moved: the same clock, no notices
+        quiet = await a.changes(since)
+        assert (quiet.clock, quiet.clock_version, quiet.notices) == (
+            first.clock,
+            first.clock_version,
+            [],
+        )
+    seq = await b.append([b"b wrote"], keep=10)
+    assert (await a.changes(since)).notices == [(seq, b"b wrote")]
+    assert (await a.changes(seq)).notices == []
+    assert [e for _, e in (await a.changes(since)).notices] == [b"b wrote"]  # asked again
+    await b.write_clock(ClockState(NOW + 60.0, 0.0, 0.0))
+    moved = await a.changes(seq)
+    assert moved.clock == ClockState(NOW + 60.0, 0.0, 0.0)
+    assert moved.clock_version > first.clock_version
+    await b.append([b"a request"], keep=10, log=REQUESTS)  # commits, names nothing to read
+    assert (await a.changes(seq)).notices == []
+    mine = await a.append([b"a wrote"], keep=10)
+    assert (await a.changes(seq)).notices == [(mine, b"a wrote")]
+    counted = await a.changes(mine, now=NOW, counters=[CounterOp("rl:x", window=1.0, limit=1)])
+    assert [c.value for c in counted.counts] == [1]
+
+
 async def test_sweep_drops_what_expired_and_clear_keeps_schema_and_clock(
     connect: Connect,
 ) -> None:
