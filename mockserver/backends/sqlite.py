@@ -378,8 +378,7 @@ def _release(db: sqlite3.Connection, lease: str, owner: str) -> bool:
 def _append(
     db: sqlite3.Connection, entries: Sequence[bytes], keep: int, table: str = "journal"
 ) -> int:
-    for entry in entries:
-        db.execute(f"INSERT INTO {table} (entry) VALUES (?)", (entry,))
+    db.executemany(f"INSERT INTO {table} (entry) VALUES (?)", [(e,) for e in entries])
     row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
     last = row[0] if row else 0
     db.execute(f"DELETE FROM {table} WHERE seq <= ?", (last - keep,))
