@@ -259,6 +259,7 @@ class RedisBackend(Backend):
         self._pipe: RedisPipe | None = None
         self._opening: asyncio.Future[RedisPipe] | None = None
         self._known: tuple[int, ClockState | None] | None = None  # the clock read last
+        self._command: tuple[tuple[int, int | str], bytes] | None = None  # packed, by its args
 
     async def _connect(self) -> None:
         client = aioredis.Redis.from_url(
@@ -435,15 +436,25 @@ class RedisBackend(Backend):
         above ``since``; a bare 0 when nothing is counted and nothing moved (the clock is
         the one read last). On the pipelined connection (:mod:`redispipe`) where it can."""
         known = self._known
-        args: list[Any] = [repr(now), since, len(counters), known[0] if known else ""]
-        for op in counters:
-            args += self._counter_args(op, now)
-        keys = [self._meta, self._cexp, self._j, self._jseq]
-        keys += [self.prefix + "c:" + op.key for op in counters]
-        if self._target is None:
-            got = await self._changes(keys=keys, args=args)
-        else:
-            got = await self._piped(keys, args)
+        version_known = known[0] if known else ""
+        if counters or self._target is None:
+            args: list[Any] = [repr(now), since, len(counters), version_known]
+            for op in counters:
+                args += self._counter_args(op, now)
+            keys = [self._meta, self._cexp, self._j, self._jseq]
+            keys += [self.prefix + "c:" + op.key for op in counters]
+            if self._target is None:
+                got = await self._changes(keys=keys, args=args)
+            else:
+                got = await self._piped(pack("EVALSHA", self._changes.sha, len(keys), *keys, *args))
+        else:  # the common read: the same command until the notices or the clock move
+            mark = (since, version_known)
+            cached = self._command
+            if cached is None or cached[0] != mark:
+                keys = [self._meta, self._cexp, self._j, self._jseq]
+                command = pack("EVALSHA", self._changes.sha, 4, *keys, 0, since, 0, version_known)
+                cached = self._command = (mark, command)
+            got = await self._piped(cached[1])
         if got == 0 and known is not None:
             return Changes(known[1], known[0], [], [])
         (value, version), flat, rows = got
@@ -457,14 +468,14 @@ class RedisBackend(Backend):
                 entries.append((int(seq), entry))
         return Changes(clock, int(version or 0), entries, counts)
 
-    async def _piped(self, keys: list[str], args: list[Any]) -> Any:
-        """``CHANGES`` on the pipelined connection, opened (again) when needed; loaded into
-        a server that lost its scripts (restarted, ``SCRIPT FLUSH``) and asked again."""
+    async def _piped(self, command: bytes) -> Any:
+        """``CHANGES`` (``command``) on the pipelined connection, opened (again) when needed;
+        loaded into a server that lost its scripts (restarted, ``SCRIPT FLUSH``) and asked
+        again."""
         pipe = self._pipe
         try:
             if pipe is None or not pipe.usable:
                 pipe = self._pipe = await self._open_pipe()
-            command = pack("EVALSHA", self._changes.sha, len(keys), *keys, *args)
             got = await pipe.call(command)
             if isinstance(got, ReplyError) and str(got).startswith("NOSCRIPT"):
                 await self.client.script_load(CHANGES)
