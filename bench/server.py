@@ -333,13 +333,20 @@ async def main() -> None:
             app = create_app(scenario, VirtualClock(speed=1.0), ServerOptions(state=args.state))
         gc.collect()
         info["rss_before_kib"] = rss_kib()
+        if args.state != "memory":  # the store opened (and read back) first: the tasks go in
+            runner = web.AppRunner(app, access_log=None)  # it, for a second replica to read
+            await runner.setup()
         info["ids"] = await populate(app, args.tasks, args.webhook_url)
+        persist = app[STATE_KEY].persist
+        if persist is not None:
+            await persist.flush()
         gc.collect()
         info["rss_after_kib"] = rss_kib()
         info["tasks"] = len(app[STATE_KEY].store)
     info["setup_s"] = round(time.perf_counter() - started, 3)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    if args.mode == "floor" or args.state == "memory":
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024).start()
     print("READY " + json.dumps(info), flush=True)
     await asyncio.Event().wait()

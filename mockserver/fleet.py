@@ -229,15 +229,15 @@ class Fleet:
     async def pull(self, request: web.Request) -> Counted | None:
         """Read what other replicas changed, counting ``request``'s windows and claims in the
         same read (None: nothing to count)."""
-        persist, clock = self.persist, self.state.clock
-        now = clock.now()
+        persist = self.persist
         limited, counted_chaos = self.limited(request), self.counted_chaos(request)
         if not limited and not counted_chaos:  # the common case: nothing counted
             await persist.pull()
-            if request.method == "GET" and request.path == JOURNAL:
+            if request.path == JOURNAL and request.method == "GET":
                 await self.journal.drain()  # this replica's own entries, up to now
                 return Counted({}, journal=await self.journal.read())
             return None
+        now = self.state.clock.now()
         windows = self.windows(request, now) if limited else []
         rules = self.claims(request, now) if counted_chaos else []
         claims = [CounterOp(times_key(name)) for name, _ in rules]  # never refused: first

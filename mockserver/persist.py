@@ -620,7 +620,7 @@ class Persistence:
             or self._uploads
             or self._clear
             or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
-            or any(store.dirty for store in state.stores.kept().values())
+            or state.stores.dirty()
             or state._seq != self._seq_written
         ):
             changes = self.pending()

@@ -114,6 +114,11 @@ class Stores:
     def holds(self, tenant: str) -> bool:
         return any(store.holds(tenant) for store in self._by_class.values())
 
+    def dirty(self) -> bool:
+        """Whether a store changed since it was last written (asked after every answer on a
+        state backend: no dict is built for it)."""
+        return any(store.dirty for store in self._by_class.values())
+
     def kept(self) -> dict[str, Store]:
         """The stores by class name, for a state backend."""
         return {cls.__name__: store for cls, store in self._by_class.items()}

@@ -31,6 +31,7 @@ from mockserver.backends import (
 )
 from mockserver.backends.base import REQUESTS
 from mockserver.backends.memory import MemoryBackend, MemoryStore
+from mockserver.backends.redispipe import pack
 from tests.redis_server import SKIP_REASON, free_port, redis_server, with_prefix
 
 NOW = 1_750_000_000.0
@@ -260,6 +261,39 @@ async def test_the_requests_log_is_apart_from_the_notices_each_request_reads(
     assert [e for _, e in await a.journal(log=REQUESTS)] == [b"again"]
 
 
+async def test_the_read_before_each_request_sees_every_change_committed_before_it(
+    connect: Connect,
+) -> None:
+    """``changes`` is asked before every request and answers cheaply while nothing moved; a
+    notice, a clock move or a fleet journal append by another replica (or this one) in
+    between is always seen by the next read."""
+    a, b = await connect(), await connect()
+    await a.write_clock(ClockState(NOW, 0.0, 0.0))
+    first = await a.changes(0)
+    since = first.notices[-1][0] if first.notices else 0
+    for _ in range(3):  # nothing moved: the same clock, no notices
+        quiet = await a.changes(since)
+        assert (quiet.clock, quiet.clock_version, quiet.notices) == (
+            first.clock,
+            first.clock_version,
+            [],
+        )
+    seq = await b.append([b"b wrote"], keep=10)
+    assert (await a.changes(since)).notices == [(seq, b"b wrote")]
+    assert (await a.changes(seq)).notices == []
+    assert [e for _, e in (await a.changes(since)).notices] == [b"b wrote"]  # asked again
+    await b.write_clock(ClockState(NOW + 60.0, 0.0, 0.0))
+    moved = await a.changes(seq)
+    assert moved.clock == ClockState(NOW + 60.0, 0.0, 0.0)
+    assert moved.clock_version > first.clock_version
+    await b.append([b"a request"], keep=10, log=REQUESTS)  # commits, names nothing to read
+    assert (await a.changes(seq)).notices == []
+    mine = await a.append([b"a wrote"], keep=10)
+    assert (await a.changes(seq)).notices == [(mine, b"a wrote")]
+    counted = await a.changes(mine, now=NOW, counters=[CounterOp("rl:x", window=1.0, limit=1)])
+    assert [c.value for c in counted.counts] == [1]
+
+
 async def test_sweep_drops_what_expired_and_clear_keeps_schema_and_clock(
     connect: Connect,
 ) -> None:
@@ -355,6 +389,81 @@ async def test_a_redis_poll_is_one_round_trip(redis_url: str | None) -> None:
         await db.clear()
         await db.close()
         await probe.close()
+
+
+async def test_the_redis_read_before_each_request_is_one_round_trip(
+    redis_url: str | None,
+) -> None:
+    """Quiet, after another replica wrote, with counters: one script call reaches Redis per
+    read and nothing else is sent; many reads at once share the connection and each gets
+    its own answer."""
+    if redis_url is None:
+        pytest.skip(SKIP_REASON)
+    url = with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
+    db, other, probe = await open_backend(url), await open_backend(url), await open_backend(url)
+    client = db.client  # type: ignore[attr-defined]
+    try:
+        await other.write_clock(ClockState(NOW, 0.0, 0.0))
+        first = await db.changes(0)
+
+        async def evalsha_calls() -> int:
+            stats = await probe.client.info("commandstats")  # type: ignore[attr-defined]
+            return int(stats["cmdstat_evalsha"]["calls"])
+
+        def nothing_else(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the read sends one script call and nothing else")
+
+        async def trips(read: Awaitable[object]) -> int:
+            before = await evalsha_calls()
+            client.execute_command = client.pipeline = nothing_else
+            try:
+                await read
+            finally:
+                del client.execute_command, client.pipeline
+            return await evalsha_calls() - before
+
+        assert await trips(db.changes(0)) == 1  # nothing moved
+        seq = await other.append([b"moved"], keep=10)
+        assert await trips(db.changes(0)) == 1
+        rl = [CounterOp("rl:one", window=1.0, limit=5)]
+        assert await trips(db.changes(seq, now=NOW, counters=rl)) == 1
+        reads = await asyncio.gather(*(db.changes(seq - 1 + i % 2) for i in range(50)))
+        assert [len(r.notices) for r in reads] == [1 - i % 2 for i in range(50)]
+        assert {r.clock_version for r in reads} == {first.clock_version}
+    finally:
+        await db.clear()
+        for backend in (db, other, probe):
+            await backend.close()
+
+
+async def test_the_redis_read_survives_a_dropped_connection_and_lost_scripts(
+    redis_url: str | None,
+) -> None:
+    """A connection the server dropped is opened again by the next read; scripts the server
+    forgot (a restart, ``SCRIPT FLUSH``) are loaded again: the read answers as before."""
+    if redis_url is None:
+        pytest.skip(SKIP_REASON)
+    url = with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
+    db, other = await open_backend(url), await open_backend(url)
+    try:
+        await other.write_clock(ClockState(NOW, 0.0, 0.0))
+        await db.changes(0)
+        pipe = db._pipe  # type: ignore[attr-defined]  # the read's own connection
+        pipe_id = await pipe.call(pack("CLIENT", "ID"))
+        await other.client.client_kill_filter(_id=pipe_id)  # type: ignore[attr-defined]
+        try:  # a read under way when it dropped fails (503); whether this one was is a race
+            await db.changes(0)
+        except BackendUnavailable:
+            pass
+        seq = await other.append([b"after"], keep=10)
+        assert (await db.changes(0)).notices == [(seq, b"after")]
+        await other.client.script_flush()  # type: ignore[attr-defined]
+        again = await other.append([b"flushed"], keep=10)
+        assert (await db.changes(seq)).notices == [(again, b"flushed")]
+    finally:
+        await db.clear()
+        await db.close()
+        await other.close()
 
 
 # A writer that prints each key once its put has returned (acknowledged), then goes on.

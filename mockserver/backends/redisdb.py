@@ -16,6 +16,7 @@ would not.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from typing import Any, cast
@@ -37,6 +38,7 @@ from mockserver.backends.base import (
     Record,
     Write,
 )
+from mockserver.backends.redispipe import RedisPipe, ReplyError, pack, simple_target
 
 _COUNT = """
 local function count(ck, cexp, member, now, by, resets, limit)
@@ -97,12 +99,18 @@ return out
 )
 
 # KEYS: meta cexp j jseq, counters...
-# ARGV: now since ncnt (unused), (member by resets limit) per counter
-# -> {{clock, clock version}, {(admitted, value, resets) per count}, {SEQ:ENTRY above since}}
+# ARGV: now since ncnt clock-version-known, (member by resets limit) per counter
+# -> 0 when nothing is counted and neither the clock nor the notices moved past what the
+# caller knows (the common poll: no clock to decode, no lists to build); else
+# {{clock, clock version}, {(admitted, value, resets) per count}, {SEQ:ENTRY above since}}
 CHANGES = (
     _COUNT
     + """
 local now, since, ncnt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+if ncnt == 0 and last <= since and redis.call('HGET', KEYS[1], 'v:clock') == ARGV[4] then
+  return 0
+end
 local clock = redis.call('HMGET', KEYS[1], 'clock', 'v:clock')
 local counts = {}
 for c = 0, ncnt - 1 do
@@ -114,7 +122,6 @@ for c = 0, ncnt - 1 do
   counts[#counts + 1] = got[3]
   if got[1] == 0 then break end
 end
-local last = tonumber(redis.call('GET', KEYS[4]) or '0')
 local entries = {}
 if last > since then entries = redis.call('LRANGE', KEYS[3], since - last, -1) end
 return {clock, counts, entries}
@@ -247,6 +254,12 @@ class RedisBackend(Backend):
         self._meta, self._cexp, self._lexp = p + "meta", p + "cexp", p + "lexp"
         self._j, self._jseq, self._iseq = p + "j", p + "jseq", p + "iseq"
         self._client: aioredis.Redis | None = None
+        # The read before each request: its own pipelined connection for a plain url
+        self._target = simple_target(self._client_url)
+        self._pipe: RedisPipe | None = None
+        self._opening: asyncio.Future[RedisPipe] | None = None
+        self._known: tuple[int, ClockState | None] | None = None  # the clock read last
+        self._command: tuple[tuple[int, int | str], bytes] | None = None  # packed, by its args
 
     async def _connect(self) -> None:
         client = aioredis.Redis.from_url(
@@ -269,6 +282,9 @@ class RedisBackend(Backend):
         self._release, self._sweep = reg(RELEASE), reg(SWEEP)
 
     async def close(self) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe, self._known = None, None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -416,22 +432,72 @@ class RedisBackend(Backend):
         now: float = 0.0,
         counters: Sequence[CounterOp] = (),
     ) -> Changes:
-        """One script: the clock, the counts and the entries above ``since``, in a single
-        round trip whatever moved."""
-        args: list[Any] = [repr(now), since, len(counters), 0]  # ARGV[4] unused
-        for op in counters:
-            args += self._counter_args(op, now)
-        keys = [self._meta, self._cexp, self._j, self._jseq]
-        keys += [self.prefix + "c:" + op.key for op in counters]
-        (value, version), flat, rows = await self._changes(keys=keys, args=args)
+        """One script, one round trip whatever moved: the clock, the counts and the entries
+        above ``since``; a bare 0 when nothing is counted and nothing moved (the clock is
+        the one read last). On the pipelined connection (:mod:`redispipe`) where it can."""
+        known = self._known
+        version_known = known[0] if known else ""
+        if counters or self._target is None:
+            args: list[Any] = [repr(now), since, len(counters), version_known]
+            for op in counters:
+                args += self._counter_args(op, now)
+            keys = [self._meta, self._cexp, self._j, self._jseq]
+            keys += [self.prefix + "c:" + op.key for op in counters]
+            if self._target is None:
+                got = await self._changes(keys=keys, args=args)
+            else:
+                got = await self._piped(pack("EVALSHA", self._changes.sha, len(keys), *keys, *args))
+        else:  # the common read: the same command until the notices or the clock move
+            mark = (since, version_known)
+            cached = self._command
+            if cached is None or cached[0] != mark:
+                keys = [self._meta, self._cexp, self._j, self._jseq]
+                command = pack("EVALSHA", self._changes.sha, 4, *keys, 0, since, 0, version_known)
+                cached = self._command = (mark, command)
+            got = await self._piped(cached[1])
+        if got == 0 and known is not None:
+            return Changes(known[1], known[0], [], [])
+        (value, version), flat, rows = got
         counts = [_count(*flat[i : i + 3]) for i in range(0, len(flat), 3)]
         clock = None if version is None else ClockState.decode(cast(bytes, value))
+        self._known = (int(version), clock) if version is not None else None
         entries: list[tuple[int, bytes]] = []
         for raw in rows:
             seq, _, entry = cast(bytes, raw).partition(b":")
             if int(seq) > since:
                 entries.append((int(seq), entry))
         return Changes(clock, int(version or 0), entries, counts)
+
+    async def _piped(self, command: bytes) -> Any:
+        """``CHANGES`` (``command``) on the pipelined connection, opened (again) when needed;
+        loaded into a server that lost its scripts (restarted, ``SCRIPT FLUSH``) and asked
+        again."""
+        pipe = self._pipe
+        try:
+            if pipe is None or not pipe.usable:
+                pipe = self._pipe = await self._open_pipe()
+            got = await pipe.call(command)
+            if isinstance(got, ReplyError) and str(got).startswith("NOSCRIPT"):
+                await self.client.script_load(CHANGES)
+                got = await pipe.call(command)
+        except OSError as err:  # refused, reset, lost, timed out
+            raise BackendUnavailable(
+                f"cannot read the redis state store at {self.url}: {err}"
+            ) from None
+        if isinstance(got, ReplyError):
+            raise RedisError(str(got))
+        return got
+
+    async def _open_pipe(self) -> RedisPipe:
+        if self._opening is None:  # callers arriving meanwhile share the one connection
+            assert self._target is not None
+            self._opening = asyncio.ensure_future(RedisPipe.open(self._target))
+        opening = self._opening
+        try:
+            return await asyncio.shield(opening)
+        finally:
+            if opening.done():
+                self._opening = None
 
     async def write(self, changes: Write) -> None:
         """One MULTI/EXEC: another replica reads all of a request's changes or none."""
