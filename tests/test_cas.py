@@ -159,11 +159,15 @@ async def test_a_lost_attempt_is_undone_run_again_and_journaled_once(store_url: 
     a, b, clients = await _pair(store_url)
     try:
         await a.call("POST", RELAY, json=GOOD)
-        _, made_b = await b.call("POST", RELAY, json=GOOD)
         await a.call("DELETE", "/__mock/journal", key=None)
+        _, made_b = await b.call("POST", RELAY, json=GOOD)
         _blind_once(a)
-        status, made_a = await a.call("POST", RELAY, json=GOOD)
+        hooked = {**GOOD, "notify_hook": "http://127.0.0.1:9/hook"}
+        status, made_a = await a.call("POST", RELAY, json=hooked)
         assert status == 200, made_a
+        # what the lost attempt planned for the task it made (and lost) is not sent
+        planned = {d.task.id for d in a.state.webhooks.deliveries.values() if d.task}
+        assert planned == {made_a["data"]}, planned
         for mock in (a, b):
             _, tenant = await mock.call("GET", "/__mock/tenants/sk-test", key=None)
             charged = [h["task_id"] for h in _charges(tenant)]
@@ -206,3 +210,28 @@ def test_two_processes_submitting_for_one_tenant_charge_each_once(store_url: str
         for proc in (a, b):
             proc.terminate()
             proc.wait(timeout=10)
+
+
+async def test_replicas_opening_one_store_at_once_draw_distinct_ids(store_url: str) -> None:
+    """Each opening of a store takes a generation of its own (compare-and-set), which its
+    ids are drawn from: two replicas started together, and a restart, never repeat an id;
+    the first opening draws what the seed alone draws."""
+    (a, client_a), (b, client_b) = await asyncio.gather(
+        start_mock(state=store_url, secret=SECRET), start_mock(state=store_url, secret=SECRET)
+    )
+    alone, client_alone = await start_mock(secret=SECRET, state="memory")
+    try:
+        salts = sorted([a.state.id_salt, b.state.id_salt])
+        assert salts == ["", ":1"]
+        first = [(await m.call("POST", RELAY, json=GOOD))[1]["data"] for m in (a, b, alone)]
+        assert first[0] != first[1]
+        assert first[2] in first[:2]  # the seed reproduces one replica's run
+    finally:
+        for client in (client_a, client_b, client_alone):
+            await client.close()
+    again, client = await start_mock(state=store_url, secret=SECRET)
+    try:
+        assert again.state.id_salt == ":2"
+        assert (await again.call("POST", RELAY, json=GOOD))[1]["data"] not in first
+    finally:
+        await client.close()
