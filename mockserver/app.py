@@ -137,6 +137,21 @@ def _persist(app: web.Application, state: MockState, url: str, endpoints: Endpoi
         err = {"error": f"the state store {persist.url} cannot be {doing}{detail}", "status": 503}
         return json_answer(503, err, {"Retry-After": "1"})
 
+    async def once(request: web.Request, handler: Any, counted: Any, attempt: Attempt) -> Any:
+        """One attempt: its answer and whether it stands, or the 503 a failed write gets."""
+        token = ATTEMPT.set(attempt)
+        try:
+            try:  # written before the answer leaves (a streamed one: on_response_prepare)
+                response = await fleet.answer(request, handler, counted)
+            except Conflict:  # a streamed answer's write was refused: nothing was sent
+                return None, False
+            try:
+                return response, await persist.committed(attempt)
+            except Exception:  # not kept, so not acknowledged
+                return unavailable("written", "; what this request changed is not kept"), True
+        finally:
+            ATTEMPT.reset(token)
+
     @web.middleware
     async def pull(request: web.Request, handler: Any) -> web.StreamResponse:
         attempt = Attempt(persist.done())
@@ -148,28 +163,23 @@ def _persist(app: web.Application, state: MockState, url: str, endpoints: Endpoi
             log.exception("state: cannot read %s", persist.url)
             return unavailable("read")
         try:
-            for run in range(RUNS):  # again while another replica's write came first
-                if run:
-                    await backoff(run)
-                    attempt = Attempt(persist.done())
+            response, stands = await once(request, handler, counted, attempt)
+            run = 1
+            while not stands and run < RUNS and replayable(request):
+                await backoff(run)  # another replica's write came first: again, on its state
+                attempt = Attempt(persist.done())
+                try:
                     await persist.pull()
-                token = ATTEMPT.set(attempt)
-                try:  # written before the answer leaves (a streamed one: on_response_prepare)
-                    response = await fleet.answer(request, handler, counted)
-                    stands = await persist.committed(attempt)
-                except Conflict:  # a streamed answer's write was refused: nothing was sent
-                    stands = False
-                finally:
-                    ATTEMPT.reset(token)
-                if stands or not replayable(request):
-                    break
-        except Exception:  # not kept, so not acknowledged
-            return unavailable("written", "; what this request changed is not kept")
+                except Exception:
+                    log.exception("state: cannot read %s", persist.url)
+                    return unavailable("read")
+                response, stands = await once(request, handler, counted, attempt)
+                run += 1
         finally:
             await fleet.settled(counted, attempt.held)
         if not stands:
             return unavailable("written", ": other replicas kept changing what it read")
-        return response
+        return response  # type: ignore[no-any-return]
 
     app.middlewares.append(pull)
     app.on_startup.append(persist.start)

@@ -10,6 +10,10 @@ changes of everything answered so far are written in one transaction
 is on disk, and a ``kill -9`` between two writes leaves each request's changes whole or
 absent. At start-up :meth:`Persistence.restore` reads the store back into memory.
 
+Each write is compare-and-set: it names the version of every record as this replica last
+read, merged or wrote it, and a write another replica got ahead of is refused whole, read
+back and its requests answered again (:mod:`mockserver.cas`).
+
 With ``--state memory`` (the default) none of this exists: no hook is set, no step runs, and a
 poll does exactly the work it did before.
 
