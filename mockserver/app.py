@@ -20,6 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from mockserver import admin, journal, media_routes
+from mockserver.backends import Conflict
+from mockserver.cas import ATTEMPT, RUNS, Attempt, backoff, keep_body, replayable
 from mockserver.chaos import UNROUTED, with_chaos
 from mockserver.clock import Clock, VirtualClock
 from mockserver.context import RequestContext
@@ -131,26 +133,53 @@ def _persist(app: web.Application, state: MockState, url: str, endpoints: Endpoi
     state.persist = persist
     fleet = Fleet(state, persist, endpoints)
 
+    def unavailable(doing: str, detail: str = "") -> web.Response:
+        err = {"error": f"the state store {persist.url} cannot be {doing}{detail}", "status": 503}
+        return json_answer(503, err, {"Retry-After": "1"})
+
+    async def once(request: web.Request, handler: Any, counted: Any, attempt: Attempt) -> Any:
+        """One attempt: its answer and whether it stands, or the 503 a failed write gets."""
+        token = ATTEMPT.set(attempt)
+        try:
+            try:  # written before the answer leaves (a streamed one: on_response_prepare)
+                response = await fleet.answer(request, handler, counted)
+            except Conflict:  # a streamed answer's write was refused: nothing was sent
+                return None, False
+            try:
+                return response, await persist.committed(attempt)
+            except Exception:  # not kept, so not acknowledged
+                return unavailable("written", "; what this request changed is not kept"), True
+        finally:
+            ATTEMPT.reset(token)
+
     @web.middleware
     async def pull(request: web.Request, handler: Any) -> web.StreamResponse:
-        since = persist.taken()
+        attempt = Attempt(persist.done())
         try:
             counted = await fleet.pull(request)  # what other replicas changed, before this
+            if request.body_exists:
+                await keep_body(request)  # a rerun reads it again
         except Exception:  # the store went away: say so, never answer from a stale copy
             log.exception("state: cannot read %s", persist.url)
-            err = {"error": f"the state store {persist.url} cannot be read", "status": 503}
-            return json_answer(503, err, {"Retry-After": "1"})
-        response = await fleet.answer(request, handler, counted)
-        try:  # written before the answer leaves (a streamed answer: on_response_prepare)
-            await persist.committed(since)
-        except Exception:  # not kept, so not acknowledged
-            err = {
-                "error": f"the state store {persist.url} cannot be written; "
-                "what this request changed is not kept",
-                "status": 503,
-            }
-            return json_answer(503, err, {"Retry-After": "1"})
-        return response
+            return unavailable("read")
+        try:
+            response, stands = await once(request, handler, counted, attempt)
+            run = 1
+            while not stands and run < RUNS and replayable(request):
+                await backoff(run)  # another replica's write came first: again, on its state
+                attempt = Attempt(persist.done())
+                try:
+                    await persist.pull()
+                except Exception:
+                    log.exception("state: cannot read %s", persist.url)
+                    return unavailable("read")
+                response, stands = await once(request, handler, counted, attempt)
+                run += 1
+        finally:
+            await fleet.settled(counted, attempt.held)
+        if not stands:
+            return unavailable("written", ": other replicas kept changing what it read")
+        return response  # type: ignore[no-any-return]
 
     app.middlewares.append(pull)
     app.on_startup.append(persist.start)

@@ -291,15 +291,11 @@ class Fleet:
     async def answer(
         self, request: web.Request, handler: Handler, counted: Counted | None
     ) -> web.StreamResponse:
-        """``handler``'s answer to ``request`` with what :meth:`pull` ``counted``; claims it
-        did not use are given back before the answer leaves (another replica may fire them:
-        a round trip only then, and only while chaos rules have ``times``)."""
+        """``handler``'s answer to ``request`` with what :meth:`pull` ``counted`` (the same
+        counts for every attempt at it: see mockserver.cas); :meth:`settled` ends it."""
         journal = self.journal
         if counted is None:
-            try:
-                return await handler(request)
-            finally:
-                journal.schedule()
+            return await handler(request)
         token, claims = _COUNTED.set(counted), FLEET_CLAIMS.set(counted)
         read = None if counted.journal is None else journal.reading(counted.journal)
         try:
@@ -309,15 +305,26 @@ class Fleet:
             FLEET_CLAIMS.reset(claims)
             if read is not None:
                 journal.done(read)
-            journal.schedule()
-            unused = counted.unused()
-            backend = self.persist.backend
-            if unused and backend is not None:
-                refunds = [CounterOp(times_key(rule), by=-1) for rule in unused]
-                try:
-                    await backend.poll((), now=self.state.clock.now(), counters=refunds)
-                except Exception:  # the answer stands; the claim stays spent
-                    log.exception("state: cannot give chaos claims back to %s", self.persist.url)
+
+    async def settled(self, counted: Counted | None, held: list[tuple[Any, ...]]) -> None:
+        """The request's last attempt is answered: its journal entries (``held``) go in,
+        once, and the claims it did not use are given back before the answer leaves
+        (another replica may fire them: a round trip only then, and only while chaos rules
+        have ``times``)."""
+        journal = self.journal
+        for entry in held:
+            journal.add(entry)
+        journal.schedule()
+        if counted is None:
+            return
+        unused = counted.unused()
+        backend = self.persist.backend
+        if unused and backend is not None:
+            refunds = [CounterOp(times_key(rule), by=-1) for rule in unused]
+            try:
+                await backend.poll((), now=self.state.clock.now(), counters=refunds)
+            except Exception:  # the answer stands; the claim stays spent
+                log.exception("state: cannot give chaos claims back to %s", self.persist.url)
 
 
 class PresetQueue(Store):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mockserver.backends.base import REQUESTS
+from mockserver.cas import ATTEMPT
 from mockserver.journal import Entry, Journal, _readable
 from mockserver.jsonio import printable
 
@@ -58,6 +59,10 @@ class FleetJournal(Journal):
         self._sending: asyncio.Future[None] | None = None
 
     def add(self, entry: tuple[Any, ...]) -> None:
+        attempt = ATTEMPT.get()
+        if attempt is not None:  # kept once the attempt stands: a rerun is journaled once
+            attempt.hold(entry)
+            return
         super().add(entry)
         self._out.append(entry)  # encoded when sent: off the request's path, in a batch
 

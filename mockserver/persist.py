@@ -10,6 +10,10 @@ changes of everything answered so far are written in one transaction
 is on disk, and a ``kill -9`` between two writes leaves each request's changes whole or
 absent. At start-up :meth:`Persistence.restore` reads the store back into memory.
 
+Each write is compare-and-set: it names the version of every record as this replica last
+read, merged or wrote it, and a write another replica got ahead of is refused whole, read
+back and its requests answered again (:mod:`mockserver.cas`).
+
 With ``--state memory`` (the default) none of this exists: no hook is set, no step runs, and a
 poll does exactly the work it did before.
 
@@ -38,12 +42,14 @@ from mockserver.backends import (
     Backend,
     BackendError,
     ClockState,
+    Conflict,
     Count,
     CounterOp,
     Record,
     Write,
 )
 from mockserver.backends.base import CLOCK as CLOCK_META
+from mockserver.cas import ATTEMPT, Attempt
 from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
 from mockserver.taskrefs import Find, UnknownTask, refs, resolved
@@ -270,13 +276,21 @@ class Persistence:
         self._clear = False
         self._seq_written: dict[str, int] = {}
         self._clock_moves = -1
-        self._last: asyncio.Future[None] | None = None
         # Each write takes every change made since the one before, whichever request made
-        # it: a request is answered only once every write taken since it began is committed
-        # (``flush(since=...)``). What a failed write held is read back from the store.
+        # it, one write at a time (changes made meanwhile go in the next): a request is
+        # answered once every write taken since it began is committed (``committed``).
+        # What a failed write held is read back from the store.
         self._taken = 0
+        self._done = 0  # the writes complete so far (in order: one at a time)
+        self._lock = asyncio.Lock()
         self._writes: dict[int, asyncio.Future[None]] = {}
         self._unwritten: set[str] = set()
+        # Compare-and-set (mockserver.cas): the store's version of each record this replica
+        # holds, as read, merged or written (0 / absent: not in the store); and the
+        # attempts whose changes wait for the next write.
+        self._versions: dict[str, int] = {}
+        self._makers: set[Attempt] = set()
+        self._writing: set[str] = set()  # the keys of the write under way
         # Replicas: each write is followed by a notice in the store's change log (the backend
         # journal) naming the keys it wrote; before each request a replica reads the clock and
         # the notices after ``_seen`` and pulls what other replicas changed.
@@ -319,6 +333,7 @@ class Persistence:
         self._uploads.clear()
         self._clear = True
         self._seq_written = {}
+        self._versions.clear()
         self.attach()
 
     @property
@@ -327,34 +342,48 @@ class Persistence:
         brought something in."""
         return self._seen, self._clock_version
 
+    def _made(self) -> None:
+        """The attempt under way changed something: the next write holds it."""
+        attempt = ATTEMPT.get()
+        if attempt is not None:
+            self._makers.add(attempt)
+
     def _task_changed(self, task: Task) -> None:
         if not self._pulling:
             self._tasks[(task.provider, task.id)] = task
+            self._made()
 
     def _task_removed(self, task: Task) -> None:
         if not self._pulling:
             self._tasks[(task.provider, task.id)] = None
+            self._made()
 
     def _upload_changed(self, upload: Upload) -> None:
         if not self._pulling:
             self._uploads[upload_record_key(upload)] = upload
+            self._made()
 
     def _tenant_changed(self, key: str) -> None:
         if not self._pulling:
             self._tenants[key] = True
+            self._made()
 
     def _tenant_forgotten(self, key: str) -> None:
         if not self._pulling:
             self._tenants[key] = False
+            self._made()
 
     # -- reading the store back -------------------------------------------------------------
     async def restore(self) -> None:
         backend = self.backend
         assert backend is not None
         state = self.state
-        generation = await backend.get_meta(GENERATION)
-        number = int(generation[0]) + 1 if generation is not None else 0
-        await backend.put_meta(GENERATION, str(number).encode())
+        while True:  # compare-and-set: replicas opening the store at once get one each
+            generation = await backend.get_meta(GENERATION)
+            number = int(generation[0]) + 1 if generation is not None else 0
+            at = generation[1] if generation is not None else 0
+            if await backend.put_meta(GENERATION, str(number).encode(), version=at):
+                break
         # ids stay unique across restarts: a store opened before draws from another stream
         state.id_salt = f":{number}" if number else ""
         state._id_rngs.clear()
@@ -381,7 +410,9 @@ class Persistence:
             p = registered.get(provider)
             return None if p is None else p.task_families.get(name)
 
+        versions = self._versions
         for record in await _oldest_first(backend, TASKS):  # oldest first: a task names older ones
+            versions[record.key] = record.version
             decoded = decode_task(record.value, family)
             if decoded is None:
                 continue
@@ -394,9 +425,11 @@ class Persistence:
         stores = state.stores.kept()
         for kept in await backend.get_many([STORE + name for name in stores]):
             if kept is not None:
+                versions[kept.key] = kept.version
                 stores[kept.key[len(STORE) :]].load(orjson.loads(kept.value))
         accounts = state.accounts
         for record in await _oldest_first(backend, TENANTS):
+            versions[record.key] = record.version
             tenant = decode_tenant(
                 record.value,
                 accounts.history_size,
@@ -405,6 +438,7 @@ class Persistence:
             )
             accounts.keep(tenant)
         for record in await _oldest_first(backend, UPLOADS):
+            versions[record.key] = record.version
             state.uploads.restore(*decode_upload(orjson.loads(record.value)))
         log.info(
             "state: %s restored %d tasks, %d tenants, %d uploads (generation %d)",
@@ -460,19 +494,80 @@ class Persistence:
             reading = ClockState(clock.now(), time.time(), clock.speed).encode()
             self._clock_written = reading
             changes.meta.append((CLOCK_META, reading))
-        return changes
-
-    async def _write(self, backend: Backend, changes: Write) -> None:
+        versions = self._versions
         keys = [k for k, _, _ in changes.puts] + changes.deletes
-        try:
-            await backend.write(changes)
-        except BaseException:
-            self._unwritten.update(keys)  # the cache holds what the store does not
-            raise
+        changes.expect = {k: versions.get(k, 0) for k in keys}
         if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
             keys.append(CLOCK_META)
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
-        await backend.append([orjson.dumps(notice)], keep=NOTICES_KEPT)
+        changes.notice, changes.keep = orjson.dumps(notice), NOTICES_KEPT
+        return changes
+
+    async def _write(self, backend: Backend) -> int:
+        """Take what changed and write it, compare-and-set, one write at a time; the write's
+        number (0: nothing was left to take). A refused write is undone here (``_undo``)
+        before its future says so."""
+        async with self._lock:
+            if not self._changed():
+                return 0
+            changes = self.pending()
+            makers, self._makers = self._makers, set()
+            self._taken += 1
+            n = self._taken
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(_observed)
+            self._writes[n] = future
+            self._writes.pop(n - WRITES_KEPT, None)
+            for attempt in makers:
+                attempt.writes.add(n)
+            self._writing = set(changes.expect)
+            try:
+                versions = await backend.write(changes)
+            except Conflict as err:
+                self._writing = set()
+                log.info("state: %s moved under this replica; read back", ", ".join(err.keys))
+                try:
+                    await self._undo(changes, makers)
+                except BaseException as again:
+                    future.set_exception(again)
+                    raise
+                future.set_exception(err)
+                return n
+            except BaseException as err:
+                self._unwritten.update(changes.expect)  # the cache holds what the store does not
+                future.set_exception(err)
+                raise
+            finally:
+                self._done = n
+                self._writing = set()
+            for key, version in versions.items():
+                if version:
+                    self._versions[key] = version
+                else:
+                    self._versions.pop(key, None)
+            future.set_result(None)
+            return n
+
+    async def _undo(self, changes: Write, makers: set[Attempt]) -> None:
+        """After a refused write: the store's records of its keys replace the cache's, and
+        so do those of every change made since it was taken (they may rest on what is
+        undone); the attempts that made them are lost and run again."""
+        keys = dict.fromkeys(changes.expect)
+        for provider, task_id in self._tasks:
+            keys[task_key(provider, task_id)] = None
+        keys.update(dict.fromkeys(f"tenant:{k}" for k in self._tenants))
+        keys.update(dict.fromkeys(self._uploads))
+        for name, store in self.state.stores.kept().items():
+            if store.dirty:
+                store.dirty = False
+                keys[STORE + name] = None
+        self._tasks.clear()
+        self._tenants.clear()
+        self._uploads.clear()
+        for attempt in (*makers, *self._makers):
+            attempt.lost = True
+        self._makers = set()
+        await self._merge(list(keys))
 
     async def pull(self, counters: Sequence[CounterOp] = (), now: float = 0.0) -> list[Count]:
         """What other replicas changed since this one last looked: the clock, and the
@@ -519,8 +614,24 @@ class Persistence:
             keys = {}
             await self._reload_all()
         if keys:
-            await self._merge(list(keys))
+            await self._merge([k for k in keys if not self._busy(k)])
         return counts
+
+    def _busy(self, key: str) -> bool:
+        """Whether this replica's own change to ``key`` is being written or waits to be: a
+        notice read now must not lay an older record over it. The write settles it (taken:
+        this replica's record stands; refused: the store's is read back)."""
+        if key in self._writing:
+            return True
+        kind, _, rest = key.partition(":")
+        if kind == "task":
+            provider, _, task_id = rest.partition(":")
+            return (provider, task_id) in self._tasks
+        if kind == "tenant":
+            return rest in self._tenants
+        if kind == "upload":
+            return key in self._uploads
+        return False
 
     async def _reload_all(self) -> None:
         backend = self.backend
@@ -537,9 +648,16 @@ class Persistence:
         keys.sort(key=lambda k: not k.startswith("task:"))  # tasks first: settlements name them
         records = await backend.get_many(keys)
         registered = state.providers()
+        versions = self._versions
         self._pulling = True
         try:
             for key, record in zip(keys, records, strict=True):
+                if self._busy(key):  # changed here while it was read: the next write settles it
+                    continue
+                if record is None:
+                    versions.pop(key, None)
+                else:
+                    versions[key] = record.version
                 kind, _, rest = key.partition(":")
                 if kind == "task":
                     provider, _, task_id = rest.partition(":")
@@ -563,6 +681,7 @@ class Persistence:
         if record is None:
             if mine is not None:
                 store.remove(mine)
+                self.state.webhooks.forget_task(mine)  # gone from the fleet: nothing to send
             return
 
         def family(p: str, name: str) -> Any:
@@ -608,13 +727,9 @@ class Persistence:
         mine.balances, mine.history = tenant.balances, tenant.history
         mine._pending, mine._reserved = tenant._pending, tenant._reserved
 
-    async def flush(self, *_: object) -> None:
-        """Write what changed; answered once it (and every earlier write) is committed."""
-        backend = self.backend
-        if backend is None:
-            return
+    def _changed(self) -> bool:
         state = self.state
-        if (  # the common case, a poll: nothing changed, so no Write is built
+        return bool(  # the common case, a poll: nothing changed, so no Write is built
             self._tasks
             or self._tenants
             or self._uploads
@@ -622,37 +737,71 @@ class Persistence:
             or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
             or state.stores.dirty()
             or state._seq != self._seq_written
-        ):
-            changes = self.pending()
-        else:
-            changes = None
-        if not changes:
-            if self._last is not None and not self._last.done():
-                await asyncio.shield(self._last)
+        )
+
+    async def flush(self, *_: object) -> None:
+        """Write what changed; return once it (and every earlier write) is committed.
+        Raises ``Conflict`` when the attempt under way is undone (a streamed answer is
+        then not sent), another ``BackendError`` when the write failed."""
+        backend = self.backend
+        if backend is None:
             return
-        future = asyncio.ensure_future(self._write(backend, changes))
-        self._last = future
-        self._taken += 1
-        self._writes[self._taken] = future
-        self._writes.pop(self._taken - WRITES_KEPT, None)
-        try:
-            await asyncio.shield(future)
-        except BackendError:
-            log.exception("state: cannot write to %s", self.url)
-            raise
-
-    def taken(self) -> int:
-        """How many writes were taken so far: what a request passes to ``committed``."""
-        return self._taken
-
-    async def committed(self, since: int) -> None:
-        """Write what changed, then wait for every write taken after ``since`` (a request's
-        start): any of them may hold its changes. Raises when one failed."""
-        await self.flush()
-        for n in range(since + 1, self._taken + 1):
-            future = self._writes.get(n)
+        attempt = ATTEMPT.get()
+        if self._changed():
+            if attempt is not None:
+                self._makers.add(attempt)  # what no hook tells: a provider store, the clock
+            task = asyncio.ensure_future(self._write(backend))
+            try:
+                await asyncio.shield(task)
+            except BackendError:
+                log.exception("state: cannot write to %s", self.url)
+                raise
+        elif self._done < self._taken:  # a write is under way: it may hold this one's changes
+            future = self._writes.get(self._taken)
             if future is not None:
+                await asyncio.wait([future])
+        if attempt is not None and not self.stands(attempt, ()):
+            raise Conflict([])
+
+    def done(self) -> int:
+        """How many writes are complete: what an :class:`Attempt` begins at."""
+        return self._done
+
+    def stands(self, attempt: Attempt, refused: set[int] | tuple[int, ...]) -> bool:
+        """Whether ``attempt``'s answer holds: none of its changes was undone; with none of
+        its own, no write it may have read (``refused``: the ones that conflicted) was."""
+        if attempt.lost:
+            return False
+        for n in attempt.writes:
+            future = self._writes.get(n)
+            if future is not None and future.done() and isinstance(future.exception(), Conflict):
+                return False
+        return bool(attempt.writes) or not refused
+
+    async def committed(self, attempt: Attempt) -> bool:
+        """Write what changed, then wait for every write taken since ``attempt`` began;
+        whether the attempt stands (False: run it again). Raises when a write failed for
+        another reason than a conflict."""
+        try:
+            await self.flush()
+        except Conflict:
+            return False
+        refused: set[int] = set()
+        for n in range(attempt.since + 1, self._taken + 1):
+            future = self._writes.get(n)
+            if future is None:
+                continue
+            try:
                 await asyncio.shield(future)
+            except Conflict:
+                refused.add(n)
+        return self.stands(attempt, refused)
+
+
+def _observed(future: asyncio.Future[None]) -> None:
+    """A write's outcome is read by the requests that wait for it, if any are left."""
+    if not future.cancelled():
+        future.exception()
 
 
 def persistence_for(state: MockState, url: str) -> Persistence | None:

@@ -46,6 +46,15 @@ class SchemaError(BackendError):
     """The store holds a schema this version cannot read."""
 
 
+class Conflict(BackendError):
+    """A compare-and-set write found records moved since the writer read them: nothing of
+    it was applied. ``keys`` names the records whose versions were not the expected ones."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = list(keys)
+        super().__init__(f"another writer changed {', '.join(self.keys[:5])} first")
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     key: str
@@ -109,12 +118,21 @@ class ClockState:
 @dataclass(slots=True)
 class Write:
     """Changes applied together or not at all: one request's records, deletions and meta
-    (a kill between two of them never leaves a task without the charge it made)."""
+    (a kill between two of them never leaves a task without the charge it made).
+
+    ``expect`` makes it compare-and-set: each named record must be at that version (0: must
+    not exist), else nothing is applied and :class:`Conflict` names the records that moved.
+    ``notice`` is appended to the change log (kept to ``keep``) in the same transaction, so
+    another replica never reads the records without the notice or the notice without them.
+    """
 
     puts: list[tuple[str, bytes, tuple[str, ...]]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     meta: list[tuple[str, bytes]] = field(default_factory=list)
     clear: bool = False  # first forget records, indexes, counters, leases and the journal
+    expect: dict[str, int] = field(default_factory=dict)
+    notice: bytes | None = None
+    keep: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.puts or self.deletes or self.meta or self.clear)
@@ -277,17 +295,34 @@ class Backend(ABC):
     async def clear(self) -> None:
         """Forget records, indexes, counters, leases and the journal; keep schema and clock."""
 
-    async def write(self, changes: Write) -> None:
-        """Apply ``changes`` unconditionally (last writer wins), in one transaction where the
-        store has them; this default applies them in turn."""
+    async def write(self, changes: Write) -> dict[str, int]:
+        """Apply ``changes`` whole if every record of ``changes.expect`` is at its version,
+        else nothing (:class:`Conflict`); the new version of each record put (0: deleted).
+
+        This default checks, then applies in turn: atomic only where no call suspends (the
+        memory backend); sqlite and Redis do it in one transaction, one script."""
         if changes.clear:
             await self.clear()
+        expect = changes.expect
+        if expect:
+            keys = list(expect)
+            found = await self.get_many(keys)
+            moved = [
+                k for k, r in zip(keys, found, strict=True) if (r.version if r else 0) != expect[k]
+            ]
+            if moved:
+                raise Conflict(moved)
         for name, value in changes.meta:
             await self.put_meta(name, value)
+        versions: dict[str, int] = {}
         for key, value, indexes in changes.puts:
-            await self.put(key, value, indexes=indexes)
+            versions[key] = await self.put(key, value, indexes=indexes) or 0
         for key in changes.deletes:
             await self.delete(key)
+            versions[key] = 0
+        if changes.notice is not None:
+            await self.append([changes.notice], keep=changes.keep)
+        return versions
 
     async def changes(
         self,

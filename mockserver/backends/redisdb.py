@@ -31,6 +31,7 @@ from mockserver.backends.base import (
     BackendUnavailable,
     Changes,
     ClockState,
+    Conflict,
     Count,
     CounterOp,
     Page,
@@ -228,6 +229,68 @@ end
 return dropped
 """
 
+# One request's changes, compare-and-set: every expected version checked, then the meta, the
+# puts (with their index memberships), the deletes and the change notice, or nothing.
+# KEYS: meta iseq j jseq, records...
+# ARGV: prefix keep has_notice nexpect nmeta nput ndel,
+#   (record# version key) per expected, (name value) per meta,
+#   (record# key value nindexes indexes...) per put, (record# key) per delete, [notice]
+WRITE = (
+    _APPEND
+    + """
+local prefix, keep, has_notice = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local ne, nm, np, nd = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
+  tonumber(ARGV[7])
+local a = 8
+local moved = {}
+for e = 1, ne do
+  local v = tonumber(redis.call('HGET', KEYS[tonumber(ARGV[a])], 'v') or '0')
+  if v ~= tonumber(ARGV[a + 1]) then moved[#moved + 1] = ARGV[a + 2] end
+  a = a + 3
+end
+if #moved > 0 then return {0, moved} end
+for m = 1, nm do
+  local name = ARGV[a]
+  local v = tonumber(redis.call('HGET', KEYS[1], 'v:' .. name) or '0')
+  redis.call('HSET', KEYS[1], name, ARGV[a + 1], 'v:' .. name, v + 1)
+  a = a + 2
+end
+local versions = {}
+for p = 1, np do
+  local rk, key, ni = KEYS[tonumber(ARGV[a])], ARGV[a + 1], tonumber(ARGV[a + 3])
+  local v = tonumber(redis.call('HGET', rk, 'v') or '0')
+  local list, have, changed = {}, {}, false
+  local raw = redis.call('HGET', rk, 'i')
+  if raw then list = cjson.decode(raw) end
+  for _, n in ipairs(list) do have[n] = true end
+  for i = a + 4, a + 3 + ni do
+    local n = ARGV[i]
+    if not have[n] then
+      have[n] = true
+      list[#list + 1] = n
+      changed = true
+      redis.call('ZADD', prefix .. 'i:' .. n, redis.call('INCR', KEYS[2]), key)
+    end
+  end
+  if changed then redis.call('HSET', rk, 'i', cjson.encode(list)) end
+  redis.call('HSET', rk, 'v', v + 1, 'd', ARGV[a + 2])
+  versions[#versions + 1] = v + 1
+  a = a + 4 + ni
+end
+for d = 1, nd do
+  local rk, key = KEYS[tonumber(ARGV[a])], ARGV[a + 1]
+  local raw = redis.call('HGET', rk, 'i')
+  if raw then
+    for _, n in ipairs(cjson.decode(raw)) do redis.call('ZREM', prefix .. 'i:' .. n, key) end
+  end
+  redis.call('DEL', rk)
+  a = a + 2
+end
+if has_notice == '1' then append(KEYS[3], KEYS[4], keep, #ARGV, #ARGV) end
+return {1, versions}
+"""
+)
+
 DEFAULT_PREFIX = "avatar-mock:"
 
 
@@ -280,6 +343,7 @@ class RedisBackend(Backend):
         self._put, self._delete, self._newest = reg(PUT), reg(DELETE), reg(NEWEST)
         self._put_meta, self._acquire = reg(PUT_META), reg(ACQUIRE)
         self._release, self._sweep = reg(RELEASE), reg(SWEEP)
+        self._write = reg(WRITE)
 
     async def close(self) -> None:
         if self._pipe is not None:
@@ -499,20 +563,42 @@ class RedisBackend(Backend):
             if opening.done():
                 self._opening = None
 
-    async def write(self, changes: Write) -> None:
-        """One MULTI/EXEC: another replica reads all of a request's changes or none."""
+    async def write(self, changes: Write) -> dict[str, int]:
+        """One script, one round trip: the versions checked, then every change and the
+        notice applied, or nothing (another replica reads all of a request's changes or
+        none). A clear goes first, on its own (it scans the prefix)."""
         if changes.clear:
             await self.clear()
         p = self.prefix
-        async with self.client.pipeline(transaction=True) as pipe:
-            for name, value in changes.meta:
-                await self._put_meta(keys=[self._meta], args=[name, value, ""], client=pipe)
-            for key, value, indexes in changes.puts:
-                args: list[str | bytes] = ["", value, p, key, *indexes]
-                await self._put(keys=[p + "r:" + key, self._iseq], args=args, client=pipe)
-            for key in changes.deletes:
-                await self._delete(keys=[p + "r:" + key], args=["", p, key], client=pipe)
-            await pipe.execute()
+        keys = [self._meta, self._iseq, self._j, self._jseq]
+        slot: dict[str, int] = {}
+
+        def at(key: str) -> int:
+            n = slot.get(key)
+            if n is None:
+                keys.append(p + "r:" + key)
+                n = slot[key] = len(keys)  # Lua counts from 1
+            return n
+
+        notice = changes.notice
+        args: list[Any] = [p, changes.keep, "0" if notice is None else "1"]
+        args += [len(changes.expect), len(changes.meta), len(changes.puts), len(changes.deletes)]
+        for key, version in changes.expect.items():
+            args += [at(key), version, key]
+        for name, value in changes.meta:
+            args += [name, value]
+        for key, value, indexes in changes.puts:
+            args += [at(key), key, value, len(indexes), *indexes]
+        for key in changes.deletes:
+            args += [at(key), key]
+        if notice is not None:
+            args.append(notice)
+        ok, out = await self._write(keys=keys, args=args)
+        if not ok:
+            raise Conflict([cast(bytes, k).decode() for k in out])
+        versions = {key: int(v) for (key, _, _), v in zip(changes.puts, out, strict=True)}
+        versions.update(dict.fromkeys(changes.deletes, 0))
+        return versions
 
     async def clear(self) -> None:
         keep = {self._meta.encode(), self._jseq.encode()}

@@ -29,6 +29,7 @@ from mockserver.backends.base import (
     BackendUnavailable,
     Changes,
     ClockState,
+    Conflict,
     Count,
     CounterOp,
     Page,
@@ -295,8 +296,10 @@ class SqliteBackend(Backend):
         self._quiet = (version, seen, got)
         return got
 
-    async def write(self, changes: Write) -> None:
-        await self._commit(_write, changes)
+    async def write(self, changes: Write) -> dict[str, int]:
+        """One transaction: the versions checked, then everything applied with its notice
+        (a conflict rolls back this write's savepoint only)."""
+        return await self._commit(_write, changes)
 
 
 # The statements, each run inside the caller's transaction on the worker thread.
@@ -445,15 +448,25 @@ def _get_meta_in(db: sqlite3.Connection, name: str) -> tuple[bytes, int] | None:
     return None if got is None else (bytes(got[0]), got[1])
 
 
-def _write(db: sqlite3.Connection, changes: Write) -> None:
+def _write(db: sqlite3.Connection, changes: Write) -> dict[str, int]:
     if changes.clear:
         _clear(db)
+    if changes.expect:
+        found = {r.key: r.version for r in _get_many(db, list(changes.expect)) if r is not None}
+        moved = [k for k, v in changes.expect.items() if found.get(k, 0) != v]
+        if moved:
+            raise Conflict(moved)  # _commit_batch rolls back to this call's savepoint
     for name, value in changes.meta:
         _put_meta(db, name, value, None)
+    versions: dict[str, int] = {}
     for key, value, indexes in changes.puts:
-        _put(db, key, value, None, indexes)
+        versions[key] = _put(db, key, value, None, indexes) or 0
     for key in changes.deletes:
         _delete(db, key, None)
+        versions[key] = 0
+    if changes.notice is not None:
+        _append(db, [changes.notice], changes.keep)
+    return versions
 
 
 def _clear(db: sqlite3.Connection) -> None:
