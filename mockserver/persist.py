@@ -285,6 +285,10 @@ class Persistence:
         self._clock_version = 0
         self._clock_written = b""  # the clock as this replica last wrote it
         self._pulling = False
+        # Kinds of record kept by a module of their own (webhook deliveries), by key prefix.
+        from mockserver.delivery_store import DeliveryRecords
+
+        self.parts: dict[str, Any] = {DeliveryRecords.kind: DeliveryRecords(state, self)}
 
     # -- start and stop ---------------------------------------------------------------------
     async def start(self, _app: object = None) -> None:
@@ -406,6 +410,8 @@ class Persistence:
             accounts.keep(tenant)
         for record in await _oldest_first(backend, UPLOADS):
             state.uploads.restore(*decode_upload(orjson.loads(record.value)))
+        for part in self.parts.values():
+            await part.restore(backend, await _oldest_first(backend, part.index))
         log.info(
             "state: %s restored %d tasks, %d tenants, %d uploads (generation %d)",
             self.url,
@@ -444,6 +450,8 @@ class Persistence:
             else:
                 changes.puts.append((key, orjson.dumps(encode_upload(upload)), (UPLOADS,)))
         self._uploads.clear()
+        for part in self.parts.values():
+            part.pending(changes)
         for name, store in state.stores.kept().items():
             if store.dirty:
                 store.dirty = False
@@ -525,7 +533,7 @@ class Persistence:
     async def _reload_all(self) -> None:
         backend = self.backend
         assert backend is not None
-        for index in (TASKS, TENANTS, UPLOADS):
+        for index in (TASKS, TENANTS, UPLOADS, *(p.index for p in self.parts.values())):
             records = await _oldest_first(backend, index)
             await self._merge([r.key for r in records])
 
@@ -552,6 +560,8 @@ class Persistence:
                     store = state.stores.kept().get(rest)
                     if store is not None:
                         store.load(orjson.loads(record.value))
+                elif kind in self.parts:
+                    self.parts[kind].merge(key, record)
         finally:
             self._pulling = False
 
@@ -622,6 +632,7 @@ class Persistence:
             or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
             or any(store.dirty for store in state.stores.kept().values())
             or state._seq != self._seq_written
+            or any(part.dirty for part in self.parts.values())
         ):
             changes = self.pending()
         else:
