@@ -15,8 +15,10 @@ planner makes, so a replica (or a restarted mock) plans the task again from its 
 matches the deliveries by their key. Every replica therefore schedules every delivery; an
 attempt is made only under the delivery's lease (``Backend.acquire``, on the wall clock:
 an attempt's timeout is real seconds and the mock's clock may stand still), and only when
-the record says no replica made it already. A replica that finds the lease held looks again
-a second later, so a holder that died mid-send is taken over once its lease runs out.
+the record says no replica made it already. A replica that finds the lease held waits for
+it (its slot and the task's turn held, so one task's changes still go in order whichever
+replica sends them), then reads what the holder did; a holder that died mid-send is taken
+over once its lease runs out.
 
 That is at-least-once, not exactly-once, where a crash falls between a receiver's answer and
 the record's write: the restarted mock (or another replica) sends that attempt again.
@@ -44,7 +46,7 @@ log = logging.getLogger("avatar_mock")
 KIND = "webhook"  # records: webhook:[provider, task_id, target, state, planned_for, n]
 INDEX = "webhooks"
 LEASE_MARGIN = 5.0  # real seconds a lease outlives the attempt's timeout (the record's write)
-RECHECK = 1.0  # real seconds before a delivery whose lease another replica held is looked at
+RECHECK = 0.2  # real seconds between two tries at a lease another replica holds
 
 
 def record_key(task: Task, delivery: Delivery, n: int) -> str:
@@ -63,8 +65,7 @@ class DeliveryRecords:
         self.state = state
         self.persist = persist
         self._dirty: dict[str, Delivery | None] = {}  # record key -> delivery (None: delete)
-        self._origins: dict[tuple[str, str], str] = {}  # per task, for its records
-        self._deferred: dict[int, asyncio.TimerHandle] = {}  # by id(delivery)
+        self._generation = 0  # moves on reset: a delivery waiting for a lease is dropped
         self._quiet = False  # planning what the store holds already: nothing to write
         state.webhooks.kept = self
 
@@ -72,33 +73,25 @@ class DeliveryRecords:
     def planned(self, task: Task, origin: str, deliveries: list[Delivery]) -> None:
         """Give ``deliveries`` (just planned for ``task``) their keys; written with the
         request that planned them."""
-        self._origins[(task.provider, task.id)] = origin
         seen: dict[tuple[Any, ...], int] = {}
         fresh = {id(d) for d in deliveries}
         for d in self.state.webhooks.tasks_deliveries(task.id):
             slot = (d.target, d.expect_state, d.planned_for)
             n = seen[slot] = seen.get(slot, -1) + 1
             if id(d) in fresh and d.expect_state is not None:  # a redelivery is not kept
-                d.key = record_key(task, d, n)
+                d.key, d.origin = record_key(task, d, n), origin
                 if not self._quiet:
                     self._dirty[d.key] = d
 
     def forget(self, task: Task, deliveries: Any) -> None:
         """The task was evicted: its records go with the next write."""
-        self._origins.pop((task.provider, task.id), None)
         for d in deliveries:
             if d.key is not None:
                 self._dirty[d.key] = None
 
-    def deferred(self) -> int:
-        return len(self._deferred)
-
     def reset(self) -> None:
         self._dirty.clear()
-        self._origins.clear()
-        for handle in self._deferred.values():
-            handle.cancel()
-        self._deferred.clear()
+        self._generation += 1
 
     async def claim(self, delivery: Delivery) -> bool:
         """Whether this replica makes the delivery's next attempt now: it holds the lease
@@ -107,18 +100,27 @@ class DeliveryRecords:
         key = delivery.key
         if backend is None or key is None:
             return True
-        ttl = self.state.webhooks.settings.timeout + LEASE_MARGIN
-        try:
-            if not await backend.acquire(key, self.persist.replica, now=time.time(), ttl=ttl):
-                self._defer(delivery)
-                return False
-            record = await backend.get(key)
-        except Exception:  # the store went away: look again later, never send blind
-            log.exception("state: cannot lease webhook delivery %s", delivery.id)
-            self._defer(delivery)
-            return False
+        # a pull may merge the holder's record while this waits: compare with what was
+        # planned here, not with what the merge wrote into the delivery
+        generation, attempt, told = self._generation, delivery.attempt, False
+        while True:
+            ttl = self.state.webhooks.settings.timeout + LEASE_MARGIN
+            try:
+                if await backend.acquire(key, self.persist.replica, now=time.time(), ttl=ttl):
+                    record = await backend.get(key)
+                    break
+            except Exception:  # the store went away: try again, never send blind
+                if not told:
+                    log.exception("state: cannot lease webhook delivery %s", delivery.id)
+                told = True
+            await asyncio.sleep(RECHECK)  # real time: the holder's attempt runs in real time
+            if generation != self._generation or delivery.cancelled:
+                return False  # reset, evicted, or found sent meanwhile (a pull merged it)
         kept = orjson.loads(record.value) if record is not None else None
-        if kept is None or kept["attempt"] <= delivery.attempt:
+        if delivery.cancelled or generation != self._generation:  # found sent by a merge
+            await self._release(backend, key)
+            return False
+        if kept is None or kept["attempt"] <= attempt:
             return True
         engine = self.state.webhooks
         if kept["finished"]:
@@ -148,14 +150,6 @@ class DeliveryRecords:
         except Exception:  # it runs out by itself
             log.exception("state: cannot release webhook lease %s", key)
 
-    def _defer(self, delivery: Delivery) -> None:
-        def again() -> None:
-            self._deferred.pop(id(delivery), None)
-            self.state.webhooks.push_again(delivery)
-
-        loop = asyncio.get_running_loop()
-        self._deferred[id(delivery)] = loop.call_later(RECHECK, again)
-
     # -- Persistence's side ------------------------------------------------------------------
     @property
     def dirty(self) -> bool:
@@ -167,9 +161,7 @@ class DeliveryRecords:
             if d is None:
                 changes.deletes.append(key)
                 continue
-            task = d.task
-            origin = self._origins.get((task.provider, task.id), "") if task is not None else ""
-            value = {"origin": origin, "attempt": d.attempt, "due": d.due, "finished": d.finished}
+            value = {"origin": d.origin, "attempt": d.attempt, "due": d.due, "finished": d.finished}
             changes.puts.append((key, orjson.dumps(value), (INDEX,)))
         self._dirty.clear()
 

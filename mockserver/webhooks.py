@@ -99,7 +99,10 @@ class Delivery:
     retry_schedule: tuple[float, ...] | None = None  # None: the scenario's webhooks schedule
     planned_for: float = 0.0  # the moment the task enters expect_state (due moves on retry)
     finished: bool = False  # no attempt left to make (sent, given up, dropped, or skipped)
-    key: str | None = None  # its record and lease on a state backend (mockserver.delivery_store)
+    # On a state backend (mockserver.delivery_store): its record and lease, and the origin
+    # the planner was given (a replica that did not plan it plans it again with that).
+    key: str | None = None
+    origin: str = ""
 
     def __post_init__(self) -> None:
         self.planned_for = self.due
@@ -338,8 +341,6 @@ class WebhookEngine:
     def pending(self) -> int:
         """Deliveries scheduled or waiting for a slot, not cancelled."""
         waiting = sum(1 for q in self._waiting.values() for d in q if not d.cancelled)
-        if self.kept is not None:  # held by another replica's lease: looked at again soon
-            waiting += self.kept.deferred()
         return waiting + sum(1 for _, _, d in self._heap if not d.cancelled)
 
     # --- running -----------------------------------------------------------------------
@@ -356,8 +357,6 @@ class WebhookEngine:
                 await self._loop_task
         for task in list(self._inflight):
             task.cancel()
-        if self.kept is not None:
-            self.kept.reset()
         if self._session is not None:
             await self._session.close()
 
@@ -577,7 +576,7 @@ class WebhookEngine:
         self._finish(delivery)
 
     def push_again(self, delivery: Delivery) -> None:
-        """Back into the schedule (a lease another replica held, or a retry it planned)."""
+        """Back into the schedule: the retry another replica planned after its attempt."""
         if not delivery.cancelled and not delivery.finished:
             self._push(delivery)
 
