@@ -98,8 +98,10 @@ class DeliveryRecords:
         and no replica made that attempt already (else what the record says is taken)."""
         backend = self.persist.backend
         key = delivery.key
-        if backend is None or key is None:
+        if key is None:  # a redelivery: sent by the replica asked
             return True
+        if backend is None:  # the store closed (shutting down): a replica still open sends it
+            return False
         # a pull may merge the holder's record while this waits: compare with what was
         # planned here, not with what the merge wrote into the delivery
         generation, attempt, told = self._generation, delivery.attempt, False
