@@ -299,6 +299,10 @@ class Persistence:
         self._clock_version = 0
         self._clock_written = b""  # the clock as this replica last wrote it
         self._pulling = False
+        # Kinds of record kept by a module of their own (webhook deliveries), by key prefix.
+        from mockserver.delivery_store import DeliveryRecords
+
+        self.parts: dict[str, Any] = {DeliveryRecords.kind: DeliveryRecords(state, self)}
 
     # -- start and stop ---------------------------------------------------------------------
     async def start(self, _app: object = None) -> None:
@@ -440,6 +444,8 @@ class Persistence:
         for record in await _oldest_first(backend, UPLOADS):
             versions[record.key] = record.version
             state.uploads.restore(*decode_upload(orjson.loads(record.value)))
+        for part in self.parts.values():
+            await part.restore(backend, await _oldest_first(backend, part.index))
         log.info(
             "state: %s restored %d tasks, %d tenants, %d uploads (generation %d)",
             self.url,
@@ -478,6 +484,8 @@ class Persistence:
             else:
                 changes.puts.append((key, orjson.dumps(encode_upload(upload)), (UPLOADS,)))
         self._uploads.clear()
+        for part in self.parts.values():
+            part.pending(changes)
         for name, store in state.stores.kept().items():
             if store.dirty:
                 store.dirty = False
@@ -496,7 +504,9 @@ class Persistence:
             changes.meta.append((CLOCK_META, reading))
         versions = self._versions
         keys = [k for k, _, _ in changes.puts] + changes.deletes
-        changes.expect = {k: versions.get(k, 0) for k in keys}
+        # a part's records (webhook deliveries) are guarded by their leases, not versions
+        parts = tuple(f"{kind}:" for kind in self.parts)
+        changes.expect = {k: versions.get(k, 0) for k in keys if not k.startswith(parts)}
         if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
             keys.append(CLOCK_META)
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
@@ -636,7 +646,7 @@ class Persistence:
     async def _reload_all(self) -> None:
         backend = self.backend
         assert backend is not None
-        for index in (TASKS, TENANTS, UPLOADS):
+        for index in (TASKS, TENANTS, UPLOADS, *(p.index for p in self.parts.values())):
             records = await _oldest_first(backend, index)
             await self._merge([r.key for r in records])
 
@@ -670,6 +680,8 @@ class Persistence:
                     store = state.stores.kept().get(rest)
                     if store is not None:
                         store.load(orjson.loads(record.value))
+                elif kind in self.parts:
+                    self.parts[kind].merge(key, record)
         finally:
             self._pulling = False
 
@@ -737,6 +749,7 @@ class Persistence:
             or getattr(state.clock, "moves", self._clock_moves) != self._clock_moves
             or state.stores.dirty()
             or state._seq != self._seq_written
+            or any(part.dirty for part in self.parts.values())
         )
 
     async def flush(self, *_: object) -> None:

@@ -44,6 +44,7 @@ from mockserver.numbers import MAX_SECONDS, read_number
 from mockserver.quietlog import QuietLog
 
 if TYPE_CHECKING:
+    from mockserver.delivery_store import DeliveryRecords
     from mockserver.state import MockState
     from mockserver.tasks import Task
 
@@ -98,6 +99,10 @@ class Delivery:
     retry_schedule: tuple[float, ...] | None = None  # None: the scenario's webhooks schedule
     planned_for: float = 0.0  # the moment the task enters expect_state (due moves on retry)
     finished: bool = False  # no attempt left to make (sent, given up, dropped, or skipped)
+    # On a state backend (mockserver.delivery_store): its record and lease, and the origin
+    # the planner was given (a replica that did not plan it plans it again with that).
+    key: str | None = None
+    origin: str = ""
 
     def __post_init__(self) -> None:
         self.planned_for = self.due
@@ -206,6 +211,8 @@ class WebhookEngine:
         self._quiet = QuietLog(log)  # drops are logged once per 10 s, with a count
         self._rng = random.Random(f"{state.scenario.seed}:webhooks")
         self._planners: dict[str, WebhookPlanner | None] = {}
+        # On a state backend: where deliveries are kept and who sends each (None: memory).
+        self.kept: DeliveryRecords | None = None
 
     # --- configuration -----------------------------------------------------------------
 
@@ -227,6 +234,8 @@ class WebhookEngine:
         self._sending.clear()
         self._ids = self._attempt_ids = 0
         self._rng = random.Random(f"{self.state.scenario.seed}:webhooks")
+        if self.kept is not None:
+            self.kept.reset()
 
     # --- planning ----------------------------------------------------------------------
 
@@ -243,6 +252,8 @@ class WebhookEngine:
         planned = planner.plan(self.state, task, origin)
         if planned:
             self._by_task.setdefault(task.id, []).extend(planned)
+            if self.kept is not None:
+                self.kept.planned(task, origin, planned)
             for delivery in planned:
                 self.schedule(delivery)
 
@@ -262,8 +273,24 @@ class WebhookEngine:
         sent_or_pending = {(d.target, d.expect_state) for d in kept}
         new = [d for d in fresh if (d.target, d.expect_state) not in sent_or_pending]
         self._by_task[task.id] = kept + new
+        if self.kept is not None and new:
+            self.kept.planned(task, origin, new)
         for delivery in new:
             self.schedule(delivery)
+
+    def adopt(self, task: Task, origin: str) -> None:
+        """Plan here what another replica (or this store's earlier run) planned for ``task``:
+        its deliveries, or those its timeline gained since."""
+        if self._planners.get(task.provider, ...) is ...:
+            self._planners[task.provider] = _planner(task.provider)
+        if task.id in self._by_task:
+            self.task_changed(task, origin)
+        else:
+            self.task_submitted(task, origin)
+
+    def tasks_deliveries(self, task_id: str) -> list[Delivery]:
+        """The deliveries planned for the task ``task_id``, in plan order."""
+        return self._by_task.get(task_id, [])
 
     def schedule(self, delivery: Delivery) -> None:
         self.deliveries[delivery.id] = delivery
@@ -289,6 +316,8 @@ class WebhookEngine:
 
     def forget_task(self, task: Task) -> None:
         """The task was evicted: its deliveries are cancelled and forgotten."""
+        if self.kept is not None:
+            self.kept.forget(task, self._by_task.get(task.id, ()))
         for delivery in self._by_task.pop(task.id, ()):
             delivery.cancelled = True
             self.deliveries.pop(delivery.id, None)
@@ -414,7 +443,10 @@ class WebhookEngine:
 
     async def _attempt(self, delivery: Delivery, target: str) -> None:
         try:
-            await self._send(delivery)
+            if self.kept is None:
+                await self._send(delivery)
+            else:
+                await self._send_kept(delivery, self.kept)
         finally:
             if delivery.task is not None:
                 for held in self._sending.pop(delivery.task.id, ()):
@@ -528,6 +560,25 @@ class WebhookEngine:
             self._retry(delivery)
         else:
             self._finish(delivery)
+
+    async def _send_kept(self, delivery: Delivery, kept: DeliveryRecords) -> None:
+        """On a state backend: the attempt only under this delivery's lease, and only if no
+        replica made it already; what it did is kept before the lease goes."""
+        if not await kept.claim(delivery):
+            return
+        await self._send(delivery)
+        await kept.sent(delivery)
+
+    def sent_elsewhere(self, delivery: Delivery, attempts: int) -> None:
+        """Another replica (or this store's earlier run) made the delivery's last attempt."""
+        delivery.attempt = max(delivery.attempt, attempts)
+        delivery.cancelled = True  # out of the schedule, and never planned again
+        self._finish(delivery)
+
+    def push_again(self, delivery: Delivery) -> None:
+        """Back into the schedule: the retry another replica planned after its attempt."""
+        if not delivery.cancelled and not delivery.finished:
+            self._push(delivery)
 
     async def _post(self, url: str, message: Message) -> tuple[int | None, str | None, float]:
         """One attempt, timed from now: the caller holds its slots already."""
