@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from mockserver.registry import Provider
 
 
+# No state backend (mockserver.persist.MEMORY, named here so that a plain start imports
+# neither persist nor the backends).
+MEMORY = "memory"
+
+
 @dataclass
 class ServerOptions:
     strict: bool = False  # validate every response against its schema
@@ -35,7 +40,7 @@ class ServerOptions:
     admin_open: bool = False  # open the control API off loopback without a token
     public_url: str | None = None  # origin for links; default: the request's own
     secret: str | None = None  # shared by replicas that verify each other's links; None: random
-    state: str = "memory"  # where state lives: memory, sqlite:PATH or redis://HOST:PORT/DB
+    state: str = MEMORY  # where state lives: memory, sqlite:PATH or redis://HOST:PORT/DB
 
 
 @dataclass
