@@ -25,6 +25,7 @@ from mockserver.clock import Clock, VirtualClock
 from mockserver.context import RequestContext
 from mockserver.errors import ApiError, ControlDialect
 from mockserver.keys import OPERATIONS_KEY, PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.lazyroutes import RouteAdder
 from mockserver.pipeline import json_answer, make_endpoint
 from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
@@ -193,10 +194,9 @@ def create_app(
         bound = bind(provider, load_operations(provider.name))
         # Static paths first, so /allRecords is never taken for an {_id}.
         bound.sort(key=lambda pair: "{" in pair[0].path)
+        adder = RouteAdder(app.router)  # templated paths compile their regex on first match
         for op, handler in bound:
-            route = app.router.add_route(
-                op.method, op.path, make_endpoint(state, provider, op, handler)
-            )
+            route = adder.add(op.method, op.path, make_endpoint(state, provider, op, handler))
             endpoints[route] = (provider, op)
             served.setdefault(route.resource, op)  # type: ignore[arg-type]
             routes.append(
