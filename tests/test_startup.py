@@ -126,3 +126,14 @@ def test_a_lazy_route_compiles_its_pattern_on_the_first_match_only():
     # A path with a regex of its own is aiohttp's to build, as before.
     custom = adder.add("GET", "/v1/files/{name:.+}", handler)
     assert type(custom.resource) is web.DynamicResource
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_rendering_stamp_is_the_hash_of_the_text_read(tmp_path: Path, newline: str):
+    from mockserver.contracts.rendering import _digest, file_digest
+
+    source = tmp_path / "doc.yaml"
+    source.write_bytes(newline.join(["a: 1", "b: é", ""]).encode())
+    assert file_digest(source.read_bytes()) == _digest(source.read_text(encoding="utf-8"))
+    yamlio.rendering_path(source).write_text(yamlio.render_json(source), encoding="utf-8")
+    assert yamlio.load_yaml_file(source) == {"a": 1, "b": "é"}
