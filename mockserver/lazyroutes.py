@@ -15,7 +15,7 @@ import re
 from functools import cached_property
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 _PLACEHOLDER = re.compile(r"\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
 _PLAIN = re.compile(r"(?:[A-Za-z0-9._~/-]|\{[_a-zA-Z][_a-zA-Z0-9]*\})+")
@@ -23,7 +23,7 @@ _PLAIN = re.compile(r"(?:[A-Za-z0-9._~/-]|\{[_a-zA-Z][_a-zA-Z0-9]*\})+")
 
 def _parts(path: str) -> tuple[str, str] | None:
     """(pattern, formatter) as ``DynamicResource`` builds them, or None: not a plain template."""
-    if not path.startswith("/") or _PLAIN.fullmatch(path) is None or "{" not in path:
+    if "{" not in path or not path.startswith("/") or _PLAIN.fullmatch(path) is None:
         return None
     pattern = formatter = ""
     for i, part in enumerate(_PLACEHOLDER.split(path)):
@@ -50,6 +50,13 @@ class LazyResource(web.DynamicResource):
         # Stored on the instance once compiled: later matches read a plain attribute.
         return re.compile(self._source)
 
+    def add_prefix(self, prefix: str) -> None:
+        """As ``DynamicResource.add_prefix`` (a sub-application's mount point), uncompiled."""
+        assert prefix.startswith("/") and not prefix.endswith("/") and len(prefix) > 1
+        self._source = re.escape(prefix) + self._source
+        self._formatter = prefix + self._formatter
+        self.__dict__.pop("_pattern", None)
+
 
 class RouteAdder:
     """``router.add_route`` for a run of routes, templated ones as :class:`LazyResource`.
@@ -63,13 +70,28 @@ class RouteAdder:
         self._last: LazyResource | None = None
 
     def add(self, method: str, path: str, handler: Any) -> web.AbstractRoute:
+        resource = self._resource(path)
+        if resource is None:
+            return self._router.add_route(method, path, handler)
+        return resource.add_route(method, handler)
+
+    def add_get(self, path: str, handler: Any) -> web.AbstractRoute:
+        """GET, and HEAD beside it, as ``router.add_get`` adds them."""
+        resource = self._resource(path)
+        if resource is None:
+            return self._router.add_get(path, handler)
+        resource.add_route(hdrs.METH_HEAD, handler)
+        return resource.add_route(hdrs.METH_GET, handler)
+
+    def _resource(self, path: str) -> LazyResource | None:
+        """The resource a route on ``path`` joins; None: aiohttp's to add."""
         parts = _parts(path)
         if parts is None:
             self._last = None
-            return self._router.add_route(method, path, handler)
+            return None
         resource = self._last
         if resource is None or resource._orig_path != path:
             resource = LazyResource(path, *parts)
             self._router.register_resource(resource)
             self._last = resource
-        return resource.add_route(method, handler)
+        return resource

@@ -92,6 +92,16 @@ def test_lazy_routes_are_the_resources_aiohttp_would_build():
         built = web.DynamicResource(resource._orig_path)
         assert resource.get_info() == built.get_info(), resource._orig_path
         assert resource.canonical == built.canonical
+    # The control API's, mounted under its prefix.
+    (mount,) = [r for r in app.router.resources() if isinstance(r, web.PrefixedSubAppResource)]
+    prefix, control = mount.get_info()["prefix"], mount.get_info()["app"]
+    mounted = [r for r in control.router.resources() if isinstance(r, LazyResource)]
+    assert len(mounted) >= 5
+    for resource in mounted:
+        built = web.DynamicResource(resource._orig_path)
+        built.add_prefix(prefix)
+        assert resource.get_info() == built.get_info(), resource._orig_path
+        assert resource.canonical == built.canonical
     # The same resources, in the same order, with the same methods, as router.add_route gives
     # (the control API's sub-application aside).
     own = [r for r in app.router.resources() if isinstance(r, web.Resource)]
