@@ -146,6 +146,8 @@ def _effect(raw: Mapping[str, Any], where: str) -> Effect:
 
 @dataclass
 class FaultRule:
+    """A scenario's fault: which requests it matches, what it does to them, how often, when."""
+
     name: str
     match: Match
     effect: Effect
@@ -183,6 +185,8 @@ class FaultRule:
 
 @dataclass(frozen=True)
 class MagicRule:
+    """A magic value: a task whose request holds ``contains`` ends as ``outcome``."""
+
     name: str
     contains: str
     outcome: str

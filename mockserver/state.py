@@ -33,6 +33,8 @@ MEMORY = "memory"
 
 @dataclass
 class ServerOptions:
+    """How this process serves the mock: what its flags say beyond the scenario."""
+
     strict: bool = False  # validate every response against its schema
     providers: tuple[str, ...] | None = None  # None: every registered provider
     bind_host: str = "127.0.0.1"
@@ -45,6 +47,8 @@ class ServerOptions:
 
 @dataclass
 class MockState:
+    """Everything one running mock holds: clock, scenario, stores and engines."""
+
     clock: Clock
     scenario: Scenario
     options: ServerOptions

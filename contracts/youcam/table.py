@@ -103,6 +103,8 @@ class Block:
 
 @dataclass(frozen=True)
 class Feature:
+    """One row of the feature table: a YouCam task endpoint, as the contract declares it."""
+
     slug: str
     version: str
     title: str
