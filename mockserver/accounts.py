@@ -116,6 +116,8 @@ class History:
 
 @dataclass
 class Tenant:
+    """One API key's account: its balances, their history, and charges not yet settled."""
+
     key: str
     balances: dict[str, float]
     history: History = field(default_factory=History)

@@ -26,6 +26,7 @@ from mockserver.chaos import ChaosError
 from mockserver.clock import ClockError
 from mockserver.jsonio import JsonError, check_charset, loads_object
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
+from mockserver.lazyroutes import RouteAdder
 from mockserver.loops import loop_name
 from mockserver.numbers import MAX_SECONDS, MAX_SPEED, NumberError, parse_integer, read_number
 from mockserver.resources import spec_path
@@ -487,10 +488,11 @@ def setup(app: web.Application) -> None:
         ("GET", "/state", export_state),
         ("PUT", "/state", import_state),
     ]
+    adder = RouteAdder(admin.router)  # templated paths compile their regex on first match
     for method, path, handler in routes:
         if method == "GET":
-            admin.router.add_get(path, control(handler))  # HEAD too, as aiohttp does
+            adder.add_get(path, control(handler))  # HEAD too, as aiohttp does
         else:
-            admin.router.add_route(method, path, control(handler))
+            adder.add(method, path, control(handler))
     admin.router.add_route("*", "/{tail:.*}", control(no_such_call))
     app.add_subapp(PREFIX, admin)

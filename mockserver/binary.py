@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Binary:
+    """A non-JSON answer (a file, media): its bytes, content type and headers."""
+
     body: bytes
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)

@@ -37,15 +37,15 @@ from aiohttp import web
 from multidict import istr
 
 from mockserver.auth import bearer_key
-from mockserver.effects import EFFECTS, MAX_WAIT, Effect, EffectError, effect_from_rule
 from mockserver.errors import ApiError, Dialect, StorageDialect
 from mockserver.jsonio import JsonError, loads
 from mockserver.keys import STATE_KEY
 from mockserver.media import s3_error
-from mockserver.numbers import MAX_SECONDS, NumberError, parse_number, read_number
+from mockserver.numbers import MAX_SECONDS, MAX_WAIT, NumberError, parse_number, read_number
 
 if TYPE_CHECKING:
     from mockserver.context import RequestContext
+    from mockserver.effects import Effect
 
 # istr: a case-insensitive header lookup with a plain str folds its case on every call; may_act
 # asks for both on every request the mock answers.
@@ -136,6 +136,8 @@ def _number(raw: Mapping[str, Any], name: str, where: str, default: Any, **bound
 
 
 def _effect(raw: Mapping[str, Any], where: str) -> Effect:
+    from mockserver.effects import EffectError, effect_from_rule  # with the first rule
+
     try:
         return effect_from_rule(raw, where)
     except EffectError as err:
@@ -144,6 +146,8 @@ def _effect(raw: Mapping[str, Any], where: str) -> Effect:
 
 @dataclass
 class FaultRule:
+    """A scenario's fault: which requests it matches, what it does to them, how often, when."""
+
     name: str
     match: Match
     effect: Effect
@@ -181,6 +185,8 @@ class FaultRule:
 
 @dataclass(frozen=True)
 class MagicRule:
+    """A magic value: a task whose request holds ``contains`` ends as ``outcome``."""
+
     name: str
     contains: str
     outcome: str
@@ -277,6 +283,8 @@ def parse_fault_header(value: str) -> Effect:
     head, *options = [part.strip() for part in value.split(";")]
     kind, _, arg = head.partition("=")
     extra = dict(o.partition("=")[::2] for o in options if o)
+    from mockserver.effects import EffectError  # with the first fault header
+
     try:
         cls = _effect_class(kind)
         return cls.from_header(arg.strip(), extra.get("phase"), f"{FAULT_HEADER} {cls.key}")
@@ -285,6 +293,8 @@ def parse_fault_header(value: str) -> Effect:
 
 
 def _effect_class(kind: str) -> type[Effect]:
+    from mockserver.effects import EFFECTS, EffectError
+
     cls = EFFECTS.get(kind.strip())
     if cls is None:
         raise EffectError(f"{FAULT_HEADER}: {kind.strip()!r} is not one of {', '.join(EFFECTS)}")

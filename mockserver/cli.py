@@ -278,10 +278,14 @@ def _build(args: argparse.Namespace) -> web.Application | int:
 def _state_url(flag: str | None, scenario: Scenario) -> str | None:
     """The ``--state`` url, checked by opening it: a store that cannot be reached or read
     stops start-up here, with what to do (never a quiet fallback to memory). None: refused."""
+    from mockserver.state import MEMORY
+
+    if not (flag or os.environ.get(workers.STATE_ENV) or scenario.raw.get("state")):
+        return MEMORY  # what state_url says, without importing persist and the backends
     import asyncio
 
     from mockserver.backends import BackendError
-    from mockserver.persist import MEMORY, probe, state_url
+    from mockserver.persist import probe, state_url
 
     url = state_url(flag, scenario)
     if url == MEMORY:

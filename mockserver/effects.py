@@ -33,10 +33,9 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from mockserver.errors import Dialect, reason
-from mockserver.numbers import NumberError, parse_number, read_number
+from mockserver.numbers import MAX_WAIT, NumberError, parse_number, read_number
 
 BEFORE, AFTER = "before", "after"
-MAX_WAIT = 600.0  # seconds: no fault makes the mock wait longer than this (real time)
 MAX_RETRY_AFTER = 86_400.0  # a day: a Retry-After beyond it is a typo
 MAX_CHUNK = 1024 * 1024
 EFFECTS: dict[str, type[Effect]] = {}

@@ -17,6 +17,7 @@ from typing import Any
 # Bounds shared by several callers. A virtual clock may run far ahead, but not past what a
 # timestamp can hold; a balance is an amount of credits, not an overflow.
 MAX_SECONDS = 100 * 365 * 24 * 3600.0  # a century: any advance, delay or window beyond is a typo
+MAX_WAIT = 600.0  # seconds: no fault makes the mock wait longer than this (real time)
 MAX_SPEED = 1_000_000.0  # virtual-clock speed: a day in a tenth of a second
 MAX_BALANCE = 1e15
 

@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import hdrs, web
@@ -38,7 +38,6 @@ from mockserver.auth import bearer_key
 from mockserver.binary import Binary
 from mockserver.chaos import ChaosError, Spot, lenient_json
 from mockserver.context import RequestContext
-from mockserver.effects import Effect
 from mockserver.errors import ApiError
 from mockserver.forms import read_form
 from mockserver.jsonio import JsonError, loads_object, plain_object, printable
@@ -48,6 +47,9 @@ from mockserver.scenario import Scenario
 from mockserver.spec import Operation
 from mockserver.state import MockState
 from mockserver.validation import body_error, response_problem
+
+if TYPE_CHECKING:
+    from mockserver.effects import Effect  # imported with the first fault (chaos)
 
 log = logging.getLogger("avatar_mock")
 JSON = "application/json"

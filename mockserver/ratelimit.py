@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Limit:
+    """A fixed-window rate limit: ``limit`` requests per ``window`` seconds."""
+
     limit: int
     window: float
 

@@ -43,12 +43,16 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class RateLimitRule:
+    """A provider's rate limit, counted per API key or per client address."""
+
     per: str  # "key" | "ip"
     limit: Limit
 
 
 @dataclass
 class ProviderConfig:
+    """One provider's part of a scenario: family timings, rate limits, settings, costs."""
+
     families: dict[str, FamilyConfig]
     rate_limits: tuple[RateLimitRule, ...]
     settings: dict[str, Any]
@@ -57,6 +61,8 @@ class ProviderConfig:
 
 @dataclass
 class Scenario:
+    """A parsed scenario: what the mock is set up to do, checked once as it is loaded."""
+
     seed: int
     auth_mode: str  # "any" | "listed"
     tenants: dict[str, dict[str, float]]

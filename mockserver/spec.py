@@ -36,6 +36,8 @@ class SpecError(Exception):
 
 @dataclass
 class Param:
+    """One declared parameter of an operation, its schema resolved."""
+
     name: str
     location: str  # "query" | "path" | "header"
     required: bool
@@ -44,6 +46,8 @@ class Param:
 
 @dataclass
 class Operation:
+    """One operation of a provider's document: routed at start-up, resolved on first use."""
+
     provider: str
     operation_id: str
     method: str  # upper case

@@ -26,8 +26,15 @@ if TYPE_CHECKING:
     from mockserver.registry import Provider
 
 
+# No state backend (mockserver.persist.MEMORY, named here so that a plain start imports
+# neither persist nor the backends).
+MEMORY = "memory"
+
+
 @dataclass
 class ServerOptions:
+    """How this process serves the mock: what its flags say beyond the scenario."""
+
     strict: bool = False  # validate every response against its schema
     providers: tuple[str, ...] | None = None  # None: every registered provider
     bind_host: str = "127.0.0.1"
@@ -35,11 +42,13 @@ class ServerOptions:
     admin_open: bool = False  # open the control API off loopback without a token
     public_url: str | None = None  # origin for links; default: the request's own
     secret: str | None = None  # shared by replicas that verify each other's links; None: random
-    state: str = "memory"  # where state lives: memory, sqlite:PATH or redis://HOST:PORT/DB
+    state: str = MEMORY  # where state lives: memory, sqlite:PATH or redis://HOST:PORT/DB
 
 
 @dataclass
 class MockState:
+    """Everything one running mock holds: clock, scenario, stores and engines."""
+
     clock: Clock
     scenario: Scenario
     options: ServerOptions

@@ -102,6 +102,8 @@ def shared_state(args: argparse.Namespace) -> str | int:
 
 @dataclass
 class Worker:
+    """A worker process of ``serve --workers N``, and when it exited on its own (for RESTARTS)."""
+
     index: int
     proc: subprocess.Popen[bytes]
     exits: deque[float] = field(default_factory=deque)  # when it exited on its own

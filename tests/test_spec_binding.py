@@ -158,3 +158,16 @@ def test_a_stale_rendering_is_never_used(tmp_path, monkeypatch):
         assert spec.load_document("relay")["openapi"] == "3.1.1"  # the YAML, not the JSON
     finally:
         spec.load_document.cache_clear()
+
+
+@pytest.mark.parametrize("provider", ["a2e", "youcam", "relay"])
+def test_every_path_parameter_is_its_templates_placeholder(provider):
+    """Families name their id field from the path template (no parameter is resolved at
+    start-up): the template and the declared path parameters must agree, one to one."""
+    import re
+
+    from mockserver.spec import load_operations
+
+    for op in load_operations(provider):
+        declared = sorted(p.name for p in op.params if p.location == "path")
+        assert sorted(re.findall(r"\{([^{}]+)\}", op.path)) == declared, op.operation_id

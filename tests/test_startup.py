@@ -77,3 +77,73 @@ asyncio.run(main())
     assert seen["refusal"] == (
         "Invalid parameter value: output_count: 0 is less than the minimum of 1"
     )
+
+
+def test_lazy_routes_are_the_resources_aiohttp_would_build():
+    from aiohttp import web
+
+    from mockserver.app import create_app
+    from mockserver.lazyroutes import LazyResource
+
+    app = create_app()
+    lazy = [r for r in app.router.resources() if isinstance(r, LazyResource)]
+    assert len(lazy) > 100  # every templated path of the three contracts
+    for resource in lazy:
+        built = web.DynamicResource(resource._orig_path)
+        assert resource.get_info() == built.get_info(), resource._orig_path
+        assert resource.canonical == built.canonical
+    # The control API's, mounted under its prefix.
+    (mount,) = [r for r in app.router.resources() if isinstance(r, web.PrefixedSubAppResource)]
+    prefix, control = mount.get_info()["prefix"], mount.get_info()["app"]
+    mounted = [r for r in control.router.resources() if isinstance(r, LazyResource)]
+    assert len(mounted) >= 5
+    for resource in mounted:
+        built = web.DynamicResource(resource._orig_path)
+        built.add_prefix(prefix)
+        assert resource.get_info() == built.get_info(), resource._orig_path
+        assert resource.canonical == built.canonical
+    # The same resources, in the same order, with the same methods, as router.add_route gives
+    # (the control API's sub-application aside).
+    own = [r for r in app.router.resources() if isinstance(r, web.Resource)]
+    plain = web.Application().router
+    for resource in own:
+        path = resource.get_info().get("formatter") or resource.get_info()["path"]
+        for route in resource:
+            plain.add_route(route.method, path, route.handler)
+    assert [(r.canonical, sorted(x.method for x in r)) for r in plain.resources()] == [
+        (r.canonical, sorted(x.method for x in r)) for r in own
+    ]
+
+
+def test_a_lazy_route_compiles_its_pattern_on_the_first_match_only():
+    from mockserver.lazyroutes import RouteAdder
+
+    async def handler(request):
+        raise AssertionError("not called")
+
+    from aiohttp import web
+
+    router = web.Application().router
+    adder = RouteAdder(router)
+    first = adder.add("GET", "/v1/tasks/{task_id}", handler)
+    second = adder.add("DELETE", "/v1/tasks/{task_id}", handler)
+    assert first.resource is second.resource  # one resource, two methods, as aiohttp does
+    resource = first.resource
+    assert "_pattern" not in vars(resource)
+    assert resource._match("/v1/tasks/a%2Fb") == {"task_id": "a/b"}
+    assert resource._match("/v1/tasks/a/b") is None
+    assert "_pattern" in vars(resource)
+    # A path with a regex of its own is aiohttp's to build, as before.
+    custom = adder.add("GET", "/v1/files/{name:.+}", handler)
+    assert type(custom.resource) is web.DynamicResource
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_rendering_stamp_is_the_hash_of_the_text_read(tmp_path: Path, newline: str):
+    from mockserver.contracts.rendering import _digest, file_digest
+
+    source = tmp_path / "doc.yaml"
+    source.write_bytes(newline.join(["a: 1", "b: é", ""]).encode())
+    assert file_digest(source.read_bytes()) == _digest(source.read_text(encoding="utf-8"))
+    yamlio.rendering_path(source).write_text(yamlio.render_json(source), encoding="utf-8")
+    assert yamlio.load_yaml_file(source) == {"a": 1, "b": "é"}

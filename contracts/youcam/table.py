@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,6 +104,8 @@ class Block:
 
 @dataclass(frozen=True)
 class Feature:
+    """One row of the feature table: a YouCam task endpoint, as the contract declares it."""
+
     slug: str
     version: str
     title: str
@@ -140,7 +143,7 @@ class Feature:
     def pre_key(self) -> str:
         return f"{self.key}/pre-process"
 
-    @property
+    @cached_property  # every operationId below is made from it
     def camel(self) -> str:
         suffix = "" if self.version == "v2.0" else "V" + self.version[1:].replace(".", "")
         return camel(self.slug) + suffix

@@ -16,6 +16,7 @@ alike (the quote calls the same price rule and creates nothing).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping
 from itertools import combinations
 from typing import Any
@@ -37,6 +38,7 @@ from mockserver.spec import Operation, load_operations
 from mockserver.tasks import Task
 
 API = "/api/v1/"
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")  # a path template's parameter
 HIDDEN = ("webhook_token",)  # never shown back in a record [guess]
 FIXTURES = {"video": "result.mp4", "image": "result.jpg", "audio": "result.mp4"}
 NSFW_FLAG = "mock-nsfw"  # a prompt holding it is "NSFW" when force_generate is false [guess]
@@ -162,8 +164,9 @@ def declare(op: Operation, row: Mapping[str, Any], ops: dict[str, Operation]) ->
     def by_path(role: str) -> Status | None:
         if role not in named:
             return None
-        target = ops[named[role]]
-        [id_field] = [p.name for p in target.params if p.location == "path"]
+        # The path's one placeholder (what the route fills), read off the template: resolving
+        # the operation's parameters here would resolve fifty operations' at every start.
+        [id_field] = PLACEHOLDER.findall(ops[named[role]].path)
         return Status(named[role], id_field=id_field)
 
     detail = by_path("detail")
