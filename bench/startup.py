@@ -1,6 +1,6 @@
 """Time from process start to the first answered request, for `avatar-mock serve`.
 
-    python bench/startup.py [--runs 7]
+    python bench/startup.py [--runs 7] [--against DIR]
 
 Prints each run and the median, for the mock and for the floor measured in the same run: a
 bare aiohttp app that imports ``aiohttp.web`` and serves one route. Their difference is the
@@ -68,12 +68,15 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _first_answer(argv: Sequence[str], port: int) -> Run:
-    """Start ``argv`` and time it to the first answer it gives on ``port``."""
+def _first_answer(argv: Sequence[str], port: int, tree: Path | None = None) -> Run:
+    """Start ``argv`` (in checkout ``tree``, else here) and time it to its first answer."""
     url = f"http://127.0.0.1:{port}{PATH}?page_size=1"
     request = urllib.request.Request(url, headers={"Authorization": "Bearer bench"})
+    env = None if tree is None else {**os.environ, "PYTHONPATH": str(tree)}
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tree, env=env
+    )
     try:
         while True:
             try:
@@ -91,10 +94,11 @@ def _first_answer(argv: Sequence[str], port: int) -> Run:
         proc.wait()
 
 
-def time_mock() -> Run:
-    """``avatar-mock serve`` to its first answered request."""
+def time_mock(tree: Path | None = None) -> Run:
+    """``avatar-mock serve`` (from checkout ``tree``, else this one) to its first answer."""
     port = _free_port()
-    return _first_answer([sys.executable, "-m", "mockserver", "serve", "--port", str(port)], port)
+    argv = [sys.executable, "-m", "mockserver", "serve", "--port", str(port)]
+    return _first_answer(argv, port, tree)
 
 
 def time_floor() -> Run:
@@ -118,9 +122,9 @@ def _median_ms(values: list[float | None]) -> float | None:
     return statistics.median(known) * 1000 if known else None
 
 
-def compile_checkout() -> None:
+def compile_checkout(root: Path | None = None) -> None:
     """Bytecode for the checkout's packages (what ``pip install`` writes for a wheel)."""
-    root = Path(__file__).resolve().parent.parent
+    root = root or Path(__file__).resolve().parent.parent
     for package in ("mockserver", "contracts"):
         compileall.compile_dir(root / package, quiet=1)
 
@@ -131,19 +135,36 @@ def main() -> None:
     parser.add_argument(
         "--no-compile", action="store_true", help="start from source where no .pyc is cached"
     )
+    parser.add_argument(
+        "--against", type=Path, metavar="DIR", help="another checkout, timed in the same runs"
+    )
     args = parser.parse_args()
+    against: Path | None = args.against.resolve() if args.against else None
+    if against is not None and not (against / "mockserver" / "contracts").exists():
+        raise SystemExit(
+            f"{against}: link mockserver/contracts and mockserver/fixtures to ../contracts and "
+            "../fixtures (setup.py maps them so in a wheel)"
+        )
     if not args.no_compile:
         compile_checkout()
+        if against is not None:
+            compile_checkout(against)
     mock: list[Run] = []
     floor: list[Run] = []
+    other: list[Run] = []
     for i in range(args.runs):
         mock.append(time_mock())
+        if against is not None:
+            other.append(time_mock(against))
         floor.append(time_floor())
         cpu = (
             f"; CPU {mock[-1].cpu * 1000:.0f} ms, floor {floor[-1].cpu * 1000:.0f} ms"
             if mock[-1].cpu is not None and floor[-1].cpu is not None
             else ""
         )
+        if other:
+            cpu += f"; the other checkout {other[-1].wall * 1000:.0f} ms"
+            cpu += f", CPU {other[-1].cpu * 1000:.0f} ms" if other[-1].cpu is not None else ""
         print(
             f"run {i + 1}: {mock[-1].wall * 1000:.0f} ms to the first answered request "
             f"(floor {floor[-1].wall * 1000:.0f} ms{cpu})",
@@ -160,6 +181,18 @@ def main() -> None:
         print(
             f"CPU to the first answer (steadier under load): {mock_cpu:.0f} ms, floor "
             f"{floor_cpu:.0f} ms, the mock's own {mock_cpu - floor_cpu:.0f} ms (medians)"
+        )
+    if other:
+        other_ms = statistics.median(r.wall for r in other) * 1000
+        other_cpu = _median_ms([r.cpu for r in other])
+        cpu = (
+            f"; CPU {other_cpu:.0f} ms, its own {other_cpu - floor_cpu:.0f} ms"
+            if other_cpu is not None and floor_cpu is not None
+            else ""
+        )
+        print(
+            f"{against} (same runs): {other_ms:.0f} ms median, its own "
+            f"{other_ms - floor_ms:.0f} ms{cpu}"
         )
 
 
