@@ -101,6 +101,12 @@ def state_url(backend: str) -> str:
     return "memory"
 
 
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """One store the replicas of a test share: each backend that outlives a process."""
+    return state_url(request.param)
+
+
 @dataclass
 class Mock:
     client: TestClient

@@ -6,14 +6,8 @@ so no charge is lost and no force or delete is overwritten silently."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.conftest import start_mock
-from tests.redis_server import SKIP_REASON, redis_server, with_prefix
 from tests.test_state_persist import GOOD, RELAY, RELAY_TASK, SECRET, _call, _serve
 
 VIDEOS = "/v1/videos"
@@ -21,21 +15,6 @@ VIDEO = "/v1/videos/{}"
 SORA = {"model": "sora-2", "prompt": "A calico cat playing a piano", "seconds": "8"}
 N = 6  # submits through each replica, all at once
 RETRIES = 5  # a client's tries of one submit (on a loaded machine conflicts can repeat)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str | None) -> str:
-    if request.param == "redis":
-        if redis_url is None:
-            pytest.skip(SKIP_REASON)
-        return with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
-    return f"sqlite:{tmp_path / 'state.db'}"
 
 
 async def _pair(store_url: str):  # type: ignore[no-untyped-def]

@@ -3,34 +3,12 @@ a real sqlite file or a real Redis server, let through what one replica would.""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from mockserver.scenario import parse_text
 from tests.conftest import start_mock
-from tests.redis_server import SKIP_REASON, redis_server, with_prefix
 
 TEMPLATES = "/s2s/v2.0/task/template/ai-avatar"
 TOO_MANY = {"status": 429, "error": "Too many requests"}  # YouCam's own 429
 TWO_A_MINUTE = "providers: {youcam: {rate_limits: [{per: key, limit: 2, window: 60}]}}"
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str | None) -> str:
-    if request.param == "redis":
-        if redis_url is None:
-            pytest.skip(SKIP_REASON)
-        return with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
-    return f"sqlite:{tmp_path / 'state.db'}"
 
 
 async def _replicas(store_url: str, scenario: str):  # type: ignore[no-untyped-def]

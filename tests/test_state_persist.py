@@ -12,8 +12,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,28 +20,13 @@ from mockserver.backends import open_backend
 from mockserver.cli import main
 from mockserver.stores import Store
 from tests.conftest import start_mock
-from tests.redis_server import SKIP_REASON, free_port, redis_server, with_prefix
+from tests.redis_server import free_port
 
 RELAY = "/avatar/generation"
 RELAY_TASK = "/avatar/task/{}"
 GOOD = {"avatar_url": "https://example.com/avatar.jpg", "audio_url": "https://example.com/a.mp3"}
 SECRET = "a-secret-both-runs-share"  # links verify the same in both runs
 SERVE = [sys.executable, "-m", "mockserver", "serve", "--speed", "0", "--secret", SECRET]
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str | None) -> str:
-    if request.param == "redis":
-        if redis_url is None:
-            pytest.skip(SKIP_REASON)
-        return with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
-    return f"sqlite:{tmp_path / 'state.db'}"
 
 
 async def _submit(mock, n: int) -> list[str]:

@@ -9,7 +9,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +18,6 @@ from standardwebhooks import Webhook
 
 from mockserver.scenario import parse_text
 from tests.conftest import start_mock
-from tests.redis_server import SKIP_REASON, redis_server, with_prefix
 from tests.test_state_persist import GOOD, RELAY, SECRET, _call, _serve
 from tests.test_webhooks import SECRET as HOOK_SECRET
 from tests.test_webhooks import youcam_hooks
@@ -29,21 +27,6 @@ from tests.webhook_receiver import Receiver, start_receiver
 pytestmark = pytest.mark.loop  # CI runs these on uvloop too
 
 EVERY = "providers: {relay: {settings: {notify_mode: every}}}\n"
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str | None) -> str:
-    if request.param == "redis":
-        if redis_url is None:
-            pytest.skip(SKIP_REASON)
-        return with_prefix(redis_url, f"t{uuid.uuid4().hex}:")
-    return f"sqlite:{tmp_path / 'state.db'}"
 
 
 @pytest.fixture
