@@ -303,6 +303,8 @@ class Persistence:
         from mockserver.delivery_store import DeliveryRecords
 
         self.parts: dict[str, Any] = {DeliveryRecords.kind: DeliveryRecords(state, self)}
+        # their records are guarded by leases, not versions: written unchecked, none kept
+        self._unversioned = tuple(f"{kind}:" for kind in self.parts)
 
     # -- start and stop ---------------------------------------------------------------------
     async def start(self, _app: object = None) -> None:
@@ -504,9 +506,8 @@ class Persistence:
             changes.meta.append((CLOCK_META, reading))
         versions = self._versions
         keys = [k for k, _, _ in changes.puts] + changes.deletes
-        # a part's records (webhook deliveries) are guarded by their leases, not versions
-        parts = tuple(f"{kind}:" for kind in self.parts)
-        changes.expect = {k: versions.get(k, 0) for k in keys if not k.startswith(parts)}
+        unversioned = self._unversioned
+        changes.expect = {k: versions.get(k, 0) for k in keys if not k.startswith(unversioned)}
         if changes.meta and any(name == CLOCK_META for name, _ in changes.meta):
             keys.append(CLOCK_META)
         notice = {"replica": self.replica, "keys": keys, "clear": changes.clear}
@@ -551,6 +552,8 @@ class Persistence:
                 self._done = n
                 self._writing = set()
             for key, version in versions.items():
+                if key.startswith(self._unversioned):
+                    continue
                 if version:
                     self._versions[key] = version
                 else:
@@ -666,7 +669,7 @@ class Persistence:
                     continue
                 if record is None:
                     versions.pop(key, None)
-                else:
+                elif not key.startswith(self._unversioned):  # a lease guards the others
                     versions[key] = record.version
                 kind, _, rest = key.partition(":")
                 if kind == "task":

@@ -154,6 +154,9 @@ async def test_two_replicas_send_a_youcam_delivery_once_signed(
         assert verified["data"] == {"task_id": task_id, "task_status": "success"}
         made = [(await m.call("GET", "/__mock/webhooks", key=None))[1] for m in (a, b)]
         assert sum(len(j["attempts"]) for j in made) == 1
+        for mock in (a, b):  # a lease guards a delivery's record: no version is kept for it
+            versions = mock.state.persist._versions  # type: ignore[union-attr]
+            assert not [k for k in versions if k.startswith("webhook:")]
     finally:
         await client_a.close()
         await client_b.close()
