@@ -24,6 +24,7 @@ from mockserver import snapshot
 from mockserver.accounts import read_balances
 from mockserver.chaos import ChaosError
 from mockserver.clock import ClockError
+from mockserver.context import link_origin
 from mockserver.jsonio import JsonError, check_charset, loads_object
 from mockserver.keys import PROVIDERS_KEY, ROUTES_KEY, STATE_KEY
 from mockserver.lazyroutes import RouteAdder
@@ -255,7 +256,15 @@ async def force_task(request: web.Request) -> web.Response:
             409, f"the task already ended in {task.state(now)}; terminal states are final"
         )
     try:
-        force(state, task, now, state_name=state_name, outcome=outcome, failure=failure)
+        force(
+            state,
+            task,
+            now,
+            state_name=state_name,
+            outcome=outcome,
+            failure=failure,
+            origin=link_origin(state, request),
+        )
     except ValueError as exc:
         return _refuse(400, f"{exc}; states: {', '.join(task.family.all_states)}")
     return _json(state.describe_task(task, now))

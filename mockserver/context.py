@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from mockserver.stores import Stores
 
 
+def link_origin(state: MockState, request: web.Request) -> str:
+    """Scheme and host to put in links answering ``request``: the configured public URL, else
+    the host the client asked for, so they point back at this mock."""
+    public = state.options.public_url
+    if public:
+        return public.rstrip("/")
+    return f"{request.scheme}://{request.host}"
+
+
 class View(Protocol):
     """What a pure renderer reads: when, where links point, the provider's settings, and the
     provider stores (read only: what a provider keeps beside a task, such as its charge)."""
@@ -145,10 +154,7 @@ class RequestContext:
     @property
     def origin(self) -> str:
         """Scheme and host to put in links, so they point back at this mock."""
-        public = self.state.options.public_url
-        if public:
-            return public.rstrip("/")
-        return f"{self.request.scheme}://{self.request.host}"
+        return link_origin(self.state, self.request)
 
     @property
     def client_ip(self) -> str:

@@ -214,8 +214,10 @@ def force(
     state_name: str | None = None,
     outcome: str | None = None,
     failure: dict[str, Any] | None = None,
+    origin: str | None = None,
 ) -> Task:
-    """Put a task in a state, or end it, from now on (the control API's force)."""
+    """Put a task in a state, or end it, from now on (the control API's force). ``origin``:
+    where links in the webhooks it plans point (None: where its earlier ones pointed)."""
     config = state.scenario.providers[task.provider].families[task.family.name]
     rng = task_rng(state.scenario.seed, f"{task.provider}:force", task.seq)
     task.timeline = replan_forced(
@@ -232,5 +234,5 @@ def force(
     if tenant is not None:
         tenant.reschedule(task, state.accounts.next_seq)
     state.store.changed(task)
-    state.webhooks.task_changed(task)
+    state.webhooks.task_changed(task, origin)
     return task

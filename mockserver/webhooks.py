@@ -243,13 +243,21 @@ class WebhookEngine:
         self._ids += 1
         return f"dlv_{self._ids:06d}"
 
-    def task_submitted(self, task: Task, origin: str) -> None:
-        planner = self._planners.get(task.provider, ...)
+    def _planner_for(self, provider: str) -> WebhookPlanner | None:
+        """The provider's planner, looked up once: a forced or adopted task may be the first
+        of its provider this engine sees (after a snapshot import, say)."""
+        planner = self._planners.get(provider, ...)
         if planner is ...:
-            planner = self._planners[task.provider] = _planner(task.provider)
+            planner = self._planners[provider] = _planner(provider)
+        return planner
+
+    def task_submitted(self, task: Task, origin: str) -> None:
+        planner = self._planner_for(task.provider)
         if planner is None:
             return
         planned = planner.plan(self.state, task, origin)
+        for delivery in planned:
+            delivery.origin = origin
         if planned:
             self._by_task.setdefault(task.id, []).extend(planned)
             if self.kept is not None:
@@ -258,18 +266,23 @@ class WebhookEngine:
                 self.schedule(delivery)
 
     def task_changed(self, task: Task, origin: str | None = None) -> None:
-        """The task was forced: drop what no longer matches its timeline, plan what is new."""
+        """The task was forced: drop what no longer matches its timeline, plan what is new.
+
+        Links in new bodies point at ``origin`` (the forcing request's), else at the origin
+        the task's earlier deliveries were planned with."""
         old = self._by_task.pop(task.id, [])
         kept = [d for d in old if d.attempt > 0 or d.still_planned()]
         for d in old:
             if d not in kept:
                 d.cancelled = True
-        origin = origin or (kept[0].target if kept else "")
-        planner = self._planners.get(task.provider)
+        origin = origin or next((d.origin for d in old if d.origin), "")
+        planner = self._planner_for(task.provider)
         if planner is None:
             self._by_task[task.id] = kept
             return
         fresh = planner.plan(self.state, task, origin)
+        for delivery in fresh:
+            delivery.origin = origin
         sent_or_pending = {(d.target, d.expect_state) for d in kept}
         new = [d for d in fresh if (d.target, d.expect_state) not in sent_or_pending]
         self._by_task[task.id] = kept + new
@@ -281,8 +294,6 @@ class WebhookEngine:
     def adopt(self, task: Task, origin: str) -> None:
         """Plan here what another replica (or this store's earlier run) planned for ``task``:
         its deliveries, or those its timeline gained since."""
-        if self._planners.get(task.provider, ...) is ...:
-            self._planners[task.provider] = _planner(task.provider)
         if task.id in self._by_task:
             self.task_changed(task, origin)
         else:

@@ -20,6 +20,7 @@ from tests.test_relay import submit as relay_submit
 from tests.test_youcam_ai_avatar import STATUS as YOUCAM_STATUS
 from tests.test_youcam_ai_avatar import run as youcam_run
 from tests.test_youcam_uploads import JPEG, upload
+from tests.webhook_receiver import start_receiver
 
 SECRET = "snapshot-tests-shared-secret"  # two mocks that sign links alike
 
@@ -137,6 +138,32 @@ async def test_imported_tasks_fire_no_webhooks(mock):
     assert flushed["pending"] == 0 and hooks["count"] == 0
     _, row = await mock.call("GET", RELAY_TASK.format(task_id), "sk-a")
     assert row["data"]["status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("outcome", ["success", "failure"])
+async def test_a_task_forced_after_the_import_plans_its_webhook(mock, make_mock, outcome):
+    """The README's promise: no hook for what was imported, but a task forced after the import
+    plans its deliveries as usual, with links to the importing mock, even in a fresh mock where
+    no task of its provider was submitted (its planner used to be found on a submit only)."""
+    receiver = await start_receiver()
+    try:
+        task_id = await relay_submit(mock, key="sk-a", notify_hook=receiver.url())
+        mock.advance(1)
+        fresh = await make_mock()
+        status, _ = await _import(fresh, await _export(mock))
+        assert status == 200
+        status, _ = await fresh.call(
+            "POST", f"/__mock/tasks/{task_id}/force", key=None, json={"outcome": outcome}
+        )
+        assert status == 200
+        fresh.advance(1)
+        await fresh.state.webhooks.flush()
+        (hit,) = receiver.received
+        _, polled = await fresh.call("GET", RELAY_TASK.format(task_id), "sk-a")
+        assert json.loads(hit.body) == polled["data"]
+        assert polled["data"]["status"] == outcome.upper()
+    finally:
+        await receiver.server.close()
 
 
 async def test_pending_charges_and_refunds_apply_after_the_import(mock):

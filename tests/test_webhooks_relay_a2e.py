@@ -48,6 +48,37 @@ async def test_relay_hook_gets_the_task_object_on_completion(mock, receiver):
     assert "webhook-signature" not in hit.headers and "Authorization" not in hit.headers
 
 
+async def test_relay_hook_fires_for_a_task_forced_to_its_end_at_once(mock, receiver):
+    """Forced at the moment of its submit, the task's timeline is its end alone: that end is
+    still a change the hook announces (it used to be taken for the starting state)."""
+    task_id = await submit_relay(mock, receiver.url())
+    status, _ = await mock.call(
+        "POST", f"/__mock/tasks/{task_id}/force", key=None, json={"outcome": "failure"}
+    )
+    assert status == 200
+    await deliver(mock, 1)
+    (hit,) = receiver.received
+    _, polled = await mock.call("GET", f"/avatar/task/{task_id}")
+    assert json.loads(hit.body) == polled["data"] and polled["data"]["status"] == "FAILURE"
+
+
+async def test_relay_hook_after_a_force_links_to_the_mock(make_mock, receiver):
+    """A change planned by a force, after hooks were sent, links to the mock as a poll does
+    (it used to take the receiver's URL for the mock's origin)."""
+    mock = await make_mock("providers: {relay: {settings: {notify_mode: every}}}")
+    task_id = await submit_relay(mock, receiver.url())
+    await deliver(mock, 1)
+    assert receiver.received
+    status, _ = await mock.call(
+        "POST", f"/__mock/tasks/{task_id}/force", key=None, json={"outcome": "success"}
+    )
+    assert status == 200
+    await deliver(mock, 1)
+    last = json.loads(receiver.received[-1].body)
+    _, polled = await mock.call("GET", f"/avatar/task/{task_id}")
+    assert polled["data"]["status"] == "SUCCESS" and last == polled["data"]
+
+
 async def test_relay_every_change_wrapped(make_mock, receiver):
     mock = await make_mock(
         "providers: {relay: {settings: {notify_mode: every, notify_wrap: envelope}}}"

@@ -29,7 +29,11 @@ class RelayWebhooks:
         timeline = task.timeline
         changes = [
             (s, t) for s, t in zip(timeline.states, timeline.times, strict=True) if math.isfinite(t)
-        ][1:]  # the first state is where the task starts, not a change
+        ]
+        if changes and changes[0][0] not in task.family.terminal:
+            # where the task starts is not a change; an end at once (forced at the moment of
+            # its submit, say) is
+            changes = changes[1:]
         if settings.get("notify_mode", "terminal") == "terminal":
             changes = [c for c in changes if c[0] in task.family.terminal]
         wrapped = settings.get("notify_wrap", "bare") == "envelope"
