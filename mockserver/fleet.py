@@ -296,6 +296,9 @@ class Fleet:
         journal = self.journal
         if counted is None:
             return await handler(request)
+        # Each attempt starts with every granted claim unused: only the last one is answered,
+        # so a fault a lost attempt used fires again in the rerun the client gets.
+        counted.used.clear()
         token, claims = _COUNTED.set(counted), FLEET_CLAIMS.set(counted)
         read = None if counted.journal is None else journal.reading(counted.journal)
         try:

@@ -229,3 +229,30 @@ async def test_replicas_opening_one_store_at_once_draw_distinct_ids(store_url: s
         assert (await again.call("POST", RELAY, json=GOOD))[1]["data"] not in first
     finally:
         await client.close()
+
+
+async def test_a_times_1_fault_of_a_lost_attempt_fires_in_the_rerun(store_url: str) -> None:
+    """A ``times: 1`` fault acting after the work: the attempt that used the fleet's claim
+    loses its write to another replica and is run again. The rerun is what the client gets,
+    so it carries the fault (it used to find the claim spent and answer 200, so the fault
+    reached no client); the fleet counts it once."""
+    from mockserver.scenario import parse_text
+
+    once = parse_text(
+        "chaos: {rules: [{name: late-504, times: 1, match: {body: {audio_url: x:fail}},"
+        " effect: {type: gateway_timeout, seconds: 0, phase: after}}]}"
+    )
+    a, client_a = await start_mock(once, state=store_url, secret=SECRET)
+    b, client_b = await start_mock(once, state=store_url, secret=SECRET)
+    faulty = {**GOOD, "audio_url": "x:fail"}
+    try:
+        assert (await a.call("POST", RELAY, json=GOOD))[0] == 200  # A holds the tenant
+        assert (await b.call("POST", RELAY, json=GOOD))[0] == 200  # B charges it behind A
+        _blind_once(a)
+        status, body = await a.call("POST", RELAY, json=faulty)
+        assert status == 504, body
+        assert (await b.call("POST", RELAY, json=faulty))[0] == 200  # used once by the fleet
+        assert (await a.call("POST", RELAY, json=faulty))[0] == 200
+    finally:
+        for client in (client_a, client_b):
+            await client.close()
