@@ -390,9 +390,8 @@ class Persistence:
             at = generation[1] if generation is not None else 0
             if await backend.put_meta(GENERATION, str(number).encode(), version=at):
                 break
-        # ids stay unique across restarts: a store opened before draws from another stream
-        state.id_salt = f":{number}" if number else ""
-        state._id_rngs.clear()
+        # ids stay unique across replicas and restarts: each opening draws its own
+        state.take_generation(number)
         got = await backend.read_clock()
         clock = state.clock
         if isinstance(clock, VirtualClock):

@@ -60,7 +60,9 @@ class MockState:
     def __post_init__(self) -> None:
         # The link to a state backend (mockserver.persist); None with memory, the default.
         self.persist: Persistence | None = None
-        # Mixed into the id streams: a store opened again draws ids its earlier runs did not.
+        # Which opening of its state store this mock is (0: the first, and memory): mixed
+        # into every id stream, so no replica or restart draws ids another opening did.
+        self.generation = 0
         self.id_salt = ""
         self.bounds = Bounds.parse(self.scenario.raw.get("limits"))
         # contract violations seen in --strict mode: a ring, the newest kept
@@ -119,6 +121,14 @@ class MockState:
     def next_seq(self, provider: str) -> int:
         self._seq[provider] += 1
         return self._seq[provider]
+
+    def take_generation(self, number: int) -> None:
+        """This mock is the ``number``-th opening of its store (taken compare-and-set): ids
+        drawn from now on (tasks', deliveries') are its own; 0 draws what the seed
+        draws alone."""
+        self.generation = number
+        self.id_salt = f":{number}" if number else ""
+        self._id_rngs.clear()
 
     def id_rng(self, provider: str) -> random.Random:
         """Seeded ids: the same seed and request order give the same ids."""

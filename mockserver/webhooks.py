@@ -240,7 +240,14 @@ class WebhookEngine:
     # --- planning ----------------------------------------------------------------------
 
     def next_id(self) -> str:
+        """``dlv_000001``, ``dlv_000002``...: numbered per replica, so on a store a later
+        opening (another replica, a restart) puts its generation in: ``dlv_3_000001``, and
+        no two replicas number two deliveries alike. (A delivery kept on a store takes the
+        id its record gives it instead: ``delivery_store.delivery_id``.)"""
         self._ids += 1
+        generation = self.state.generation
+        if generation:
+            return f"dlv_{generation}_{self._ids:06d}"
         return f"dlv_{self._ids:06d}"
 
     def _planner_for(self, provider: str) -> WebhookPlanner | None:

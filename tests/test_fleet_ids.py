@@ -1,0 +1,101 @@
+"""Ids a replica hands out on a state store (a real sqlite file, a real Redis server) name one
+thing across the fleet and across restarts: webhook delivery ids, preset ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mockserver.scenario import parse_text
+from tests.conftest import Mock, start_mock
+from tests.test_state_persist import GOOD, RELAY, SECRET
+from tests.webhook_receiver import Receiver, start_receiver
+
+ADVANCE = {"seconds": 600, "deliver": True}
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = await start_receiver()
+    yield r
+    await r.server.close()
+
+
+async def _open(store_url: str):  # type: ignore[no-untyped-def]
+    return await start_mock(parse_text("{}"), state=store_url, secret=SECRET)
+
+
+async def _submit(mock: Mock, receiver: Receiver) -> str:
+    status, made = await mock.call("POST", RELAY, json={**GOOD, "notify_hook": receiver.url()})
+    assert status == 200, made
+    return str(made["data"])
+
+
+async def _redeliver(mock: Mock, delivery_id: str) -> tuple[int, list[str]]:
+    """Redeliver through ``mock``: the status, and the task ids the attempts sent."""
+    status, body = await mock.call("POST", f"/__mock/webhooks/{delivery_id}/redeliver", key=None)
+    if status != 200:
+        return status, []
+    return status, [json.loads(a["body"])["task_id"] for a in body["attempts"]]
+
+
+async def test_a_delivery_id_names_one_delivery_on_every_replica(
+    store_url: str, receiver: Receiver
+) -> None:
+    (a, client_a), (b, client_b) = await _open(store_url), await _open(store_url)
+    try:
+        first = await _submit(a, receiver)
+        assert (await a.call("POST", "/__mock/clock/advance", key=None, json=ADVANCE))[0] == 200
+        (sent,) = (await a.call("GET", "/__mock/webhooks", key=None))[1]["attempts"]
+        status, again = await _redeliver(a, sent["delivery_id"])
+        assert (status, again) == (200, [first])
+        second = await _submit(b, receiver)  # B plans its own task's delivery
+        listed = (await a.call("GET", "/__mock/webhooks", key=None))[1]["attempts"]
+        ids = [x["delivery_id"] for x in listed]
+        assert len(set(ids)) == 2  # the delivery, and its redelivery's copy
+        # asked of B, A's ids never send B's task: the kept delivery is the same one there
+        # (every replica plans it, under one id); A's copy is A's own, unknown to B
+        assert await _redeliver(b, ids[0]) == (200, [first])
+        assert await _redeliver(b, ids[1]) == (404, [])
+        assert second not in [json.loads(r.body)["task_id"] for r in receiver.received]
+    finally:
+        await client_a.close()
+        await client_b.close()
+
+
+async def test_a_restarted_mock_gives_no_delivery_id_of_its_earlier_run(
+    store_url: str, receiver: Receiver
+) -> None:
+    earlier, client = await _open(store_url)
+    try:
+        first = await _submit(earlier, receiver)
+        await earlier.call("POST", "/__mock/clock/advance", key=None, json=ADVANCE)
+        (sent,) = (await earlier.call("GET", "/__mock/webhooks", key=None))[1]["attempts"]
+        assert (await _redeliver(earlier, sent["delivery_id"]))[0] == 200
+        attempts = (await earlier.call("GET", "/__mock/webhooks", key=None))[1]["attempts"]
+        ids = [x["delivery_id"] for x in attempts]
+    finally:
+        await client.close()
+    later, client = await _open(store_url)
+    try:
+        await _submit(later, receiver)
+        # the kept delivery keeps its id through the restart; the copy was the earlier run's
+        assert await _redeliver(later, ids[0]) == (200, [first])
+        assert await _redeliver(later, ids[1]) == (404, [])
+    finally:
+        await client.close()
+
+
+async def test_memory_numbers_deliveries_as_the_seed_does(receiver: Receiver) -> None:
+    mock, client = await start_mock(parse_text("{}"), state="memory")
+    try:
+        await _submit(mock, receiver)
+        await mock.call("POST", "/__mock/clock/advance", key=None, json=ADVANCE)
+        (sent,) = (await mock.call("GET", "/__mock/webhooks", key=None))[1]["attempts"]
+        assert sent["delivery_id"] == "dlv_000001"
+        status, body = await mock.call("POST", "/__mock/webhooks/dlv_000001/redeliver", key=None)
+        assert status == 200 and body["delivery_id"] == "dlv_000002"
+    finally:
+        await client.close()
