@@ -186,8 +186,9 @@ class MockState:
         if self.violations.maxlen != self.bounds.violations_kept:
             self.violations = deque(self.violations, maxlen=self.bounds.violations_kept)
         self.journal.resize(scenario.journal_size)
+        last_preset_id = self.chaos.last_preset_id
         self.chaos = ChaosEngine(scenario.raw.get("chaos"), scenario.seed, self.clock.now())
-        self.chaos.presets = presets
+        self.chaos.presets, self.chaos.last_preset_id = presets, last_preset_id
         self.webhooks.reconfigure()
         self.accounts.reconfigure(
             scenario.default_balances, scenario.tenants, scenario.auth_mode == "listed"

@@ -3,6 +3,7 @@ thing across the fleet and across restarts: webhook delivery ids, preset ids."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -99,3 +100,75 @@ async def test_memory_numbers_deliveries_as_the_seed_does(receiver: Receiver) ->
         assert status == 200 and body["delivery_id"] == "dlv_000002"
     finally:
         await client.close()
+
+
+# --- presets: one-shot across the fleet through a claim keyed by the preset's id ----------
+
+TEMPLATES = "/s2s/v2.0/task/template/ai-avatar"
+OUTAGE = {"effect": {"type": "status", "status": 503}}  # count 1
+
+
+async def _queue(mock: Mock) -> int:
+    status, preset = await mock.call("POST", "/__mock/presets", key=None, json=OUTAGE)
+    assert status == 201, preset
+    return int(preset["id"])
+
+
+async def test_a_preset_queued_after_another_was_used_up_elsewhere_fires(
+    store_url: str,
+) -> None:
+    (a, client_a), (b, client_b) = await _open(store_url), await _open(store_url)
+    try:
+        used = await _queue(a)
+        assert (await a.call("GET", TEMPLATES))[0] == 503  # used up through A
+        fresh = await _queue(b)  # B never saw A's preset queued
+        assert fresh != used
+        assert (await b.call("GET", TEMPLATES))[0] == 503  # its claim is its own
+        assert (await a.call("GET", TEMPLATES))[0] == 200
+    finally:
+        await client_a.close()
+        await client_b.close()
+
+
+async def test_a_restarted_mock_gives_no_used_up_presets_id(store_url: str) -> None:
+    earlier, client = await _open(store_url)
+    try:
+        used = await _queue(earlier)
+        assert (await earlier.call("GET", TEMPLATES))[0] == 503
+    finally:
+        await client.close()
+    later, client = await _open(store_url)
+    try:
+        assert await _queue(later) != used
+        assert (await later.call("GET", TEMPLATES))[0] == 503
+    finally:
+        await client.close()
+
+
+async def test_a_replaced_scenario_gives_no_queued_presets_id() -> None:
+    mock, client = await start_mock(parse_text("{}"), state="memory")
+    try:
+        first = await _queue(mock)
+        status, _ = await mock.call("PUT", "/__mock/scenario", key=None, json={})
+        assert status == 200
+        second = await _queue(mock)
+        _, listed = await mock.call("GET", "/__mock/presets", key=None)
+        assert [p["id"] for p in listed["presets"]] == [first, second] == [1, 2]
+    finally:
+        await client.close()
+
+
+async def test_presets_queued_at_once_through_two_replicas_take_two_ids(
+    store_url: str,
+) -> None:
+    (a, client_a), (b, client_b) = await _open(store_url), await _open(store_url)
+    try:
+        for _ in range(5):
+            got = await asyncio.gather(_queue(a), _queue(b))
+            assert got[0] != got[1]
+        _, listed = await a.call("GET", "/__mock/presets", key=None)
+        ids = [p["id"] for p in listed["presets"]]
+        assert len(ids) == len(set(ids)) == 10
+    finally:
+        await client_a.close()
+        await client_b.close()
