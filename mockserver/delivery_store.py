@@ -96,7 +96,7 @@ class DeliveryRecords:
                     self._dirty[d.key] = d
 
     def forget(self, task: Task, deliveries: Any) -> None:
-        """The task was evicted: its records go with the next write."""
+        """The task was evicted or deleted: its records go with the next write."""
         for d in deliveries:
             if d.key is not None:
                 self._dirty[d.key] = None

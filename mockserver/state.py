@@ -86,6 +86,13 @@ class MockState:
         polling window: ``last_polled_at``, ``expired_at``)."""
         return task.describe(now) | self.stores.describe_task(task)
 
+    def delete_task(self, task: Task) -> None:
+        """A task deleted through a provider's API: it leaves the store with its webhook
+        deliveries, as an evicted one does (on a state backend their records go with the
+        request's write; the other replicas drop theirs when they read the task gone)."""
+        self.store.remove(task)
+        self.webhooks.forget_task(task)
+
     def providers(self) -> dict[str, Provider]:
         """The registered providers this scenario configures."""
         from mockserver.registry import providers  # registry discovery imports the packages

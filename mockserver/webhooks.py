@@ -333,7 +333,7 @@ class WebhookEngine:
         self._wake.set()
 
     def forget_task(self, task: Task) -> None:
-        """The task was evicted: its deliveries are cancelled and forgotten."""
+        """The task was evicted or deleted: its deliveries are cancelled and forgotten."""
         if self.kept is not None:
             self.kept.forget(task, self._by_task.get(task.id, ()))
         for delivery in self._by_task.pop(task.id, ()):

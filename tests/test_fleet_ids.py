@@ -9,9 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from mockserver.delivery_store import INDEX
 from mockserver.scenario import parse_text
 from tests.conftest import Mock, start_mock
 from tests.test_state_persist import GOOD, RELAY, SECRET
+from tests.test_webhooks import youcam_hooks
+from tests.test_webhooks_relay_a2e import I2V
+from tests.test_youcam_ai_avatar import run
 from tests.webhook_receiver import Receiver, start_receiver
 
 ADVANCE = {"seconds": 600, "deliver": True}
@@ -172,3 +176,54 @@ async def test_presets_queued_at_once_through_two_replicas_take_two_ids(
     finally:
         await client_a.close()
         await client_b.close()
+
+
+# --- a task deleted through its provider's API takes its delivery records with it ---------
+
+
+async def _youcam_task(mock: Mock, receiver: Receiver) -> tuple[str, str, dict]:
+    task_id = await run(mock)
+    return task_id, "/s2s/v2.0/task/delete", {"json": {"task_id": task_id}}
+
+
+async def _a2e_task(mock: Mock, receiver: Receiver) -> tuple[str, str, dict]:
+    status, started = await mock.call(
+        "POST", "/api/v1/userImage2Video/start", json={**I2V, "webhook_url": receiver.url()}
+    )
+    assert status == 200, started
+    task_id = started["data"]["_id"]
+    return task_id, f"/api/v1/userImage2Video/{task_id}", {}
+
+
+@pytest.mark.parametrize(
+    ("start", "method"), [(_youcam_task, "POST"), (_a2e_task, "DELETE")], ids=["youcam", "a2e"]
+)
+async def test_a_task_deleted_through_the_api_leaves_no_delivery_record(
+    store_url: str, receiver: Receiver, start, method: str
+) -> None:
+    scenario = parse_text(youcam_hooks(receiver.url()))
+    (a, client_a) = await start_mock(scenario, state=store_url, secret=SECRET)
+    (b, client_b) = await start_mock(scenario, state=store_url, secret=SECRET)
+    try:
+        task_id, path, body = await start(a, receiver)
+        assert (await a.call("POST", "/__mock/clock/advance", key=None, json=ADVANCE))[0] == 200
+        (sent,) = (await a.call("GET", "/__mock/webhooks", key=None))[1]["attempts"]
+        assert await _records(a, task_id)  # kept while the task is
+        await b.call("GET", "/__mock/clock", key=None)  # B plans it too
+        status, answer = await a.call(method, path, **body)
+        assert status == 200, answer
+        assert await _records(a, task_id) == []  # read from the store itself
+        await b.call("GET", "/__mock/clock", key=None)  # B reads the task gone
+        assert await _records(b, task_id) == []
+        for mock in (a, b):  # nor does a replica keep the delivery to redeliver
+            assert await _redeliver(mock, sent["delivery_id"]) == (404, [])
+    finally:
+        await client_a.close()
+        await client_b.close()
+
+
+async def _records(mock: Mock, task_id: str) -> list[str]:
+    """The keys of the store's delivery records of ``task_id`` (its index, read directly)."""
+    backend = mock.state.persist.backend  # type: ignore[union-attr]
+    page = await backend.newest(INDEX, limit=10_000)  # type: ignore[union-attr]
+    return [r.key for r in page.records if task_id in r.key]
