@@ -12,6 +12,7 @@ import pytest
 from mockserver.delivery_store import INDEX
 from mockserver.scenario import parse_text
 from tests.conftest import Mock, start_mock
+from tests.test_cas import _blind_once
 from tests.test_state_persist import GOOD, RELAY, SECRET
 from tests.test_webhooks import youcam_hooks
 from tests.test_webhooks_relay_a2e import I2V
@@ -227,3 +228,24 @@ async def _records(mock: Mock, task_id: str) -> list[str]:
     backend = mock.state.persist.backend  # type: ignore[union-attr]
     page = await backend.newest(INDEX, limit=10_000)  # type: ignore[union-attr]
     return [r.key for r in page.records if task_id in r.key]
+
+
+async def test_a_delete_answered_again_after_a_conflict_leaves_no_delivery_record(
+    store_url: str, receiver: Receiver
+) -> None:
+    """A's delete is refused by the store (B charged the tenant behind A's back), read back
+    and answered again: the records still go with the delete that stands."""
+    (a, client_a), (b, client_b) = await _open(store_url), await _open(store_url)
+    try:
+        task_id, path, _ = await _a2e_task(a, receiver)
+        await a.call("POST", "/__mock/clock/advance", key=None, json=ADVANCE)
+        assert await _records(a, task_id)
+        await _a2e_task(b, receiver)  # the tenant's balance moves through B
+        _blind_once(a)
+        status, answer = await a.call("DELETE", path)
+        assert status == 200, answer
+        assert await _records(a, task_id) == []
+        assert (await b.call("GET", path))[0] == 404
+    finally:
+        await client_a.close()
+        await client_b.close()
