@@ -369,14 +369,15 @@ class PresetQueue(Store):
         if self.state is None:
             return
         chaos = self.state.chaos
-        items = data["presets"] if isinstance(data, dict) else data  # a list: before last_id
+        if isinstance(data, list):  # written before the queue carried its last id
+            data = {"presets": data}
         presets = []
-        for item in items:
+        for item in data["presets"]:
             preset = chaos.make_preset({**item["raw"], "count": item["count"]}, item["id"])
             preset.remaining = item["remaining"]
             presets.append(preset)
         chaos.presets[:] = presets  # in place: a replaced scenario carries this list over
-        last = data.get("last_id", 0) if isinstance(data, dict) else 0
+        last = data.get("last_id", 0)
         chaos.last_preset_id = max([chaos.last_preset_id, last, *(p.id for p in presets)])
         self.dirty = False
 

@@ -249,3 +249,21 @@ async def test_a_delete_answered_again_after_a_conflict_leaves_no_delivery_recor
     finally:
         await client_a.close()
         await client_b.close()
+
+
+async def test_a_queue_kept_before_it_carried_its_last_id_is_read(store_url: str) -> None:
+    earlier, client = await _open(store_url)
+    try:  # the queue as a store written before kept it: a bare list of presets
+        kept = [{"id": 7, "count": 1, "remaining": 1, "raw": OUTAGE}]
+        backend = earlier.state.persist.backend  # type: ignore[union-attr]
+        await backend.put("store:PresetQueue", json.dumps(kept).encode())  # type: ignore[union-attr]
+    finally:
+        await client.close()
+    later, client = await _open(store_url)
+    try:
+        _, listed = await later.call("GET", "/__mock/presets", key=None)
+        assert [p["id"] for p in listed["presets"]] == [7]
+        assert await _queue(later) == 8
+        assert [(await later.call("GET", TEMPLATES))[0] for _ in range(3)] == [503, 503, 200]
+    finally:
+        await client.close()
