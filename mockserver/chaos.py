@@ -349,7 +349,9 @@ class ChaosEngine:
         self.seed = seed
         self.rng = random.Random(f"{seed}:chaos")
         self.presets: list[Preset] = []
-        self._preset_ids = 0
+        # the last id a preset took: on a fleet the queue's record carries it (fleet.py), so
+        # no replica, restart or replaced scenario gives a queued or used-up preset's id again
+        self.last_preset_id = 0
 
     def reset(self, now: float) -> None:
         for rule in self.rules:
@@ -440,11 +442,18 @@ class ChaosEngine:
     def add_preset(self, raw: dict[str, Any]) -> Preset:
         """Queue a preset (already checked against its schema); ChaosError for a number or
         phase the mock cannot use, and then nothing is queued."""
+        preset = self.make_preset(raw, self.last_preset_id + 1)
+        self.last_preset_id = preset.id
+        self.presets.append(preset)
+        return preset
+
+    def make_preset(self, raw: dict[str, Any], preset_id: int) -> Preset:
+        """The preset ``raw`` describes, under ``preset_id``, not queued (ChaosError as for
+        ``add_preset``)."""
         effect = _effect(raw["effect"], "effect") if raw.get("effect") else None
         count = _number(raw, "count", "preset", 1, minimum=1, maximum=MAX_COUNT, integer=True)
-        self._preset_ids += 1
-        preset = Preset(
-            id=self._preset_ids,
+        return Preset(
+            id=preset_id,
             match=Match.parse(raw.get("match")),
             remaining=int(count),
             count=int(count),
@@ -454,8 +463,6 @@ class ChaosEngine:
             effect=effect,
             raw={k: v for k, v in raw.items() if k != "count"},
         )
-        self.presets.append(preset)
-        return preset
 
     def _take_preset(self, spot: Spot, body: dict[str, Any] | None, want: str) -> Preset | None:
         claims = FLEET_CLAIMS.get()

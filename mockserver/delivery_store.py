@@ -20,6 +20,11 @@ it (its slot and the task's turn held, so one task's changes still go in order w
 replica sends them), then reads what the holder did; a holder that died mid-send is taken
 over once its lease runs out.
 
+A kept delivery's id (``dlv_`` and 16 hex digits) is drawn from its record's key, so every
+replica that plans it, and the mock restarted on the store, gives it the same id: a
+redelivery asked of any replica sends that delivery. What is not kept (a redelivery's copy)
+is numbered by its replica, with the replica's generation in it (``WebhookEngine.next_id``).
+
 That is at-least-once, not exactly-once, where a crash falls between a receiver's answer and
 the record's write: the restarted mock (or another replica) sends that attempt again.
 """
@@ -27,6 +32,7 @@ the record's write: the restarted mock (or another replica) sends that attempt a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -54,6 +60,11 @@ def record_key(task: Task, delivery: Delivery, n: int) -> str:
     return f"{KIND}:" + orjson.dumps([*where, delivery.planned_for, n]).decode()
 
 
+def delivery_id(key: str) -> str:
+    """The fleet's id of the kept delivery whose record is ``key``."""
+    return "dlv_" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
 class DeliveryRecords:
     """One replica's webhook deliveries in its state store: a part of :class:`Persistence`
     (its records go out with each write, come in with each pull) and the engine's lease."""
@@ -71,8 +82,8 @@ class DeliveryRecords:
 
     # -- the engine's side -------------------------------------------------------------------
     def planned(self, task: Task, origin: str, deliveries: list[Delivery]) -> None:
-        """Give ``deliveries`` (just planned for ``task``) their keys; written with the
-        request that planned them."""
+        """Give ``deliveries`` (just planned for ``task``, not scheduled yet) their keys and
+        the ids drawn from them; written with the request that planned them."""
         seen: dict[tuple[Any, ...], int] = {}
         fresh = {id(d) for d in deliveries}
         for d in self.state.webhooks.tasks_deliveries(task.id):
@@ -80,11 +91,12 @@ class DeliveryRecords:
             n = seen[slot] = seen.get(slot, -1) + 1
             if id(d) in fresh and d.expect_state is not None:  # a redelivery is not kept
                 d.key, d.origin = record_key(task, d, n), origin
+                d.id = delivery_id(d.key)
                 if not self._quiet:
                     self._dirty[d.key] = d
 
     def forget(self, task: Task, deliveries: Any) -> None:
-        """The task was evicted: its records go with the next write."""
+        """The task was evicted or deleted: its records go with the next write."""
         for d in deliveries:
             if d.key is not None:
                 self._dirty[d.key] = None

@@ -357,22 +357,31 @@ class PresetQueue(Store):
             self._written = tuple((p.id, p.remaining) for p in self._presets())
 
     def dump(self) -> Any:
-        return [
-            {"id": p.id, "count": p.count, "remaining": p.remaining, "raw": p.raw}
-            for p in self._presets()
-        ]
+        chaos = self.state.chaos if self.state is not None else None
+        return {
+            # the fleet's last preset id: a preset used up leaves the queue, not its counter
+            # (``chaos:preset:{id}``), which a new preset under its id would find spent
+            "last_id": chaos.last_preset_id if chaos is not None else 0,
+            "presets": [
+                {"id": p.id, "count": p.count, "remaining": p.remaining, "raw": p.raw}
+                for p in self._presets()
+            ],
+        }
 
     def load(self, data: Any) -> None:
         if self.state is None:
             return
         chaos = self.state.chaos
+        if isinstance(data, list):  # written before the queue carried its last id
+            data = {"presets": data}
         presets = []
-        for item in data:
-            preset = chaos.add_preset({**item["raw"], "count": item["count"]})
-            preset.id, preset.remaining = item["id"], item["remaining"]
+        for item in data["presets"]:
+            preset = chaos.make_preset({**item["raw"], "count": item["count"]}, item["id"])
+            preset.remaining = item["remaining"]
             presets.append(preset)
         chaos.presets[:] = presets  # in place: a replaced scenario carries this list over
-        chaos._preset_ids = max([chaos._preset_ids, *(p.id for p in presets)])
+        last = data.get("last_id", 0)
+        chaos.last_preset_id = max([chaos.last_preset_id, last, *(p.id for p in presets)])
         self.dirty = False
 
     def clear(self) -> None:

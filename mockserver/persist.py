@@ -390,9 +390,8 @@ class Persistence:
             at = generation[1] if generation is not None else 0
             if await backend.put_meta(GENERATION, str(number).encode(), version=at):
                 break
-        # ids stay unique across restarts: a store opened before draws from another stream
-        state.id_salt = f":{number}" if number else ""
-        state._id_rngs.clear()
+        # ids stay unique across replicas and restarts: each opening draws its own
+        state.take_generation(number)
         got = await backend.read_clock()
         clock = state.clock
         if isinstance(clock, VirtualClock):
@@ -566,6 +565,11 @@ class Persistence:
         so do those of every change made since it was taken (they may rest on what is
         undone); the attempts that made them are lost and run again."""
         keys = dict.fromkeys(changes.expect)
+        # its delivery records too (unversioned, so not expected): those of a task the lost
+        # attempt deleted are planned again here, for the attempt run again to forget
+        unversioned = self._unversioned
+        written = (*(key for key, _, _ in changes.puts), *changes.deletes)
+        keys.update(dict.fromkeys(k for k in written if k.startswith(unversioned)))
         for provider, task_id in self._tasks:
             keys[task_key(provider, task_id)] = None
         keys.update(dict.fromkeys(f"tenant:{k}" for k in self._tenants))

@@ -60,7 +60,9 @@ class MockState:
     def __post_init__(self) -> None:
         # The link to a state backend (mockserver.persist); None with memory, the default.
         self.persist: Persistence | None = None
-        # Mixed into the id streams: a store opened again draws ids its earlier runs did not.
+        # Which opening of its state store this mock is (0: the first, and memory): mixed
+        # into every id stream, so no replica or restart draws ids another opening did.
+        self.generation = 0
         self.id_salt = ""
         self.bounds = Bounds.parse(self.scenario.raw.get("limits"))
         # contract violations seen in --strict mode: a ring, the newest kept
@@ -83,6 +85,13 @@ class MockState:
         """The control API's view of ``task``, with what provider stores add (YouCam's
         polling window: ``last_polled_at``, ``expired_at``)."""
         return task.describe(now) | self.stores.describe_task(task)
+
+    def delete_task(self, task: Task) -> None:
+        """A task deleted through a provider's API: it leaves the store with its webhook
+        deliveries, as an evicted one does (on a state backend their records go with the
+        request's write; the other replicas drop theirs when they read the task gone)."""
+        self.store.remove(task)
+        self.webhooks.forget_task(task)
 
     def providers(self) -> dict[str, Provider]:
         """The registered providers this scenario configures."""
@@ -119,6 +128,14 @@ class MockState:
     def next_seq(self, provider: str) -> int:
         self._seq[provider] += 1
         return self._seq[provider]
+
+    def take_generation(self, number: int) -> None:
+        """This mock is the ``number``-th opening of its store (taken compare-and-set): ids
+        drawn from now on (tasks', deliveries') are its own; 0 draws what the seed
+        draws alone."""
+        self.generation = number
+        self.id_salt = f":{number}" if number else ""
+        self._id_rngs.clear()
 
     def id_rng(self, provider: str) -> random.Random:
         """Seeded ids: the same seed and request order give the same ids."""
@@ -176,8 +193,9 @@ class MockState:
         if self.violations.maxlen != self.bounds.violations_kept:
             self.violations = deque(self.violations, maxlen=self.bounds.violations_kept)
         self.journal.resize(scenario.journal_size)
+        last_preset_id = self.chaos.last_preset_id
         self.chaos = ChaosEngine(scenario.raw.get("chaos"), scenario.seed, self.clock.now())
-        self.chaos.presets = presets
+        self.chaos.presets, self.chaos.last_preset_id = presets, last_preset_id
         self.webhooks.reconfigure()
         self.accounts.reconfigure(
             scenario.default_balances, scenario.tenants, scenario.auth_mode == "listed"

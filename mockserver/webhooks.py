@@ -240,7 +240,14 @@ class WebhookEngine:
     # --- planning ----------------------------------------------------------------------
 
     def next_id(self) -> str:
+        """``dlv_000001``, ``dlv_000002``...: numbered per replica, so on a store a later
+        opening (another replica, a restart) puts its generation in: ``dlv_3_000001``, and
+        no two replicas number two deliveries alike. (A delivery kept on a store takes the
+        id its record gives it instead: ``delivery_store.delivery_id``.)"""
         self._ids += 1
+        generation = self.state.generation
+        if generation:
+            return f"dlv_{generation}_{self._ids:06d}"
         return f"dlv_{self._ids:06d}"
 
     def _planner_for(self, provider: str) -> WebhookPlanner | None:
@@ -326,7 +333,7 @@ class WebhookEngine:
         self._wake.set()
 
     def forget_task(self, task: Task) -> None:
-        """The task was evicted: its deliveries are cancelled and forgotten."""
+        """The task was evicted or deleted: its deliveries are cancelled and forgotten."""
         if self.kept is not None:
             self.kept.forget(task, self._by_task.get(task.id, ()))
         for delivery in self._by_task.pop(task.id, ()):

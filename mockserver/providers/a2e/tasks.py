@@ -154,4 +154,4 @@ def mark_deleted(ctx: RequestContext, task: Task) -> None:
     tenant = ctx.tenant
     tenant.settle(ctx.now, ctx.state.accounts.next_seq)
     tenant.forget((task,))
-    ctx.state.store.remove(task)
+    ctx.state.delete_task(task)
