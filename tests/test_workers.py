@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli_serve import _free_port
+from tests.serve_processes import free_port
 
 
 def _health_pid(port: int) -> int | None:
@@ -75,7 +75,7 @@ def workers(tmp_path):
     started: list[subprocess.Popen] = []
 
     def start(*args: str):
-        port = _free_port()
+        port = free_port()
         err = tmp_path / f"stderr-{port}.txt"
         proc = subprocess.Popen(
             [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *args],
@@ -129,7 +129,7 @@ def test_a_signal_to_the_parent_stops_every_worker(workers, sig):
     ids=["memory", "memory-from-env", "bad-store", "port-0"],
 )
 def test_workers_are_refused_where_state_would_split(tmp_path, args, env, said):
-    port = _free_port()
+    port = free_port()
     done = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2", *args],
         cwd=tmp_path,
@@ -143,7 +143,7 @@ def test_workers_are_refused_where_state_would_split(tmp_path, args, env, said):
 
 
 def test_a_store_that_cannot_be_reached_stops_start_up(tmp_path):
-    url = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     done = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--workers", "2", "--state", url],
         cwd=tmp_path,
