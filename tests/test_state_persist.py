@@ -360,19 +360,6 @@ def test_a_store_with_another_schema_is_refused_saying_what_to_do(
     assert "schema version 99" in err and "upgrade avatar-mock" in err
 
 
-def test_the_environment_and_the_scenario_name_the_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from mockserver.persist import STATE_ENV, state_url
-    from mockserver.scenario import parse_data
-
-    scenario = parse_data({"state": f"sqlite:{tmp_path / 'a.db'}"})
-    assert state_url(None, scenario) == f"sqlite:{tmp_path / 'a.db'}"
-    monkeypatch.setenv(STATE_ENV, f"sqlite:{tmp_path / 'b.db'}")
-    assert state_url(None, scenario) == f"sqlite:{tmp_path / 'b.db'}"
-    assert state_url("memory", scenario) == "memory"
-
-
 async def test_an_a2e_task_keeps_its_record_through_a_restart_and_on_a_replica(
     store_url: str,
 ) -> None:
