@@ -2,8 +2,9 @@
 sqlite file, a Redis server) and a client speaking HTTP to each, as behind a balancer: what
 tests/test_fleet.py asserts of two apps in one process, here with nothing shared but the store.
 
-One pair per module and backend (a start costs a second): each test keeps to its own keys,
-so what one test counts is not another's. Time moves only through the control API.
+One pair per module and backend (a process takes ~0.4 s to its first answer, measured): each
+test keeps to its own keys, so what one test counts is not another's. Time moves only through
+the control API.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ JOURNAL_S = 5.0  # a replica sends its journal entries within ~20 ms of its answ
 
 
 @pytest.fixture(scope="module", params=SHARED)
-def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Served, ...]]:
     """Replicas A and B, two processes on one fresh store, with the scenario above."""
     config: Path = tmp_path_factory.mktemp("fleet") / "scenario.yaml"
     config.write_text(SCENARIO)
