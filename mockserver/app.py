@@ -33,7 +33,8 @@ from mockserver.registry import Provider, bind, providers
 from mockserver.scenario import Scenario
 from mockserver.scenario import load as load_scenario
 from mockserver.spec import Operation, load_operations
-from mockserver.state import MEMORY, MockState, ServerOptions
+from mockserver.state import MockState, ServerOptions
+from mockserver.stateurl import MEMORY
 
 if TYPE_CHECKING:
     from mockserver.fleet import Endpoints

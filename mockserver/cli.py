@@ -198,7 +198,10 @@ def collection_paused() -> Iterator[None]:
 
 def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and args.worker_index is None:
-        return workers.supervise(args, args.argv)
+        scenario = _scenario(args)  # it may name the store the workers share
+        if isinstance(scenario, int):
+            return scenario
+        return workers.supervise(args, args.argv, scenario)
     try:
         args.loop = resolve(args.loop)
     except LoopError as exc:  # --loop uvloop where it is missing, or a bad $AVATAR_MOCK_LOOP
@@ -225,17 +228,12 @@ def _build(args: argparse.Namespace) -> web.Application | int:
     from mockserver.app import create_app
     from mockserver.clock import make_clock
     from mockserver.keys import PROVIDERS_KEY
-    from mockserver.scenario import ScenarioError, load
     from mockserver.state import ServerOptions
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    try:
-        scenario = load(args.config, args.scenario)
-    except ScenarioError as exc:
-        print(f"avatar-mock: invalid scenario {exc.source}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 2
+    scenario = _scenario(args)
+    if isinstance(scenario, int):
+        return scenario
     if args.seed is not None:
         scenario.seed = args.seed
     state = _state_url(args.state, scenario)
@@ -275,25 +273,28 @@ def _build(args: argparse.Namespace) -> web.Application | int:
     return app
 
 
+def _scenario(args: argparse.Namespace) -> Scenario | int:
+    """The scenario ``--config`` or ``--scenario`` names, or 2 after saying what is wrong."""
+    from mockserver.scenario import ScenarioError, load
+
+    try:
+        return load(args.config, args.scenario)
+    except ScenarioError as exc:
+        print(f"avatar-mock: invalid scenario {exc.source}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+
+
 def _state_url(flag: str | None, scenario: Scenario) -> str | None:
-    """The ``--state`` url, checked by opening it: a store that cannot be reached or read
-    stops start-up here, with what to do (never a quiet fallback to memory). None: refused."""
-    from mockserver.state import MEMORY
-
-    if not (flag or os.environ.get(workers.STATE_ENV) or scenario.raw.get("state")):
-        return MEMORY  # what state_url says, without importing persist and the backends
-    import asyncio
-
-    from mockserver.backends import BackendError
-    from mockserver.persist import probe, state_url
+    """The store this process uses (mockserver.stateurl's rule), checked by opening it: one
+    that cannot be reached or read stops start-up here, with what to do. None: refused."""
+    from mockserver.stateurl import MEMORY, refusal, state_url
 
     url = state_url(flag, scenario)
-    if url == MEMORY:
-        return url
-    try:
-        asyncio.run(probe(url))
-    except BackendError as exc:
-        print(f"avatar-mock: cannot start: {exc}", file=sys.stderr)
+    why = None if url == MEMORY else refusal(url)
+    if why is not None:
+        print(f"avatar-mock: cannot start: {why}", file=sys.stderr)
         return None
     return url
 

@@ -311,13 +311,16 @@ class Fleet:
 
     async def settled(self, counted: Counted | None, held: list[tuple[Any, ...]]) -> None:
         """The request's last attempt is answered: its journal entries (``held``) go in,
-        once, and the claims it did not use are given back before the answer leaves
-        (another replica may fire them: a round trip only then, and only while chaos rules
-        have ``times``)."""
+        once (in a batch; a clear at once), and the claims it did not use are given back
+        before the answer leaves (another replica may fire them: a round trip only then, and
+        only while chaos rules have ``times``)."""
         journal = self.journal
         for entry in held:
             journal.add(entry)
-        journal.schedule()
+        if journal.clear_waits:  # a clear is in the store before its answer: a GET through
+            await journal.drain()  # any replica after the DELETE's 200 shows nothing older
+        else:
+            journal.schedule()
         if counted is None:
             return
         unused = counted.unused()

@@ -9,8 +9,9 @@ keeps the newest ``size`` in a log of their own (``backends.REQUESTS``), apart f
 notices: the read each request makes before it is answered never carries them (sharing one
 log cost a poll 100-180 µs of server CPU on sqlite and Redis, measured). A GET sends what
 waits here, reads the log back (one round trip more, on the control plane only) and answers
-oldest first by the fleet's clock. ``DELETE /__mock/journal`` puts a mark in the log: a GET
-shows what came after the last mark.
+oldest first by the fleet's clock. ``DELETE /__mock/journal`` puts a mark in the log, sent
+before the DELETE is answered (not in a batch: a GET through another replica right after must
+not show what was cleared): a GET shows what came after the last mark.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class FleetJournal(Journal):
         self._out: list[tuple[Any, ...] | None] = []  # None: the mark DELETE leaves
         self._timer: asyncio.TimerHandle | None = None
         self._sending: asyncio.Future[None] | None = None
+        self.clear_waits = False  # a DELETE's mark not yet sent (see Fleet.settled)
 
     def add(self, entry: tuple[Any, ...]) -> None:
         attempt = ATTEMPT.get()
@@ -69,10 +71,12 @@ class FleetJournal(Journal):
     def clear(self) -> None:
         super().clear()
         self._out = [None]  # the mark
+        self.clear_waits = True
 
     def outbox(self) -> list[bytes]:
         """What waits, handed to the trip about to be made (and no longer waiting)."""
         out, self._out = self._out, []
+        self.clear_waits = False
         replica = self.replica
         return [CLEARED if e is None else encode(replica, tuple(e)) for e in out]
 

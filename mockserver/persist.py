@@ -29,7 +29,6 @@ import heapq
 import importlib
 import logging
 import math
-import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -52,18 +51,16 @@ from mockserver.backends.base import CLOCK as CLOCK_META
 from mockserver.cas import ATTEMPT, Attempt
 from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
+from mockserver.stateurl import MEMORY
 from mockserver.taskrefs import Find, UnknownTask, refs, resolved
 from mockserver.tasks import Task
 from mockserver.uploads import Upload, decode_upload, encode_upload, upload_key
 
 if TYPE_CHECKING:
-    from mockserver.scenario import Scenario
     from mockserver.state import MockState
 
 log = logging.getLogger("avatar_mock")
 
-STATE_ENV = "AVATAR_MOCK_STATE"
-MEMORY = "memory"
 TASKS = "tasks"  # the index of every task, in submit order
 TENANTS = "tenants"
 WRITES_KEPT = 1024  # the writes a request in flight may still wait for
@@ -72,21 +69,6 @@ ENGINE = "engine"  # meta: id sequences
 GENERATION = "generation"  # meta: how many times a mock opened this store
 STORE = "store:"  # a provider store's record: store:<class name>
 NOTICES_KEPT = 10_000  # change notices the store keeps; a replica further behind reloads all
-
-
-def state_url(flag: str | None, scenario: Scenario | None = None) -> str:
-    """Where state lives: ``--state``, else ``$AVATAR_MOCK_STATE``, else the scenario's
-    ``state`` key, else memory."""
-    from_scenario = scenario.raw.get("state") if scenario is not None else None
-    return flag or os.environ.get(STATE_ENV) or from_scenario or MEMORY
-
-
-async def probe(url: str) -> None:
-    """Open and close the store ``url`` names: a ``BackendError`` says why it cannot be used."""
-    from mockserver.backends import open_backend
-
-    backend = await open_backend(url)
-    await backend.close()
 
 
 # --- codecs: one record per task and per tenant --------------------------------------------

@@ -16,6 +16,7 @@ from mockserver.media import MediaLinks
 from mockserver.ratelimit import FixedWindows
 from mockserver.retention import Bounds, Retention
 from mockserver.scenario import Scenario
+from mockserver.stateurl import MEMORY
 from mockserver.stores import Stores
 from mockserver.tasks import Task, TaskStore
 from mockserver.uploads import UploadStore
@@ -24,11 +25,6 @@ from mockserver.webhooks import WebhookEngine
 if TYPE_CHECKING:
     from mockserver.persist import Persistence
     from mockserver.registry import Provider
-
-
-# No state backend (mockserver.persist.MEMORY, named here so that a plain start imports
-# neither persist nor the backends).
-MEMORY = "memory"
 
 
 @dataclass

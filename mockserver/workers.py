@@ -21,8 +21,6 @@ would only hide the fault.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -30,8 +28,13 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-STATE_ENV = "AVATAR_MOCK_STATE"
+from mockserver.stateurl import STATE_ENV, named, refusal
+
+if TYPE_CHECKING:
+    from mockserver.scenario import Scenario
+
 DEFAULT_SHARED_STATE = "sqlite:avatar-mock.sqlite3"
 STOP_GRACE = 10.0  # seconds a worker has to close after SIGTERM
 RESTARTS = 5  # a worker that exits this many times ...
@@ -52,10 +55,9 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--state",
-        default=os.environ.get(STATE_ENV) or None,
         metavar="URL",
         help=f"where state lives: memory (default), sqlite:PATH or redis://HOST:PORT/DB "
-        f"(or ${STATE_ENV})",
+        f"(else ${STATE_ENV}, else the scenario's state)",
     )
     serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
 
@@ -70,9 +72,10 @@ def _workers(text: str) -> int:
     return n
 
 
-def shared_state(args: argparse.Namespace) -> str | int:
-    """The store the workers share, or the exit status after saying why there is none."""
-    url = args.state or DEFAULT_SHARED_STATE
+def shared_state(args: argparse.Namespace, scenario: Scenario) -> str | int:
+    """The store the workers share (mockserver.stateurl's rule, ``DEFAULT_SHARED_STATE``
+    where nothing names one), or the exit status after saying why there is none."""
+    url = named(args.state, scenario) or DEFAULT_SHARED_STATE
     if url.partition(":")[0].lower() == "memory":
         print(
             f"avatar-mock: --workers {args.workers} needs a shared state store, and "
@@ -86,16 +89,9 @@ def shared_state(args: argparse.Namespace) -> str | int:
     if args.port == 0:
         print("avatar-mock: --workers needs a fixed --port (workers share it)", file=sys.stderr)
         return 2
-    from mockserver.backends import BackendError, open_backend
-
-    async def check() -> None:
-        backend = await open_backend(url)
-        await backend.close()
-
-    try:
-        asyncio.run(check())
-    except BackendError as exc:
-        print(f"avatar-mock: cannot start: {exc}", file=sys.stderr)
+    why = refusal(url)
+    if why is not None:
+        print(f"avatar-mock: cannot start: {why}", file=sys.stderr)
         return 2
     return url
 
@@ -201,9 +197,9 @@ class Supervisor:
                 worker.proc.wait()
 
 
-def supervise(args: argparse.Namespace, argv: Sequence[str]) -> int:
+def supervise(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario) -> int:
     """``serve --workers N`` (N > 1): check the store, then run the workers until stopped."""
-    state = shared_state(args)
+    state = shared_state(args, scenario)
     if isinstance(state, int):
         return state
     return Supervisor(argv, args.workers, state).run()

@@ -35,6 +35,7 @@ START = 1_750_000_000.0  # a fixed, realistic epoch so timestamps are reproducib
 TEST_LOOP_ENV = "AVATAR_MOCK_TEST_LOOP"
 TEST_STATE_ENV = "AVATAR_MOCK_TEST_STATE"
 BACKENDS = ("memory", "sqlite", "redis")
+SHARED = ("sqlite", "redis")  # the backends that outlive a process, which replicas share
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -101,7 +102,7 @@ def state_url(backend: str) -> str:
     return "memory"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=SHARED)
 def store_url(request: pytest.FixtureRequest) -> str:
     """One store the replicas of a test share: each backend that outlives a process."""
     return state_url(request.param)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.serve_processes import free_port
 
 ENV = "AVATAR_MOCK_REDIS_URL"
 REQUIRE = "AVATAR_MOCK_REQUIRE_REDIS"  # set by .ci/run: no Redis is a failure, not a skip
@@ -27,12 +28,6 @@ SKIP_REASON = (
 def with_prefix(url: str, prefix: str) -> str:
     """``url`` with its keys under ``prefix``: tests sharing one server never see each other."""
     return f"{url}{'&' if '?' in url else '?'}prefix={prefix}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -35,7 +35,8 @@ from mockserver.backends import (
 from mockserver.backends.base import REQUESTS
 from mockserver.backends.memory import MemoryBackend, MemoryStore
 from mockserver.backends.redispipe import pack
-from tests.redis_server import SKIP_REASON, free_port, redis_server, with_prefix
+from tests.redis_server import SKIP_REASON, redis_server, with_prefix
+from tests.serve_processes import free_port
 
 NOW = 1_750_000_000.0
 Connect = Callable[[], Awaitable[Backend]]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import start_mock
-from tests.test_state_persist import GOOD, RELAY, RELAY_TASK, SECRET, _call, _serve
+from tests.serve_processes import SECRET, call, on_store
+from tests.test_state_persist import GOOD, RELAY, RELAY_TASK
 
 VIDEOS = "/v1/videos"
 VIDEO = "/v1/videos/{}"
@@ -35,7 +36,7 @@ async def _submit(mock) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
 
 def _submit_to(base: str) -> tuple[int, dict]:
     for _ in range(RETRIES):
-        status, body = _call(base, "POST", RELAY, GOOD)
+        status, body = call(base, "POST", RELAY, GOOD)
         if status != 503:
             break
     return status, body
@@ -185,25 +186,24 @@ def test_two_processes_submitting_for_one_tenant_charge_each_once(store_url: str
     the start less every price, once each."""
     from concurrent.futures import ThreadPoolExecutor
 
-    a, base_a = _serve(store_url)
-    b, base_b = _serve(store_url)
+    a, b = on_store(store_url), on_store(store_url)
+    base_a, base_b = a.base, b.base
     try:
-        start = _call(base_a, "GET", "/__mock/tenants/sk-kill")[1]
+        start = call(base_a, "GET", "/__mock/tenants/sk-test")[1]
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(_submit_to, [base_a, base_b] * N))
         assert all(status == 200 for status, _ in answers), answers
         ids = {body["data"] for _, body in answers}
         assert len(ids) == 2 * N
         for base in (base_a, base_b):
-            tenant = _call(base, "GET", "/__mock/tenants/sk-kill")[1]
+            tenant = call(base, "GET", "/__mock/tenants/sk-test")[1]
             charges = _charges(tenant)
             assert {h["task_id"] for h in charges} == ids and len(charges) == 2 * N
             price, currency = -charges[0]["amount"], charges[0]["currency"]
             assert tenant["balances"][currency] == start["balances"][currency] - 2 * N * price
     finally:
-        for proc in (a, b):
-            proc.terminate()
-            proc.wait(timeout=10)
+        for served in (a, b):
+            served.stop()
 
 
 async def test_replicas_opening_one_store_at_once_draw_distinct_ids(store_url: str) -> None:

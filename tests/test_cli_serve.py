@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.serve_processes import serve
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
@@ -28,35 +22,13 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
         return err.code, json.loads(err.read())
 
 
-def _wait_ready(proc: subprocess.Popen, base: str, deadline_s: float = 15.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()}")
-        try:
-            _get(f"{base}/__mock/health")
-            return
-        except OSError:
-            time.sleep(0.05)  # waiting for a real process to bind, not for mock time
-    raise AssertionError("server did not answer in time")
-
-
 @pytest.fixture
 def served(request):
-    port = _free_port()
-    args = getattr(request, "param", [])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process = serve(*getattr(request, "param", []))
     try:
-        _wait_ready(proc, base)
-        yield base
+        yield process.base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        process.stop()
 
 
 def test_serve_answers_with_the_builtin_default(served):

@@ -21,7 +21,7 @@ from aiohttp import web
 from mockserver.app import create_app
 from mockserver.clock import VirtualClock
 from mockserver.server import ConnectionLimits, GuardedRunner
-from tests.test_cli_serve import _free_port, _wait_ready
+from tests.serve_processes import free_port, wait_ready
 
 pytestmark = pytest.mark.loop  # CI runs these on uvloop too
 
@@ -257,7 +257,7 @@ async def test_a_request_line_that_is_not_http_gets_the_neutral_json(served):
 
 
 def test_serve_flags_set_the_limits():
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "mockserver", "serve", "--port", str(port),
@@ -267,7 +267,7 @@ def test_serve_flags_set_the_limits():
         stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        _wait_ready(proc, f"http://127.0.0.1:{port}")
+        wait_ready(proc, f"http://127.0.0.1:{port}")
 
         async def probe() -> tuple[bytes, bytes, bytes]:
             slow = await asyncio.open_connection("127.0.0.1", port)

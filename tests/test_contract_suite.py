@@ -22,7 +22,7 @@ import pytest
 from mockserver.registry import providers
 from mockserver.resources import contracts_dir, spec_path
 from mockserver.spec import load_operations
-from tests.test_cli_serve import _free_port, _wait_ready
+from tests.serve_processes import free_port, wait_ready
 
 _SCRIPT = Path(sys.executable).with_name("avatar-mock")  # the installed console script
 CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "mockserver"]
@@ -39,7 +39,7 @@ def _needs(provider: str) -> None:
 
 
 def _spawn(*args: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE,
@@ -105,8 +105,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     drift_file = tmp / "drift.yaml"
     drift_file.write_text(DRIFT)
     (good, base), (bad, drift_base) = _spawn(), _spawn("--config", str(drift_file))
-    _wait_ready(good, base)
-    _wait_ready(bad, drift_base)
+    wait_ready(good, base)
+    wait_ready(bad, drift_base)
     plans = {p: _contract(p, base, tmp / p) for p in ALL if _available(p)}
     if _available("youcam"):
         # Only what these two runs are about, so CI does not check YouCam three times over.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,21 +12,16 @@ import urllib.request
 import pytest
 
 from mockserver import cli, loops
+from tests.serve_processes import free_port
 
 pytestmark = pytest.mark.loop  # CI runs these on uvloop too
 
 needs_uvloop = pytest.mark.skipif(not loops.uvloop_available(), reason="uvloop not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(*args: str, env: dict[str, str] | None = None) -> tuple[str, dict]:
     """Start ``serve`` in a real process; its start-up line and its answer to health."""
-    port = _free_port()
+    port = free_port()
     environ = {k: v for k, v in os.environ.items() if k != loops.LOOP_ENV}
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *args],

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.serve_processes import free_port, wait_ready
 from tests.test_a2e import data_of
 from tests.test_a2e_streaming import AVATAR
-from tests.test_cli_serve import _free_port, _wait_ready
 from tests.test_youcam_v1_auth import token
 
 TEMPLATES = "/s2s/v2.0/task/template/ai-avatar?page_size=3"
@@ -99,7 +99,7 @@ def test_serve_takes_the_secret_from_the_flag_or_the_environment():
         ([], {"AVATAR_MOCK_SECRET": SHARED}),
         ([], {}),
     ):
-        port = _free_port()
+        port = free_port()
         environ = {k: v for k, v in os.environ.items() if k != "AVATAR_MOCK_SECRET"}
         procs.append(
             subprocess.Popen(
@@ -112,7 +112,7 @@ def test_serve_takes_the_secret_from_the_flag_or_the_environment():
         bases.append(f"http://127.0.0.1:{port}")
     try:
         for proc, base in zip(procs, bases, strict=True):
-            _wait_ready(proc, base)
+            wait_ready(proc, base)
         request = urllib.request.Request(
             bases[0] + TEMPLATES, headers={"Authorization": "Bearer sk-test"}
         )

@@ -10,7 +10,8 @@ import urllib.request
 import pytest
 
 from mockserver.cli import main
-from tests.test_cli_serve import _free_port, _get, _wait_ready
+from tests.serve_processes import free_port, wait_ready
+from tests.test_cli_serve import _get
 
 KEY = {"Authorization": "Bearer sk-cli", "Content-Type": "application/json"}
 BODY = {"template_id": "female_manga_mood", "output_count": 4, "src_file_url": "https://e.x/a.jpg"}
@@ -25,7 +26,7 @@ def _send(url: str, method: str, body: object = None, headers: dict | None = Non
 
 @pytest.fixture
 def server():
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--speed", "0"],
         stdout=subprocess.DEVNULL,
@@ -33,7 +34,7 @@ def server():
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(proc, base)
+        wait_ready(proc, base)
         yield base
     finally:
         proc.terminate()
@@ -70,7 +71,7 @@ def test_a_bad_file_is_refused_before_it_is_sent(server, tmp_path, capsys):
 
 
 def test_no_server_is_exit_2_with_what_to_do(tmp_path, capsys):
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     assert main(["state", "export", str(tmp_path / "x.json"), "--url", url]) == 2
     assert "avatar-mock serve" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()

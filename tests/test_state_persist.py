@@ -5,12 +5,6 @@ each backend that outlives the process (sqlite, and redis where a server is to b
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,13 +14,11 @@ from mockserver.backends import open_backend
 from mockserver.cli import main
 from mockserver.stores import Store
 from tests.conftest import start_mock
-from tests.redis_server import free_port
+from tests.serve_processes import SECRET, call, free_port, on_store
 
 RELAY = "/avatar/generation"
 RELAY_TASK = "/avatar/task/{}"
 GOOD = {"avatar_url": "https://example.com/avatar.jpg", "audio_url": "https://example.com/a.mp3"}
-SECRET = "a-secret-both-runs-share"  # links verify the same in both runs
-SERVE = [sys.executable, "-m", "mockserver", "serve", "--speed", "0", "--secret", SECRET]
 
 
 async def _submit(mock, n: int) -> list[str]:
@@ -252,25 +244,10 @@ async def test_a_provider_store_that_dumps_itself_is_shared(store_url: str) -> N
 # --- a real process on a real port, killed with SIGKILL --------------------------------------
 
 
-def _call(base: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base + path,
-        data=data,
-        method=method,
-        headers={"Authorization": "Bearer sk-kill", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
 def _put_file(base: str, data: bytes) -> str:
     """A YouCam file: its slot, then its bytes PUT to the signed URL (answered 200)."""
     spec = {"content_type": "image/jpeg", "file_name": "f.jpg", "file_size": len(data)}
-    status, answer = _call(base, "POST", "/s2s/v2.0/file/ai-avatar", {"files": [spec]})
+    status, answer = call(base, "POST", "/s2s/v2.0/file/ai-avatar", {"files": [spec]})
     assert status == 200, answer
     slot = answer["data"]["files"][0]
     put = slot["requests"][0]
@@ -280,93 +257,70 @@ def _put_file(base: str, data: bytes) -> str:
     return str(slot["file_id"])
 
 
-def _serve(url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [*SERVE, "--port", str(port), "--state", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise AssertionError(f"server exited: {err}")
-        try:
-            _call(base, "GET", "/__mock/health")
-            return proc, base
-        except OSError:
-            time.sleep(0.05)  # waiting for a real process to bind, not for mock time
-    proc.kill()
-    raise AssertionError("server did not answer in time")
-
-
 def test_nothing_acknowledged_is_lost_to_kill_9(tmp_path: Path) -> None:
     url = f"sqlite:{tmp_path / 'state.db'}"
-    proc, base = _serve(url)
+    served = on_store(url)
+    base = served.base
     try:
-        ids = [_call(base, "POST", RELAY, GOOD)[1]["data"] for _ in range(20)]
-        _call(base, "POST", "/__mock/clock/advance", {"seconds": 3})
-        _, clock = _call(base, "GET", "/__mock/clock")
-        states = [_call(base, "GET", RELAY_TASK.format(i))[1]["data"]["status"] for i in ids]
-        _, tenant = _call(base, "GET", "/__mock/tenants/sk-kill")
+        ids = [call(base, "POST", RELAY, GOOD)[1]["data"] for _ in range(20)]
+        call(base, "POST", "/__mock/clock/advance", {"seconds": 3})
+        _, clock = call(base, "GET", "/__mock/clock")
+        states = [call(base, "GET", RELAY_TASK.format(i))[1]["data"]["status"] for i in ids]
+        _, tenant = call(base, "GET", "/__mock/tenants/sk-test")
         file_id = _put_file(base, b"\xff\xd8\xff\xe0 a jpeg")
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    proc, base = _serve(url)
+        served.kill()
+    served = on_store(url)
+    base = served.base
     try:
-        _, clock_after = _call(base, "GET", "/__mock/clock")
+        _, clock_after = call(base, "GET", "/__mock/clock")
         assert clock_after["now"] == clock["now"]
-        after = [_call(base, "GET", RELAY_TASK.format(i))[1]["data"]["status"] for i in ids]
+        after = [call(base, "GET", RELAY_TASK.format(i))[1]["data"]["status"] for i in ids]
         assert after == states
-        assert _call(base, "GET", "/__mock/tenants/sk-kill")[1]["balances"] == tenant["balances"]
+        assert call(base, "GET", "/__mock/tenants/sk-test")[1]["balances"] == tenant["balances"]
         # the file whose PUT was answered is there: a task on it is accepted and succeeds
         body = {"src_file_id": file_id, "template_id": "female_manga_mood", "output_count": 4}
-        status, answer = _call(base, "POST", "/s2s/v2.0/task/ai-avatar", body)
+        status, answer = call(base, "POST", "/s2s/v2.0/task/ai-avatar", body)
         assert status == 200, answer
-        _call(base, "POST", "/__mock/clock/advance", {"seconds": 60})
+        call(base, "POST", "/__mock/clock/advance", {"seconds": 60})
         task = f"/s2s/v2.0/task/ai-avatar/{answer['data']['task_id']}"
-        assert _call(base, "GET", task)[1]["data"]["task_status"] == "success"
+        assert call(base, "GET", task)[1]["data"]["task_status"] == "success"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        served.stop()
 
 
 def test_two_processes_on_one_store_agree(store_url: str) -> None:
     """Two ``serve`` processes on one store, as two replicas behind a balancer: a task made
     through one is polled, forced and reset through the other, one clock, charged once."""
-    a, base_a = _serve(store_url)
-    b, base_b = _serve(store_url)
+    a, b = on_store(store_url), on_store(store_url)
+    base_a, base_b = a.base, b.base
     try:
-        status, made = _call(base_a, "POST", RELAY, GOOD)
+        status, made = call(base_a, "POST", RELAY, GOOD)
         assert status == 200, made
         task = RELAY_TASK.format(made["data"])
         assert (
-            _call(base_b, "GET", task)[1]["data"]["status"]
-            == _call(base_a, "GET", task)[1]["data"]["status"]
+            call(base_b, "GET", task)[1]["data"]["status"]
+            == call(base_a, "GET", task)[1]["data"]["status"]
         )
-        _call(base_b, "POST", "/__mock/clock/advance", {"seconds": 2})
+        call(base_b, "POST", "/__mock/clock/advance", {"seconds": 2})
         assert (
-            _call(base_a, "GET", "/__mock/clock")[1]["now"]
-            == (_call(base_b, "GET", "/__mock/clock")[1]["now"])
+            call(base_a, "GET", "/__mock/clock")[1]["now"]
+            == (call(base_b, "GET", "/__mock/clock")[1]["now"])
         )
         force = f"/__mock/tasks/{made['data']}/force"
-        assert _call(base_b, "POST", force, {"outcome": "failure"})[0] == 200
-        assert _call(base_a, "GET", task)[1]["data"]["status"] == "FAILURE"
-        tenant_a = _call(base_a, "GET", "/__mock/tenants/sk-kill")[1]
-        tenant_b = _call(base_b, "GET", "/__mock/tenants/sk-kill")[1]
+        assert call(base_b, "POST", force, {"outcome": "failure"})[0] == 200
+        assert call(base_a, "GET", task)[1]["data"]["status"] == "FAILURE"
+        tenant_a = call(base_a, "GET", "/__mock/tenants/sk-test")[1]
+        tenant_b = call(base_b, "GET", "/__mock/tenants/sk-test")[1]
         assert tenant_a["balances"] == tenant_b["balances"]
         assert len([h for h in tenant_b["history"] if h["amount"] < 0]) == 1  # charged once
         assert len([h for h in tenant_a["history"] if h["amount"] > 0]) == 1  # refunded once
         # a reset through one empties the other
-        assert _call(base_b, "POST", "/__mock/reset")[0] == 200
-        assert _call(base_a, "GET", task)[1]["code"] == "task_not_exist"
+        assert call(base_b, "POST", "/__mock/reset")[0] == 200
+        assert call(base_a, "GET", task)[1]["code"] == "task_not_exist"
     finally:
-        for proc in (a, b):
-            proc.terminate()
-            proc.wait(timeout=10)
+        for served in (a, b):
+            served.stop()
 
 
 # --- refusals at start-up ------------------------------------------------------------------
@@ -404,19 +358,6 @@ def test_a_store_with_another_schema_is_refused_saying_what_to_do(
     assert main(["serve", "--state", url, "--port", str(free_port())]) == 2
     err = capsys.readouterr().err
     assert "schema version 99" in err and "upgrade avatar-mock" in err
-
-
-def test_the_environment_and_the_scenario_name_the_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from mockserver.persist import STATE_ENV, state_url
-    from mockserver.scenario import parse_data
-
-    scenario = parse_data({"state": f"sqlite:{tmp_path / 'a.db'}"})
-    assert state_url(None, scenario) == f"sqlite:{tmp_path / 'a.db'}"
-    monkeypatch.setenv(STATE_ENV, f"sqlite:{tmp_path / 'b.db'}")
-    assert state_url(None, scenario) == f"sqlite:{tmp_path / 'b.db'}"
-    assert state_url("memory", scenario) == "memory"
 
 
 async def test_an_a2e_task_keeps_its_record_through_a_restart_and_on_a_replica(

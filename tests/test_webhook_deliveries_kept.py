@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +16,8 @@ from standardwebhooks import Webhook
 
 from mockserver.scenario import parse_text
 from tests.conftest import start_mock
-from tests.test_state_persist import GOOD, RELAY, SECRET, _call, _serve
+from tests.serve_processes import SECRET, on_store
+from tests.test_state_persist import GOOD, RELAY
 from tests.test_webhooks import SECRET as HOOK_SECRET
 from tests.test_webhooks import youcam_hooks
 from tests.test_youcam_ai_avatar import run
@@ -80,39 +79,33 @@ def hits() -> Iterator[_Hits]:
     h.close()
 
 
-def _kill(proc) -> None:  # type: ignore[no-untyped-def]
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-
-
 def test_a_delivery_due_after_a_kill_9_is_sent_by_the_restarted_mock_and_only_once(
     tmp_path: Path, hits: _Hits
 ) -> None:
     url = f"sqlite:{tmp_path / 'state.db'}"
-    proc, base = _serve(url)
+    served = on_store(url)
     try:
-        status, made = _call(base, "POST", RELAY, {**GOOD, "notify_hook": hits.url})
+        status, made = served.call("POST", RELAY, {**GOOD, "notify_hook": hits.url})
         assert status == 200, made
         task_id = made["data"]
     finally:
-        _kill(proc)  # before the task ends: the delivery is not due yet
+        served.kill()  # before the task ends: the delivery is not due yet
     assert hits.bodies == []
-    proc, base = _serve(url)
+    served = on_store(url)
     try:
-        _call(base, "POST", "/__mock/clock/advance", {"seconds": 600, "deliver": True})
+        served.call("POST", "/__mock/clock/advance", {"seconds": 600, "deliver": True})
         (body,) = hits.wait_for(1)
         assert body["task_id"] == task_id and body["status"] == "SUCCESS"
     finally:
-        _kill(proc)
-    proc, base = _serve(url)
+        served.kill()
+    served = on_store(url)
     try:  # the restarted mock knows it was sent: nothing is pending, nothing goes again
-        _call(base, "POST", "/__mock/clock/advance", {"seconds": 600, "deliver": True})
-        status, journal = _call(base, "GET", "/__mock/webhooks")
+        served.call("POST", "/__mock/clock/advance", {"seconds": 600, "deliver": True})
+        status, journal = served.call("GET", "/__mock/webhooks")
         assert status == 200 and journal["pending"] == 0 and journal["attempts"] == []
         assert len(hits.bodies) == 1
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        served.stop()
 
 
 # --- two replicas on one store --------------------------------------------------------------

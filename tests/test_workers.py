@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli_serve import _free_port
+from tests.serve_processes import free_port
 
 
 def _health_pid(port: int) -> int | None:
@@ -75,7 +75,7 @@ def workers(tmp_path):
     started: list[subprocess.Popen] = []
 
     def start(*args: str):
-        port = _free_port()
+        port = free_port()
         err = tmp_path / f"stderr-{port}.txt"
         proc = subprocess.Popen(
             [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *args],
@@ -108,6 +108,17 @@ def test_two_workers_answer_on_one_port_and_one_that_dies_is_replaced(workers, t
     assert f"started pid {replacement} in its place" in report
 
 
+def test_the_workers_share_the_store_their_scenario_names(workers, tmp_path):
+    """The scenario's ``state`` names the store for ``--workers`` as it does for one process
+    (mockserver.stateurl's rule), not the default file in the working folder."""
+    config = tmp_path / "scenario.yaml"
+    config.write_text("state: sqlite:named.db\n")
+    _, port, _ = workers("--workers", "2", "--config", str(config))
+    assert len(_pids_answering(port, 2)) == 2
+    assert (tmp_path / "named.db").exists()
+    assert not (tmp_path / "avatar-mock.sqlite3").exists()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_to_the_parent_stops_every_worker(workers, sig):
     parent, port, _ = workers("--workers", "2", "--state", "sqlite:shared.db")
@@ -123,13 +134,15 @@ def test_a_signal_to_the_parent_stops_every_worker(workers, sig):
     [
         (["--state", "memory"], {}, "needs a shared state store"),
         ([], {"AVATAR_MOCK_STATE": "memory"}, "would not find the task it polls"),
+        (["--config", "memory.yaml"], {}, "needs a shared state store"),
         (["--state", "sqlite:"], {}, "bad sqlite state url"),
         (["--port", "0"], {}, "needs a fixed --port"),
     ],
-    ids=["memory", "memory-from-env", "bad-store", "port-0"],
+    ids=["memory", "memory-from-env", "memory-from-scenario", "bad-store", "port-0"],
 )
 def test_workers_are_refused_where_state_would_split(tmp_path, args, env, said):
-    port = _free_port()
+    (tmp_path / "memory.yaml").write_text("state: memory\n")
+    port = free_port()
     done = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "2", *args],
         cwd=tmp_path,
@@ -143,7 +156,7 @@ def test_workers_are_refused_where_state_would_split(tmp_path, args, env, said):
 
 
 def test_a_store_that_cannot_be_reached_stops_start_up(tmp_path):
-    url = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     done = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--workers", "2", "--state", url],
         cwd=tmp_path,
