@@ -138,12 +138,8 @@ class Retention:
         state = self.state
         unfinished: dict[str, set[Task]] = {}
         for task in tasks:
-            state.store.remove(task)
-            state.webhooks.forget_task(task)
+            self.drop(task, deleted=deleted)
             state.uploads.drop_task(task, deleted=deleted)
-            state.stores.drop_task(task, deleted=deleted)
-            for hook in _TASK_HOOKS:
-                hook(state, task)
             unfinished.setdefault(task.tenant, set()).add(task)
         accounts = state.accounts
         for key, group in unfinished.items():
@@ -151,6 +147,17 @@ class Retention:
             if tenant is not None:
                 tenant.settle(now, accounts.next_seq)
                 tenant.forget(group)
+
+    def drop(self, task: Task, *, deleted: bool = False) -> None:
+        """Forget what this mock holds for ``task`` alone: the task, its deliveries, the
+        provider stores' records of it. All a replica does on reading a task gone from the
+        state store: uploads and tenants have records of their own there."""
+        state = self.state
+        state.store.remove(task)
+        state.webhooks.forget_task(task)
+        state.stores.drop_task(task, deleted)
+        for hook in _TASK_HOOKS:
+            hook(state, task)
 
     # --- tenants -----------------------------------------------------------------------
 

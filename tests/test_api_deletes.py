@@ -13,6 +13,7 @@ import pytest
 from mockserver.delivery_store import INDEX
 from mockserver.persist import TASKS, TENANTS, UPLOADS
 from tests.conftest import Mock
+from tests.test_state_persist import SECRET
 
 LOOPS = 5
 DONE = 600  # seconds: past every default timeline
@@ -24,6 +25,13 @@ I2V_BODY = {"name": "n", "image_url": "https://e.x/face.png", "prompt": "speakin
 VIDEOS = "/v1/videos"
 VIDEO_BODY = {"model": "sora-2", "prompt": "A calico cat playing a piano", "seconds": "8"}
 HOOK = "https://hooks.invalid/receive"
+
+Peek = Callable[[], Awaitable[object]] | None  # what a round does before its delete
+
+
+async def _peek(peek: Peek) -> None:
+    if peek is not None:
+        await peek()
 
 
 async def _youcam_upload(mock: Mock) -> str:
@@ -40,7 +48,7 @@ async def _youcam_upload(mock: Mock) -> str:
     return str(file["file_id"])
 
 
-async def youcam_round(mock: Mock) -> None:
+async def youcam_round(mock: Mock, peek: Peek = None) -> None:
     """Submit on an uploaded file, poll it running and done (a polling window, the result
     file), delete it."""
     file_id = await _youcam_upload(mock)
@@ -51,31 +59,34 @@ async def youcam_round(mock: Mock) -> None:
     mock.advance(DONE)
     status, done = await mock.call("GET", f"{SOD}/{task_id}")
     assert status == 200 and done["data"]["task_status"] == "success", done
+    await _peek(peek)
     status, answer = await mock.call("POST", "/s2s/v2.0/task/delete", json={"task_id": task_id})
     assert (status, answer) == (200, {"status": 200})
 
 
-async def a2e_round(mock: Mock) -> None:
+async def a2e_round(mock: Mock, peek: Peek = None) -> None:
     """Start an image-to-video task with a webhook, let it finish, delete it."""
     status, made = await mock.call(
         "POST", f"{I2V}/start", key="sk_test", json={**I2V_BODY, "webhook_url": HOOK}
     )
     assert status == 200 and made["code"] == 0, made
     mock.advance(DONE)
+    await _peek(peek)
     status, answer = await mock.call("DELETE", f"{I2V}/{made['data']['_id']}", key="sk_test")
     assert status == 200 and answer["code"] == 0, answer
 
 
-async def relay_round(mock: Mock) -> None:
+async def relay_round(mock: Mock, peek: Peek = None) -> None:
     """Create a video job, let it finish, delete it."""
     status, video = await mock.call("POST", VIDEOS, json=VIDEO_BODY)
     assert status == 200, video
     mock.advance(DONE)
+    await _peek(peek)
     status, answer = await mock.call("DELETE", f"{VIDEOS}/{video['id']}")
     assert status == 200 and answer["deleted"] is True, answer
 
 
-Round = Callable[[Mock], Awaitable[None]]
+Round = Callable[[Mock, Peek], Awaitable[None]]
 ROUNDS: dict[str, Round] = {"youcam": youcam_round, "a2e": a2e_round, "relay": relay_round}
 
 
@@ -104,7 +115,7 @@ def held(mock: Mock) -> dict[str, Any]:
 
 async def _loop(mock: Mock, provider: str, times: int) -> None:
     for _ in range(times):
-        await ROUNDS[provider](mock)
+        await ROUNDS[provider](mock, None)
 
 
 @pytest.mark.parametrize("provider", sorted(ROUNDS))
@@ -171,3 +182,27 @@ async def test_a_create_delete_loop_leaves_no_records_in_the_store(
     await mock.state.persist.flush()  # type: ignore[union-attr]
     assert await _records(mock) == before
     assert before[TASKS] == 0
+
+
+@pytest.mark.parametrize("provider", sorted(ROUNDS))
+async def test_a_peer_replica_keeps_nothing_of_a_task_deleted_elsewhere(
+    make_mock: Callable[..., Awaitable[Mock]], store_url: str, provider: str
+) -> None:
+    """B reads every task A makes (so it holds its records) and then reads it gone."""
+    a = await make_mock(state=store_url, secret=SECRET)
+    b = await make_mock(state=store_url, secret=SECRET)
+
+    async def b_reads() -> None:
+        await b.call("GET", "/__mock/clock", key=None)  # any request pulls the store's changes
+
+    async def b_holds_it() -> None:
+        await b_reads()
+        assert len(b.state.store) == 1
+
+    await ROUNDS[provider](a, b_holds_it)
+    await b_reads()
+    before = held(b)
+    for _ in range(LOOPS):
+        await ROUNDS[provider](a, b_holds_it)
+        await b_reads()
+    assert held(b) == before
