@@ -680,9 +680,8 @@ class Persistence:
         store = self.state.store
         mine = store.get_any(provider, task_id)
         if record is None:
-            if mine is not None:
-                store.remove(mine)
-                self.state.webhooks.forget_task(mine)  # gone from the fleet: nothing to send
+            if mine is not None:  # gone from the fleet: nothing to send, nothing to keep
+                self.state.retention.drop(mine)
             return
 
         def family(p: str, name: str) -> Any:

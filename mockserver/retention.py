@@ -49,8 +49,9 @@ _HOLDS: list[HoldsCheck] = []
 
 
 def on_task_evicted(hook: TaskHook) -> TaskHook:
-    """Register what else goes when a task is evicted (a provider's records keyed by task,
-    the uploads it named). Called after the task left the store; must not raise."""
+    """Register what else goes when a task is evicted or deleted through its provider's API
+    (a provider's records keyed by task). Called after the task left the store; must not
+    raise."""
     _TASK_HOOKS.append(hook)
     return hook
 
@@ -115,17 +116,30 @@ class Retention:
         return len(tasks)
 
     def evict(self, tasks: list[Task], now: float) -> None:
-        """Remove ``tasks`` and what belongs to them. Charges that fell due before ``now``
-        are settled first; those of a task that never ended lapse."""
+        """Remove ``tasks``, past their retention, and what belongs to them."""
+        self.release(tasks, now, deleted=False)
+        self.evicted += len(tasks)
+
+    def release(self, tasks: list[Task], now: float, *, deleted: bool) -> None:
+        """Remove ``tasks`` and what belongs to them: evicted, or ``deleted`` through their
+        provider's API (``MockState.delete_task``). One list for both, so a delete loop
+        leaves nothing an eviction would have taken.
+
+        - Charges that fell due by ``now`` are settled first; those of a task that had not
+          ended lapse, with what they held in reserve. YouCam and the relay delete finished
+          tasks only, so their charges have all fallen due; A2E documents a refund for a
+          deleted ``initialized`` task and nothing for one deleted running, so a deleted task
+          follows eviction's rule there.
+        - Uploads the task named go when it is evicted; on a delete only for a provider that
+          documents it (``task_files(..., deleted_with_task=True)``: YouCam's task/delete
+          removes its input and output files). An A2E upload is its own resource and stays.
+        - Provider stores are told which it was (``Store.drop_task``).
+        """
         state = self.state
         unfinished: dict[str, set[Task]] = {}
         for task in tasks:
-            state.store.remove(task)
-            state.webhooks.forget_task(task)
-            state.uploads.drop_task(task)
-            state.stores.drop_task(task)
-            for hook in _TASK_HOOKS:
-                hook(state, task)
+            self.drop(task, deleted=deleted)
+            state.uploads.drop_task(task, deleted=deleted)
             unfinished.setdefault(task.tenant, set()).add(task)
         accounts = state.accounts
         for key, group in unfinished.items():
@@ -133,7 +147,17 @@ class Retention:
             if tenant is not None:
                 tenant.settle(now, accounts.next_seq)
                 tenant.forget(group)
-        self.evicted += len(tasks)
+
+    def drop(self, task: Task, *, deleted: bool = False) -> None:
+        """Forget what this mock holds for ``task`` alone: the task, its deliveries, the
+        provider stores' records of it. All a replica does on reading a task gone from the
+        state store: uploads and tenants have records of their own there."""
+        state = self.state
+        state.store.remove(task)
+        state.webhooks.forget_task(task)
+        state.stores.drop_task(task, deleted)
+        for hook in _TASK_HOOKS:
+            hook(state, task)
 
     # --- tenants -----------------------------------------------------------------------
 

@@ -82,12 +82,12 @@ class MockState:
         polling window: ``last_polled_at``, ``expired_at``)."""
         return task.describe(now) | self.stores.describe_task(task)
 
-    def delete_task(self, task: Task) -> None:
-        """A task deleted through a provider's API: it leaves the store with its webhook
-        deliveries, as an evicted one does (on a state backend their records go with the
-        request's write; the other replicas drop theirs when they read the task gone)."""
-        self.store.remove(task)
-        self.webhooks.forget_task(task)
+    def delete_task(self, task: Task, now: float) -> None:
+        """A task deleted through a provider's API at ``now``: it goes with what eviction
+        takes (``Retention.release`` says what differs: the uploads). On a state backend
+        the records go with the request's write; the other replicas drop theirs when they
+        read the task gone."""
+        self.retention.release([task], now, deleted=True)
 
     def providers(self) -> dict[str, Provider]:
         """The registered providers this scenario configures."""

@@ -7,7 +7,7 @@ imports neither it nor a backend.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from mockserver.scenario import Scenario
@@ -16,11 +16,31 @@ STATE_ENV = "AVATAR_MOCK_STATE"
 MEMORY = "memory"  # no state backend: each process its own, gone with it
 
 
-def named(flag: str | None, scenario: Scenario | None = None) -> str | None:
+class Named(NamedTuple):
+    """A store the operator named, and where it was named (for a refusal to say)."""
+
+    url: str
+    where: str  # "--state memory", "$AVATAR_MOCK_STATE=memory", "the scenario's state: memory"
+
+
+def naming(flag: str | None, scenario: Scenario | None = None) -> Named | None:
     """The store the operator named: ``--state``, else ``$AVATAR_MOCK_STATE``, else the
     scenario's ``state`` key; None when none names one (each caller has its own default)."""
+    if flag:
+        return Named(flag, f"--state {flag}")
+    from_env = os.environ.get(STATE_ENV)
+    if from_env:
+        return Named(from_env, f"${STATE_ENV}={from_env}")
     from_scenario = scenario.raw.get("state") if scenario is not None else None
-    return flag or os.environ.get(STATE_ENV) or from_scenario or None
+    if from_scenario:
+        return Named(str(from_scenario), f"the scenario's state: {from_scenario}")
+    return None
+
+
+def named(flag: str | None, scenario: Scenario | None = None) -> str | None:
+    """The url of the store the operator named (``naming``), or None."""
+    found = naming(flag, scenario)
+    return None if found is None else found.url
 
 
 def state_url(flag: str | None, scenario: Scenario | None = None) -> str:

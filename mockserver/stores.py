@@ -26,8 +26,9 @@ class Store(ABC):
     def clear(self) -> None:
         """Forget everything (``POST /__mock/reset``)."""
 
-    def drop_task(self, task: Task) -> None:
-        """Forget what belongs to ``task``, evicted past its retention."""
+    def drop_task(self, task: Task, deleted: bool = False) -> None:
+        """Forget what belongs to ``task``, evicted past its retention or ``deleted``
+        through its provider's API (what outlives an eviction may go with a delete)."""
         return None  # by default a store keeps nothing per task
 
     def drop_tenant(self, tenant: str) -> None:
@@ -103,9 +104,9 @@ class Stores:
         for store in self._by_class.values():
             store.clear()
 
-    def drop_task(self, task: Task) -> None:
+    def drop_task(self, task: Task, deleted: bool = False) -> None:
         for store in self._by_class.values():
-            store.drop_task(task)
+            store.drop_task(task, deleted)
 
     def drop_tenant(self, tenant: str) -> None:
         for store in self._by_class.values():

@@ -164,8 +164,20 @@ class TaskStore:
             self._per_tenant[task.tenant] = left
         else:
             self._per_tenant.pop(task.tenant, None)
+        if len(self._deadlines) > 2 * len(self._tasks):
+            self._compact_deadlines()
         if self.unwatch is not None:
             self.unwatch(task)
+
+    def _compact_deadlines(self) -> None:
+        """Rebuild the deadline heap from the stored tasks. A removed task's entry stays in
+        the heap until its deadline passes, so a create/delete loop would grow it for a whole
+        retention; rebuilt once it holds twice the stored tasks, it stays within that, at an
+        amortised constant cost per removal."""
+        self._deadlines = [
+            (t.evict_at, t.provider, t.id) for t in self._tasks.values() if t.evict_at != math.inf
+        ]
+        heapq.heapify(self._deadlines)
 
     def past_retention(self, now: float, budget: int) -> list[Task]:
         """Up to ``budget`` stored tasks whose deadline passed by ``now``, oldest deadline

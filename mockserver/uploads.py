@@ -173,13 +173,20 @@ def decode_upload(raw: dict[str, Any]) -> tuple[Upload, bytes | None]:
 # provider -> the keys of the uploads a task names (registered by the provider's upload module)
 TaskFiles = Callable[["Task"], Iterable[Hashable]]
 _TASK_FILES: dict[str, TaskFiles] = {}
+_DELETED_WITH_TASK: set[str] = set()  # providers whose API delete removes the task's files
 
 
-def task_files(provider: str) -> Callable[[TaskFiles], TaskFiles]:
-    """Register how to find the uploads a task of ``provider`` names (for ``drop_task``)."""
+def task_files(
+    provider: str, *, deleted_with_task: bool = False
+) -> Callable[[TaskFiles], TaskFiles]:
+    """Register how to find the uploads a task of ``provider`` names (for ``drop_task``).
+    They go when the task is evicted; with ``deleted_with_task`` (the provider documents
+    it) also when it is deleted through the API, else an upload outlives the delete."""
 
     def register(fn: TaskFiles) -> TaskFiles:
         _TASK_FILES[provider] = fn
+        if deleted_with_task:
+            _DELETED_WITH_TASK.add(provider)
         return fn
 
     return register
@@ -418,10 +425,11 @@ class UploadStore:
             self.drop(entry)
         return len(doomed)
 
-    def drop_task(self, task: Task) -> int:
-        """Forget the uploads ``task`` names (its tenant's, in its provider's space); how many."""
+    def drop_task(self, task: Task, deleted: bool = False) -> int:
+        """Forget the uploads ``task`` names (its tenant's, in its provider's space), evicted
+        or ``deleted`` through the API (see ``task_files``); how many."""
         find = _TASK_FILES.get(task.provider)
-        if find is None:
+        if find is None or (deleted and task.provider not in _DELETED_WITH_TASK):
             return 0
         dropped = 0
         for key in find(task):

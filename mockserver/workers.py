@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mockserver.stateurl import STATE_ENV, named, refusal
+from mockserver.stateurl import STATE_ENV, Named, naming, refusal
 
 if TYPE_CHECKING:
     from mockserver.scenario import Scenario
@@ -75,14 +75,15 @@ def _workers(text: str) -> int:
 def shared_state(args: argparse.Namespace, scenario: Scenario) -> str | int:
     """The store the workers share (mockserver.stateurl's rule, ``DEFAULT_SHARED_STATE``
     where nothing names one), or the exit status after saying why there is none."""
-    url = named(args.state, scenario) or DEFAULT_SHARED_STATE
+    url, where = naming(args.state, scenario) or Named(DEFAULT_SHARED_STATE, "the default")
     if url.partition(":")[0].lower() == "memory":
         print(
             f"avatar-mock: --workers {args.workers} needs a shared state store, and "
-            f"--state {url} is one per process: each worker would keep its own tasks, "
-            "tenants, clock and rate-limit windows, so a poll answered by another worker "
-            "would not find the task it polls. Give --state sqlite:PATH (one machine) or "
-            f"--state redis://HOST:PORT/DB, or leave --state out for {DEFAULT_SHARED_STATE}.",
+            f"{where} is one per process: each worker would keep its own tasks, tenants, "
+            "clock and rate-limit windows, so a poll answered by another worker would not "
+            "find the task it polls. Give --state sqlite:PATH (one machine) or --state "
+            f"redis://HOST:PORT/DB (--state wins over ${STATE_ENV} and the scenario's "
+            f"state); where none names a store, --workers uses {DEFAULT_SHARED_STATE}.",
             file=sys.stderr,
         )
         return 2

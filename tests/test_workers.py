@@ -132,9 +132,9 @@ def test_a_signal_to_the_parent_stops_every_worker(workers, sig):
 @pytest.mark.parametrize(
     ("args", "env", "said"),
     [
-        (["--state", "memory"], {}, "needs a shared state store"),
-        ([], {"AVATAR_MOCK_STATE": "memory"}, "would not find the task it polls"),
-        (["--config", "memory.yaml"], {}, "needs a shared state store"),
+        (["--state", "memory"], {}, "and --state memory is one per process"),
+        ([], {"AVATAR_MOCK_STATE": "memory"}, "and $AVATAR_MOCK_STATE=memory is one per"),
+        (["--config", "memory.yaml"], {}, "and the scenario's state: memory is one per"),
         (["--state", "sqlite:"], {}, "bad sqlite state url"),
         (["--port", "0"], {}, "needs a fixed --port"),
     ],

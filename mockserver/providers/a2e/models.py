@@ -122,7 +122,7 @@ class TaskRecords(Store):
     def clear(self) -> None:
         self.records.clear()
 
-    def drop_task(self, task: Task) -> None:
+    def drop_task(self, task: Task, deleted: bool = False) -> None:
         if task.provider == "a2e":
             self.records.pop(task.id, None)
 

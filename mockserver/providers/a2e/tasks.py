@@ -148,10 +148,7 @@ def keep_record(ctx: RequestContext, task: Task, record: TaskRecord) -> TaskReco
 
 
 def mark_deleted(ctx: RequestContext, task: Task) -> None:
-    """Forget a task or record. A refund that fell due by now still applies; one still
-    pending lapses (its task's end is never seen)."""
-    TaskRecords.of(ctx.state).pop(task)
-    tenant = ctx.tenant
-    tenant.settle(ctx.now, ctx.state.accounts.next_seq)
-    tenant.forget((task,))
-    ctx.state.delete_task(task)
+    """Forget a task or record with what eviction takes but its uploads (an A2E upload is
+    its own resource). A refund that fell due by now still applies; one still pending
+    lapses (its task's end is never seen)."""
+    ctx.state.delete_task(task, ctx.now)

@@ -219,7 +219,7 @@ def delete_handler(spec: FamilySpec) -> Handler:
         if not task.is_done(ctx.now):
             status = task.state(ctx.now)
             raise video_not_ready(task.id, status, "only a completed or failed video is deleted")
-        ctx.state.delete_task(task)
+        ctx.state.delete_task(task, ctx.now)
         return {"id": task.id, "object": "video.deleted", "deleted": True}
 
     return handle

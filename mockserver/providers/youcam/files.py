@@ -204,9 +204,10 @@ async def put_upload(request: web.Request) -> web.Response:
     return web.Response(status=200, headers={"ETag": f'"{stored.etag}"'})
 
 
-@task_files(PROVIDER)
+@task_files(PROVIDER, deleted_with_task=True)  # task/delete removes its input files [DOC S5]
 def _files_named(task: Task) -> Iterable[Hashable]:
-    """The file ids a task's body names (``src_file_id``, ``ref_file_ids``...), for eviction."""
+    """The file ids a task's body names (``src_file_id``, ``ref_file_ids``...): they go with
+    the task, evicted or deleted."""
     for field, value in task.params.items():
         if field.endswith(("_file_id", "_file_ids")):
             yield from (

@@ -1,16 +1,26 @@
 """YouCam's typed records: what its stores keep beside the core's tasks and tenants.
 
-Plain data, no behaviour beyond a derived field, so every room (files, client auth, units,
+Plain data, no behaviour beyond derived fields and ids, so every room (files, client auth, units,
 the polling window) can share them without importing each other.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.accounts import HISTORY_KEPT
+
+if TYPE_CHECKING:
+    from mockserver.tasks import Task
+
+
+def dst_id(task: Task) -> str:
+    """A file id for the result, usable as ``src_file_id`` by a later task of the tenant."""
+    return base64.b64encode(hashlib.sha256(f"dst:{task.id}".encode()).digest()).decode()
 
 
 @dataclass

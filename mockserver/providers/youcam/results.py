@@ -8,9 +8,7 @@ fixture files on the mock, valid for ``result_url_ttl`` and re-issued on every r
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import random
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +17,7 @@ from mockserver.context import RequestContext, View
 from mockserver.families import Render
 from mockserver.media import fixture_bytes
 from mockserver.providers.youcam.features import Feature
-from mockserver.providers.youcam.models import FileRecord
+from mockserver.providers.youcam.models import FileRecord, dst_id
 from mockserver.providers.youcam.stores import FileStore
 from mockserver.tasks import Task
 
@@ -46,11 +44,6 @@ class Links:
 def _sample(field: dict[str, Any], index: int = 0) -> Any:
     value = field["sample"]
     return value[index % len(value)] if isinstance(value, list) else value
-
-
-def dst_id(task: Task) -> str:
-    """A file id for the result, usable as ``src_file_id`` by a later task of the tenant."""
-    return base64.b64encode(hashlib.sha256(f"dst:{task.id}".encode()).digest()).decode()
 
 
 def keep_result_file(ctx: RequestContext, feature: Feature, task: Task) -> None:

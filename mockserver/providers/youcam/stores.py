@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.providers.youcam.models import AccessToken, FileRecord, Ledger, PollWindow
+from mockserver.providers.youcam.models import (
+    AccessToken,
+    FileRecord,
+    Ledger,
+    PollWindow,
+    dst_id,
+)
 from mockserver.stores import Store
 from mockserver.tasks import Task
 
@@ -18,6 +24,14 @@ class FileStore(Store):
 
     def clear(self) -> None:
         self.files.clear()
+
+    def drop_task(self, task: Task, deleted: bool = False) -> None:
+        """task/delete removes the task's output file [DOC S5]; an evicted task's stays (a
+        file_id lives 30 days [DOC S10], longer than its task id)."""
+        if deleted and task.provider == "youcam":
+            record = self.files.get(dst_id(task))
+            if record is not None and record.tenant == task.tenant:
+                del self.files[record.file_id]
 
     def __len__(self) -> int:
         return len(self.files)
@@ -116,7 +130,7 @@ class PollStore(Store):
     def clear(self) -> None:
         self.windows.clear()
 
-    def drop_task(self, task: Task) -> None:
+    def drop_task(self, task: Task, deleted: bool = False) -> None:
         if task.provider == "youcam":
             self.windows.pop(task.id, None)
 

@@ -210,6 +210,5 @@ async def delete_task(ctx: RequestContext) -> dict[str, Any]:
         raise ApiError(400, "OperationNotSupport", "Only tasks of a run endpoint can be deleted")
     if not task.is_done(ctx.now):
         raise ApiError(400, "OperationInvalid", "The task is not finished and cannot be deleted")
-    ctx.state.delete_task(task)
-    PollStore.of(ctx.state).drop_task(task)
+    ctx.state.delete_task(task, ctx.now)
     return {"status": 200}
