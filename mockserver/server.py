@@ -191,7 +191,7 @@ class GuardedRequestHandler(RequestHandler):
         self._heads = 0  # heads parsed when the current one began
         self._head = b""  # its first bytes, for the path of a refused head
         self._linger: asyncio.TimerHandle | None = None  # set once a refusal went out
-        self._refused_head = False  # a malformed or oversized head was answered
+        self._dropping = False  # a head was refused or timed out: what arrives is dropped
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -218,18 +218,33 @@ class GuardedRequestHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         """Times a head from its first byte, but arms the deadline only for a head still
         incomplete once that chunk is parsed: most heads arrive whole, and a timer armed and
-        cancelled per request was ~9 % of a status poll's instructions."""
-        if self._linger is not None or self._refused_head:
-            return  # after a refusal: read and dropped, so the close is not a reset
-        if self._in_head:
-            if len(self._head) < HEAD_KEPT and b"\n" not in self._head:
-                self._head += data[: HEAD_KEPT - len(self._head)]
-        elif self._waiter is not None and not self._waiter.done():
-            # the first byte of the next request on this connection
+        cancelled per request was ~9 % of a status poll's instructions. A chunk that is a
+        whole next head (a keep-alive poll's) takes the short way: parsed, and done."""
+        if self._in_head or self._dropping:
+            self._data_in_head(data)
+            return
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # a body, or a pipelined head: nothing to time
+            RequestHandler.data_received(self, data)
+            return
+        # the first byte of the next request on this connection
+        heads = self._request_count
+        self._head = data  # its path, should the parser refuse it (sliced when read)
+        RequestHandler.data_received(self, data)
+        if self._request_count == heads:  # incomplete: its deadline runs from now
             self._in_head = True
-            self._heads = self._request_count
-            self._head = data[:HEAD_KEPT]  # the whole chunk itself when it is short: no copy
-        super().data_received(data)
+            self._heads = heads
+            self._head = data[:HEAD_KEPT]
+            self._arm()
+
+    def _data_in_head(self, data: bytes) -> None:
+        """A chunk of a head begun earlier (the first on a connection), or one after a
+        refusal: read and dropped, so the close is not a reset."""
+        if self._dropping:
+            return
+        if len(self._head) < HEAD_KEPT and b"\n" not in self._head:
+            self._head += data[: HEAD_KEPT - len(self._head)]
+        RequestHandler.data_received(self, data)
         if self._in_head:
             if self._request_count != self._heads:
                 self._end_head()
@@ -269,6 +284,7 @@ class GuardedRequestHandler(RequestHandler):
             self.force_close()
             return
         self._force_close = True  # nothing more is served on it
+        self._dropping = True
         transport.write_eof()
         self._guard.lingering += 1
         self._linger = self._loop.call_later(LINGER_SECONDS, self.force_close)
@@ -292,12 +308,11 @@ class GuardedRequestHandler(RequestHandler):
         self._guard.quiet.warning(
             "bad-head", "refused a request head from %s: %s", self._peer(), problem
         )
-        status, body = self._guard.answer(_path_of(self._head), problem)
+        status, body = self._guard.answer(_path_of(self._head[:HEAD_KEPT]), problem)
         response = _HeadRefusal(self._close_readably, status=status, body=body)
         response.force_close()
-        self._refused_head = True  # closed readably once the answer is written
+        self._dropping = True  # closed readably once the answer is written
         return response
-
 
 
 class GuardedServer(web.Server):

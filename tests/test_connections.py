@@ -170,6 +170,46 @@ async def test_keepalive_idle_time_is_not_the_head_timeout(served):
     writer.close()
 
 
+async def _served_once(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A keep-alive connection that has had one request answered: what follows on it is a
+    next head (the guard's short way when it arrives whole)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(get("/__mock/health"))
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+    length = next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
+    await reader.readexactly(int(length.split(b":")[1]))
+    return reader, writer
+
+
+async def test_a_next_head_that_never_finishes_is_closed_with_408(served):
+    """The deadline also guards the second head on a connection, timed from its first byte."""
+    port, runner = served
+    reader, writer = await _served_once(port)
+    started = time.monotonic()
+    writer.write(b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\n")  # and nothing more
+    answer = await asyncio.wait_for(reader.read(), 2)
+    writer.close()
+    assert split(answer)[0] == 408
+    assert HEAD_TIMEOUT <= time.monotonic() - started < HEAD_TIMEOUT + 1.0
+    assert runner.guard.timed_out == 1
+    await closed_by_server(runner)
+
+
+async def test_a_malformed_next_head_on_an_a2e_path_gets_a2es_envelope(served):
+    """A bad head arriving whole on a kept-alive connection is refused in the words of the
+    provider its path names, as a first head is."""
+    port, runner = served
+    reader, writer = await _served_once(port)
+    writer.write(get("/api/v1/userImage2Video/x", f"Authorization: Bearer {SECRET}\x01"))
+    answer = await asyncio.wait_for(reader.read(), 2)
+    writer.close()
+    status, _, body = split(answer)
+    assert status == 400 and body["code"] == 400 and body["data"] is None
+    assert body["msg"] == "Bad Request: malformed request head" and body["trace_id"]
+    assert SECRET.encode() not in answer
+    await closed_by_server(runner)
+
+
 # --- connection cap -------------------------------------------------------------------------
 
 

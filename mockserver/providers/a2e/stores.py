@@ -17,14 +17,6 @@ class ApiTokens(Store):
         self.tokens: dict[str, ApiToken] = {}
         self.deleted: set[str] = set()
 
-    def tenant_of(self, token: str) -> str | None:
-        """The tenant a mock-issued token acts for, or None when the mock did not issue it."""
-        issued = self.tokens.get(token)
-        return None if issued is None else issued.tenant
-
-    def was_deleted(self, token: str) -> bool:
-        return token in self.deleted
-
     def of_tenant(self, tenant: str) -> list[tuple[str, ApiToken]]:
         """The tenant's tokens, oldest first."""
         return [(t, issued) for t, issued in self.tokens.items() if issued.tenant == tenant]
