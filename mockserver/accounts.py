@@ -192,6 +192,16 @@ class Tenant:
     def has_pending(self) -> bool:
         return any(not s.done for _, _, s in self._pending)
 
+    def refund_now(self, tasks: Collection[Task], at: float) -> None:
+        """Apply the pending refunds of ``tasks`` at ``at``, whatever their rule would say at
+        the task's end: a provider that documents a delete refunding a task not yet ended
+        (A2E's ``initialized``). The history shows it as the refund its end would have
+        made. Pending charges are left to :meth:`forget`."""
+        for _, _, s in self._pending:
+            if s.task in tasks and not s.done and s.amount > 0:
+                s.done = True
+                self.apply(s.currency, s.amount, at, s.reason, s.task.id)
+
     def forget(self, tasks: Collection[Task]) -> None:
         """Drop the pending settlements of ``tasks`` (evicted before they ended): they never
         apply, and what they held in reserve is released. The caller settles first, so what

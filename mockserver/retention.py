@@ -120,16 +120,19 @@ class Retention:
         self.release(tasks, now, deleted=False)
         self.evicted += len(tasks)
 
-    def release(self, tasks: list[Task], now: float, *, deleted: bool) -> None:
+    def release(
+        self, tasks: list[Task], now: float, *, deleted: bool, refund: bool = False
+    ) -> None:
         """Remove ``tasks`` and what belongs to them: evicted, or ``deleted`` through their
         provider's API (``MockState.delete_task``). One list for both, so a delete loop
         leaves nothing an eviction would have taken.
 
         - Charges that fell due by ``now`` are settled first; those of a task that had not
           ended lapse, with what they held in reserve. YouCam and the relay delete finished
-          tasks only, so their charges have all fallen due; A2E documents a refund for a
-          deleted ``initialized`` task and nothing for one deleted running, so a deleted task
-          follows eviction's rule there.
+          tasks only, so their charges have all fallen due. With ``refund`` the tasks'
+          pending refunds apply now instead: A2E documents a delete of an ``initialized``
+          task as refunded (the caller decides by the task's state, see the A2E
+          ``delete_rule``); one deleted in any other state follows eviction's rule.
         - Uploads the task named go when it is evicted; on a delete only for a provider that
           documents it (``task_files(..., deleted_with_task=True)``: YouCam's task/delete
           removes its input and output files). An A2E upload is its own resource and stays.
@@ -146,6 +149,8 @@ class Retention:
             tenant = accounts.existing(key)
             if tenant is not None:
                 tenant.settle(now, accounts.next_seq)
+                if refund:
+                    tenant.refund_now(group, now)
                 tenant.forget(group)
 
     def drop(self, task: Task, *, deleted: bool = False) -> None:

@@ -82,12 +82,13 @@ class MockState:
         polling window: ``last_polled_at``, ``expired_at``)."""
         return task.describe(now) | self.stores.describe_task(task)
 
-    def delete_task(self, task: Task, now: float) -> None:
+    def delete_task(self, task: Task, now: float, *, refund: bool = False) -> None:
         """A task deleted through a provider's API at ``now``: it goes with what eviction
-        takes (``Retention.release`` says what differs: the uploads). On a state backend
-        the records go with the request's write; the other replicas drop theirs when they
-        read the task gone."""
-        self.retention.release([task], now, deleted=True)
+        takes (``Retention.release`` says what differs: the uploads, and ``refund``: its
+        pending refunds apply now instead of lapsing). On a state backend the records go
+        with the request's write; the other replicas drop theirs when they read the task
+        gone."""
+        self.retention.release([task], now, deleted=True, refund=refund)
 
     def providers(self) -> dict[str, Provider]:
         """The registered providers this scenario configures."""

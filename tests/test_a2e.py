@@ -472,10 +472,20 @@ async def test_deleting_an_image2video_record(api):
 
 
 async def test_deleting_a_running_task_forfeits_its_refund(api):
-    task_id = (await start_i2v(api, headers={"X-Mock-Outcome": "failure"}))["_id"]
-    data_of(*await api.call("DELETE", I2V.format(task_id)))
-    api.advance(60)
-    assert await coins(api) == START_COINS - 100
+    """Where no rule says otherwise (face swap's delete documents none; image-to-video's
+    refuses a running task, test_a2e_deletes.py)."""
+    task_id = (await add_faceswap(api, headers={"X-Mock-Outcome": "failure"}))["_id"]
+    charged = await coins(api)
+    assert charged < START_COINS
+    data_of(*await api.call("DELETE", FS.format(task_id)))
+    api.advance(600)
+    assert await coins(api) == charged
+
+
+async def test_a_running_image2video_task_is_not_deleted(api):
+    task_id = (await start_i2v(api))["_id"]
+    status, body = await api.call("DELETE", I2V.format(task_id))
+    assert assert_refusal(status, body, 400, 400) == "Bad Request: Task in processing"
 
 
 # --- face swap ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ async def test_a_reset_empties_every_a2e_store(mock):
 async def test_a_deleted_task_takes_its_record_with_it(mock):
     task_id = (await start_i2v(mock))["_id"]
     assert len(TaskRecords.of(mock.state)) == 1
+    mock.advance(600)  # ended: a running image-to-video task is not deleted
     assert (await mock.call("DELETE", I2V.format(task_id)))[0] == 200
     assert len(TaskRecords.of(mock.state)) == 0
 

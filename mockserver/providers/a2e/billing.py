@@ -2,7 +2,8 @@
 
 The charge is applied at once, so ``user/remainingCoins`` drops the moment a task is accepted;
 the refund is a settlement that falls due when the task's timeline ends and applies only if it
-ended in failure (and the record was not deleted first). Balances settle lazily on read, so
+ended in failure (and the record was not deleted first; a delete its family's rule refunds
+applies it at once, tasks.delete_by_rule). Balances settle lazily on read, so
 ``remainingCoins`` always agrees with what the task endpoints say at the same instant.
 """
 
@@ -59,8 +60,9 @@ def require(ctx: RequestContext, amount: float, currency: str = COINS) -> None:
 
 def refund_on_failure(task: Task, ended_at: float) -> bool:
     """A failed task gives its coins back. (A record deleted before its task ended lapses
-    its refund: tasks.mark_deleted drops the settlement.) Module-level, so a state backend
-    and a snapshot carry the rule by its name."""
+    its refund, or gets it at once where its family's delete rule refunds that state:
+    tasks.delete_by_rule.) Module-level, so a state backend and a snapshot carry the rule
+    by its name."""
     return not task.timeline.succeeded
 
 

@@ -36,8 +36,10 @@ Request bodies accept fields the contract does not name, as A2E's own back end e
 [inf]
 
 Coins: a task's cost is charged when it is submitted and refunded when the task ends in its
-failure state (``fail`` / ``failed``). A record deleted before it ended is not refunded.
-[guess; the catalog documents the ``coins`` field, not when it is charged or refunded]
+failure state (``fail`` / ``failed``). [guess; the catalog documents the ``coins`` field, not
+when it is charged or refunded] A record deleted before it ended is not refunded [guess],
+except where the reference documents it: image-to-video and head swap refund a deleted
+``initialized`` task at once (tasks.delete_by_rule).
 
 Other choices where the catalog is silent (the family modules say more):
 
@@ -55,7 +57,10 @@ Other choices where the catalog is silent (the family modules say more):
   clip) or 0 for an image input. [guess]
 - result URLs are signed once, when the task ends, and expire ``result_url_ttl`` later
   (default 3 days, catalog §1 "Retention"). [3p]
-- DELETE works in any state; a deleted record is gone from every view at once. [guess]
+- DELETE works in any state [guess], except where the family's rule refuses one (400 "Task
+  in processing": image-to-video while ``sent``/``pending``, head swap while
+  ``sent``/``pending``/``processing``, photobook while ``processing``, as the reference
+  says); a deleted record is gone from every view at once. [guess]
 """
 
 from __future__ import annotations

@@ -378,7 +378,12 @@ SPECS: tuple[FamilySpec, ...] = (
         status=(Status("getApiV1UserImage2VideoId"),),
         list_all="getApiV1UserImage2VideoAllRecords",
         delete=Status("deleteApiV1UserImage2VideoId"),
-        options={"record": with_marks},  # markShared & co. (model_roles)
+        options={
+            "record": with_marks,  # markShared & co. (model_roles)
+            # Only initialized/completed/failed tasks delete, initialized ones refunded (the
+            # reference); this mock's image2video walks sent -> pending (catalog §9).
+            "delete": {"refuse": ("sent", "pending"), "refund": ("initialized",)},
+        },
     ),
     FamilySpec(
         family=TALKING_VIDEO,

@@ -3,8 +3,8 @@
 contracts/a2e/models.yaml is the table; contracts/a2e/build_models.py writes each row into
 openapi.yaml as ``x-a2e-family-row`` on the family's submit operation and tags every generated
 operation with ``x-a2e-role``. This module reads them back: one :class:`FamilySpec` per row
-(start, detail and, where the row sets no delete rule, delete are the generic
-handlers of ``task_endpoints``), and the roles the generic set lacks (lists with each
+(start, detail and delete, by the row's ``delete`` rule, are the generic handlers of
+``task_endpoints``), and the roles the generic set lacks (lists with each
 family's paging names, batchDetail by ``ids``, rename, marks, Veo's 1080p, ...) bound
 from ``model_roles``. A new family is a row of the table; no handler is written for it.
 
@@ -176,8 +176,8 @@ def declare(op: Operation, row: Mapping[str, Any], ops: dict[str, Operation]) ->
         price=billing.charge_rule(quote),
         submit=op.operation_id,
         status=(detail,) if detail is not None else (),
-        delete=None if "delete" in row else by_path("delete"),
-        options={"row": row, "record": families.with_marks},
+        delete=by_path("delete"),
+        options={"row": row, "record": families.with_marks, "delete": row.get("delete")},
     )
 
 

@@ -7,8 +7,6 @@ contracts/a2e/models.yaml and COVERAGE.md):
 
 - ``list``: ``{rows, count}``, newest first, paged by whichever names the operation declares
   (``pageNum``/``page``/``current`` and ``pageSize``/``page_size``), ``status`` filtering.
-- ``delete`` with rules: refused (400 "Task in processing") in the row's ``refuse`` states,
-  refunded at once in its ``refund`` states, else as the generic delete.
 - ``update``: renames; the row shows the new ``name``.
 - ``markShared``/``markDownloaded``/``markCopied``: ``{_id, shared|downloaded|copied: true}``.
 - Veo ``1080p``: 202 ``{_id, current_status}`` until completed; 400 unless ``aspectRatio``
@@ -30,7 +28,7 @@ from mockserver.context import RequestContext
 from mockserver.errors import ApiError
 from mockserver.families import FamilySpec
 from mockserver.lifecycle import TaskFamily
-from mockserver.providers.a2e.dialect import bad_request, deleted, ok
+from mockserver.providers.a2e.dialect import bad_request, ok
 from mockserver.providers.a2e.models import ModelRecord, charged, record_of, result_link
 from mockserver.providers.a2e.routes import handles
 from mockserver.providers.a2e.tasks import (
@@ -39,7 +37,6 @@ from mockserver.providers.a2e.tasks import (
     find_or_refuse,
     hex24,
     keep_record,
-    mark_deleted,
     newest_first,
 )
 from mockserver.spec import Operation
@@ -52,7 +49,6 @@ ROLES: dict[str, Maker] = {}
 PAGE_NAMES = ("pageNum", "page", "current")
 SIZE_NAMES = ("pageSize", "page_size")
 MAX_PAGE = 2**31 - 1  # as the served lists bound pageNum and pageSize (dialect.py)
-IN_PROCESSING = "Task in processing"
 MARKS = {"markShared": "shared", "markDownloaded": "downloaded", "markCopied": "copied"}
 HD_RATIO = "16:9"
 STILL_PROCESSING = "1080P video is being processed, please try again later"  # [doc]
@@ -128,24 +124,6 @@ def make_batch(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
 def make_detail(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
     async def handler(ctx: RequestContext) -> dict[str, Any]:
         return ok(ctx, spec.render(lookup(ctx, family, path_id(ctx, op)), ctx))
-
-    return handler
-
-
-@role("delete")
-def make_delete(op: Operation, family: TaskFamily, spec: FamilySpec) -> Handler:
-    rule = (spec.options.get("row") or {}).get("delete") or {}
-
-    async def handler(ctx: RequestContext) -> dict[str, Any]:
-        task = lookup(ctx, family, path_id(ctx, op))
-        status = task.state(ctx.now)
-        if status in rule.get("refuse", ()):
-            raise bad_request(IN_PROCESSING)
-        coins = charged(ctx, task)
-        if status in rule.get("refund", ()) and coins > 0:
-            ctx.tenant.apply("coins", coins, ctx.now, f"{family.name} refund", task.id)
-        mark_deleted(ctx, task)
-        return deleted(ctx)
 
     return handler
 

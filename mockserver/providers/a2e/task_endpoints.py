@@ -15,7 +15,9 @@ operationIds on the spec itself, and in ``options`` what only A2E's binder reads
   the row (awsResult's one-row array, face swap's five ``/status`` fields);
 - ``paging``: ``list_all``'s pagination style (default :attr:`Paging.ROWS`), and ``lists``:
   more list operations (:class:`Listing`);
-- ``completed``: an operation listing the completed tasks (a bare array).
+- ``completed``: an operation listing the completed tasks (a bare array);
+- ``delete``: the delete's rule by state, ``{refuse: [states], refund: [states]}``
+  (:func:`.tasks.delete_by_rule`; default: any state deletes, unrefunded).
 
 A status of :attr:`~mockserver.families.Lookup.STATUS_LIST` answers an array: the ``?_id=``
 task alone (``[]`` when unknown or another key's), else the newest of the family.
@@ -36,9 +38,9 @@ from mockserver.providers.a2e.models import TaskRecord
 from mockserver.providers.a2e.tasks import (
     batch,
     current_page,
+    delete_by_rule,
     find_or_refuse,
     keep_record,
-    mark_deleted,
     new_id,
     rows_page,
     status_tasks,
@@ -154,12 +156,12 @@ def bind(target: Provider, spec: FamilySpec) -> None:
     for how in spec.status:
         target.handles(how.operation_id)(_status_handler(spec, how))
     if spec.delete is not None:
-        gone = spec.delete
+        gone, rule = spec.delete, options.get("delete")
         from_body = gone.lookup is Lookup.BODY
 
         async def delete_handler(ctx: RequestContext) -> dict[str, Any]:
             source = ctx.body if from_body else ctx.params
-            mark_deleted(ctx, find_or_refuse(ctx, family, source[gone.id_field]))
+            delete_by_rule(ctx, find_or_refuse(ctx, family, source[gone.id_field]), rule)
             return deleted(ctx)
 
         target.handles(gone.operation_id)(delete_handler)

@@ -8,7 +8,7 @@ styles: ``pageNum``/``pageSize`` -> ``{rows, count}`` and ``current``/``pageSize
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
@@ -16,7 +16,7 @@ from mockserver.context import RequestContext
 from mockserver.families import Render, Row
 from mockserver.ids import hex_id
 from mockserver.lifecycle import TaskFamily, Timeline
-from mockserver.providers.a2e.dialect import not_found
+from mockserver.providers.a2e.dialect import bad_request, not_found
 from mockserver.providers.a2e.models import TaskRecord, TaskRecords
 from mockserver.submit import admit, keep
 from mockserver.tasks import Task
@@ -24,6 +24,8 @@ from mockserver.tasks import Task
 PROVIDER = "a2e"
 DEFAULT_PAGE_SIZE = 10  # [guess] when a client leaves pageSize out
 STATUS_LIMIT = 100  # [guess] a bare /status shows the newest 100, not an unbounded list
+IN_PROCESSING = "Task in processing"  # a delete its family's rule refuses (400)
+DeleteRule = Mapping[str, Collection[str]]  # {refuse: [states], refund: [states]}
 
 
 def new_id(ctx: RequestContext) -> Callable[[], str]:
@@ -147,8 +149,24 @@ def keep_record(ctx: RequestContext, task: Task, record: TaskRecord) -> TaskReco
     return TaskRecords.of(ctx.state).put(task, record)
 
 
-def mark_deleted(ctx: RequestContext, task: Task) -> None:
+def mark_deleted(ctx: RequestContext, task: Task, *, refund: bool = False) -> None:
     """Forget a task or record with what eviction takes but its uploads (an A2E upload is
     its own resource). A refund that fell due by now still applies; one still pending
-    lapses (its task's end is never seen)."""
-    ctx.state.delete_task(task, ctx.now)
+    lapses (its task's end is never seen) unless ``refund`` applies it now."""
+    ctx.state.delete_task(task, ctx.now, refund=refund)
+
+
+def delete_by_rule(ctx: RequestContext, task: Task, rule: DeleteRule | None) -> None:
+    """Delete ``task`` as its family's ``rule`` says for the state it is in now: refused
+    (400 "Task in processing") in a ``refuse`` state, its coins given back at once in a
+    ``refund`` state, else a plain delete. No rule: any state deletes, unrefunded.
+
+    The reference documents two: image-to-video deletes only ``initialized``, ``completed``
+    and ``failed`` tasks and refunds ``initialized`` ones; head swap refuses ``sent``,
+    ``pending`` and ``processing``, refunds ``initialized``, and deletes ``completed`` or
+    ``failed`` without a refund (a failed one got its coins back when it failed)."""
+    status = task.state(ctx.now)
+    rule = rule or {}
+    if status in rule.get("refuse", ()):
+        raise bad_request(IN_PROCESSING)
+    mark_deleted(ctx, task, refund=status in rule.get("refund", ()))
