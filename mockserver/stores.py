@@ -43,6 +43,11 @@ class Store(ABC):
         """What the control API shows of ``task`` from this store (YouCam's polling window)."""
         return {}
 
+    def sweep(self, now: float) -> None:
+        """Drop what outlived its own retention by ``now`` (YouCam's result files), on the
+        housekeeping tick: a store nobody reads still shrinks."""
+        return None  # by default a store keeps nothing that expires on its own
+
     @abstractmethod
     def __len__(self) -> int:
         """How many things the store keeps (tests check that bad input leaves none)."""
@@ -114,6 +119,10 @@ class Stores:
 
     def holds(self, tenant: str) -> bool:
         return any(store.holds(tenant) for store in self._by_class.values())
+
+    def sweep(self, now: float) -> None:
+        for store in self._by_class.values():
+            store.sweep(now)
 
     def dirty(self) -> bool:
         """Whether a store changed since it was last written (asked after every answer on a
