@@ -64,6 +64,21 @@ class Store(ABC):
     def load(self, data: Any) -> None:
         return None
 
+    # A store of many small records that outlive their tasks (YouCam's result files) is kept
+    # record by record instead, so that a change writes one record, not the whole store:
+    # ``by_record`` says so; ``changed`` holds the keys changed since the last write (taken
+    # and emptied by the write); ``record(key)`` says one as JSON-able data (None: gone) and
+    # ``load_record`` takes one back (None: gone), at start-up or from another replica,
+    # without marking it changed.
+    by_record = False
+    changed: dict[str, None]
+
+    def record(self, key: str) -> Any:
+        return None
+
+    def load_record(self, key: str, data: Any) -> None:
+        return None
+
     # What a store keeps for one task (A2E's task records) travels with that task instead: in
     # a state backend's record of the task and in a snapshot's. ``task_data`` says it as JSON
     # values, where a Task it names may stand (mockserver.taskrefs writes it as a reference);
@@ -132,6 +147,10 @@ class Stores:
     def kept(self) -> dict[str, Store]:
         """The stores by class name, for a state backend."""
         return {cls.__name__: store for cls, store in self._by_class.items()}
+
+    def by_record(self) -> dict[str, Store]:
+        """The stores kept record by record (``Store.by_record``), by class name."""
+        return {name: store for name, store in self.kept().items() if store.by_record}
 
     def task_data(self, task: Task) -> dict[str, Any]:
         """What the stores keep for ``task``, by store name (empty: nothing)."""

@@ -128,3 +128,23 @@ async def test_a_result_file_lives_as_long_as_the_scenario_keeps_files(make_mock
     assert len(FileStore.of(mock.state)) == 0
     data = await outcome(mock, "enhance", chained(dst))
     assert (data["task_status"], data["error"]) == ("error", "unknown_internal_error")
+
+
+async def test_each_result_file_is_one_record_of_the_store_and_goes_with_it(
+    store_url: str,
+) -> None:
+    """A new file writes its own record, not the whole store again; expired, the record goes
+    from the store too (written with the next answer), so the store stays bounded as well."""
+    a, client = await start_mock(parse_text(NO_LIMITS), state=store_url)
+    try:
+        assert a.state.persist is not None and a.state.persist.backend is not None
+        backend = a.state.persist.backend
+        made = [await result_file(a) for _ in range(2)]
+        page = await backend.newest("records:FileStore", limit=10)
+        assert sorted(r.key for r in page.records) == sorted(f"record:FileStore:{f}" for f in made)
+        await advance(a, 30 * DAY)
+        a.state.retention.tick()
+        assert (await a.call("GET", "/__mock/health", key=None))[0] == 200
+        assert (await backend.newest("records:FileStore", limit=10)).total == 0
+    finally:
+        await client.close()
