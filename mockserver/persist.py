@@ -68,6 +68,7 @@ UPLOADS = "uploads"  # every upload and reserved slot, bytes inline: upload:[spa
 ENGINE = "engine"  # meta: id sequences
 GENERATION = "generation"  # meta: how many times a mock opened this store
 STORE = "store:"  # a provider store's record: store:<class name>
+RECORD = "record"  # one record of a store kept by record: record:<class name>:<key>
 NOTICES_KEPT = 10_000  # change notices the store keeps; a replica further behind reloads all
 
 
@@ -90,6 +91,15 @@ def upload_record_key(upload: Upload) -> str:
 
 def encode_upload_key(key: Any) -> Any:
     return [encode_upload_key(k) for k in key] if isinstance(key, tuple) else key
+
+
+def record_key(name: str, key: str) -> str:
+    return f"{RECORD}:{name}:{key}"
+
+
+def record_index(name: str) -> str:
+    """The index of a store kept record by record: ``records:<class name>``."""
+    return f"{RECORD}s:{name}"
 
 
 def task_key(provider: str, task_id: str) -> str:
@@ -414,6 +424,11 @@ class Persistence:
             if kept is not None:
                 versions[kept.key] = kept.version
                 stores[kept.key[len(STORE) :]].load(orjson.loads(kept.value))
+        for name, store in state.stores.by_record().items():
+            prefix = len(record_key(name, ""))
+            for record in await _oldest_first(backend, record_index(name)):
+                versions[record.key] = record.version
+                store.load_record(record.key[prefix:], orjson.loads(record.value))
         accounts = state.accounts
         for record in await _oldest_first(backend, TENANTS):
             versions[record.key] = record.version
@@ -469,6 +484,15 @@ class Persistence:
         self._uploads.clear()
         for part in self.parts.values():
             part.pending(changes)
+        for name, store in state.stores.by_record().items():
+            for key in store.changed:
+                data = store.record(key)
+                if data is None:
+                    changes.deletes.append(record_key(name, key))
+                else:
+                    value = orjson.dumps(data, default=str)
+                    changes.puts.append((record_key(name, key), value, (record_index(name),)))
+            store.changed.clear()
         for name, store in state.stores.kept().items():
             if store.dirty:
                 store.dirty = False
@@ -556,6 +580,9 @@ class Persistence:
             keys[task_key(provider, task_id)] = None
         keys.update(dict.fromkeys(f"tenant:{k}" for k in self._tenants))
         keys.update(dict.fromkeys(self._uploads))
+        for name, store in self.state.stores.by_record().items():
+            keys.update(dict.fromkeys(record_key(name, key) for key in store.changed))
+            store.changed.clear()
         for name, store in self.state.stores.kept().items():
             if store.dirty:
                 store.dirty = False
@@ -630,12 +657,17 @@ class Persistence:
             return rest in self._tenants
         if kind == "upload":
             return key in self._uploads
+        if kind == RECORD:
+            name, _, own = rest.partition(":")
+            store = self.state.stores.by_record().get(name)
+            return store is not None and own in store.changed
         return False
 
     async def _reload_all(self) -> None:
         backend = self.backend
         assert backend is not None
-        for index in (TASKS, TENANTS, UPLOADS, *(p.index for p in self.parts.values())):
+        kept = (record_index(name) for name in self.state.stores.by_record())
+        for index in (TASKS, TENANTS, UPLOADS, *(p.index for p in self.parts.values()), *kept):
             records = await _oldest_first(backend, index)
             await self._merge([r.key for r in records])
 
@@ -665,6 +697,12 @@ class Persistence:
                     self._merge_tenant(rest, record)
                 elif kind == "upload":
                     self._merge_upload(rest, record)
+                elif kind == RECORD:
+                    name, _, own = rest.partition(":")
+                    by_record = state.stores.by_record().get(name)
+                    if by_record is not None:
+                        data = None if record is None else orjson.loads(record.value)
+                        by_record.load_record(own, data)
                 elif kind == "store" and record is not None:
                     store = state.stores.kept().get(rest)
                     if store is not None:

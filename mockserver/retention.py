@@ -209,6 +209,7 @@ class Retention:
         evicted = self.sweep(now, SWEEP_BATCH)
         self.sweep_tenants(now, TENANTS_PER_TICK)
         state.windows.prune(now, WINDOWS_PER_TICK)
+        state.stores.sweep(now)
         return evicted
 
     async def _run(self) -> None:

@@ -43,6 +43,11 @@ class Store(ABC):
         """What the control API shows of ``task`` from this store (YouCam's polling window)."""
         return {}
 
+    def sweep(self, now: float) -> None:
+        """Drop what outlived its own retention by ``now`` (YouCam's result files), on the
+        housekeeping tick: a store nobody reads still shrinks."""
+        return None  # by default a store keeps nothing that expires on its own
+
     @abstractmethod
     def __len__(self) -> int:
         """How many things the store keeps (tests check that bad input leaves none)."""
@@ -57,6 +62,21 @@ class Store(ABC):
         return None
 
     def load(self, data: Any) -> None:
+        return None
+
+    # A store of many small records that outlive their tasks (YouCam's result files) is kept
+    # record by record instead, so that a change writes one record, not the whole store:
+    # ``by_record`` says so; ``changed`` holds the keys changed since the last write (taken
+    # and emptied by the write); ``record(key)`` says one as JSON-able data (None: gone) and
+    # ``load_record`` takes one back (None: gone), at start-up or from another replica,
+    # without marking it changed.
+    by_record = False
+    changed: dict[str, None]
+
+    def record(self, key: str) -> Any:
+        return None
+
+    def load_record(self, key: str, data: Any) -> None:
         return None
 
     # What a store keeps for one task (A2E's task records) travels with that task instead: in
@@ -115,6 +135,10 @@ class Stores:
     def holds(self, tenant: str) -> bool:
         return any(store.holds(tenant) for store in self._by_class.values())
 
+    def sweep(self, now: float) -> None:
+        for store in self._by_class.values():
+            store.sweep(now)
+
     def dirty(self) -> bool:
         """Whether a store changed since it was last written (asked after every answer on a
         state backend: no dict is built for it)."""
@@ -123,6 +147,10 @@ class Stores:
     def kept(self) -> dict[str, Store]:
         """The stores by class name, for a state backend."""
         return {cls.__name__: store for cls, store in self._by_class.items()}
+
+    def by_record(self) -> dict[str, Store]:
+        """The stores kept record by record (``Store.by_record``), by class name."""
+        return {name: store for name, store in self.kept().items() if store.by_record}
 
     def task_data(self, task: Task) -> dict[str, Any]:
         """What the stores keep for ``task``, by store name (empty: nothing)."""

@@ -127,11 +127,8 @@ def uploaded_file(ctx: RequestContext, file_id: str) -> tuple[str, int] | None:
     upload = ctx.state.uploads.get(PROVIDER, ctx.key, file_id, ctx.now)
     if upload is not None:
         return upload.content_type, upload.size
-    record = FileStore.of(ctx.state).files.get(file_id)
+    record = FileStore.of(ctx.state).get(file_id, ctx.now)  # gone past its retention
     if record is None or record.tenant != ctx.key or record.data is None:
-        return None
-    retention = ctx.settings.get("file_retention")
-    if retention is not None and ctx.now - record.created_at > retention:
         return None
     return record.content_type, record.file_size
 

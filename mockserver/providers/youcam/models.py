@@ -35,6 +35,8 @@ class FileRecord:
     created_at: float
     token: str
     data: bytes | None = None
+    expires_at: float | None = None  # ``file_retention`` after it was made (None: kept)
+    fixture: str = ""  # the media file its bytes are (a state backend keeps the name)
 
     @property
     def kind(self) -> str:

@@ -54,18 +54,24 @@ def keep_result_file(ctx: RequestContext, feature: Feature, task: Task) -> None:
         return
     media = result.get("media", "jpg")
     file_id = dst_id(task)
-    files = FileStore.of(ctx.state).files
-    if file_id not in files:
-        data = fixture_bytes(MEDIA[media])
-        files[file_id] = FileRecord(
-            file_id=file_id,
-            tenant=task.tenant,
-            content_type="image/png" if media == "png" else "image/jpeg",
-            file_name=f"{task.id[:16]}.{media}",
-            file_size=len(data),
-            created_at=ctx.now,
-            token="",
-            data=data,
+    files = FileStore.of(ctx.state)
+    if files.get(file_id, ctx.now) is None:
+        fixture = MEDIA[media]
+        data = fixture_bytes(fixture)
+        retention = ctx.settings.get("file_retention")
+        files.add(
+            FileRecord(
+                file_id=file_id,
+                tenant=task.tenant,
+                content_type="image/png" if media == "png" else "image/jpeg",
+                file_name=f"{task.id[:16]}.{media}",
+                file_size=len(data),
+                created_at=ctx.now,
+                token="",
+                data=data,
+                expires_at=None if retention is None else ctx.now + retention,
+                fixture=fixture,
+            )
         )
 
 

@@ -3,8 +3,10 @@ polling windows. Each is reset with the mock; what belongs to an evicted task go
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
+from mockserver.media import fixture_bytes
 from mockserver.providers.youcam.models import (
     AccessToken,
     FileRecord,
@@ -17,13 +19,62 @@ from mockserver.tasks import Task
 
 
 class FileStore(Store):
-    """The files the mock made itself (results' ``dst_id``), by file_id."""
+    """The files the mock made itself (results' ``dst_id``), by file_id: the fleet's.
+
+    A file outlives its task (30 days [DOC S10] against 24 h) and its id is a one-way hash of
+    the task id, so the task's record cannot rebuild it: on a state backend each file is a
+    record of its own (``by_record``: a few fields, the bytes are a fixture's, named), read
+    back at start-up and by every replica. Each file goes ``file_retention`` after it was
+    made: evicted in deadline order on every use and by the housekeeping tick (``sweep``).
+    """
+
+    by_record = True
 
     def __init__(self) -> None:
         self.files: dict[str, FileRecord] = {}
+        self._expiry: list[tuple[float, str]] = []
+        self.changed: dict[str, None] = {}
+
+    @property  # type: ignore[override]
+    def dirty(self) -> bool:  # asked before every answer on a state backend
+        return bool(self.changed)
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if not value:
+            self.changed.clear()
+
+    def get(self, file_id: str, now: float) -> FileRecord | None:
+        """The file under ``file_id``, or None (never made, deleted or expired by ``now``)."""
+        self.sweep(now)
+        return self.files.get(file_id)
+
+    def add(self, record: FileRecord) -> None:
+        self._keep(record)
+        self.changed[record.file_id] = None
+
+    def _keep(self, record: FileRecord) -> None:
+        self.files[record.file_id] = record
+        if record.expires_at is not None:
+            heapq.heappush(self._expiry, (record.expires_at, record.file_id))
+
+    def _drop(self, file_id: str) -> None:
+        del self.files[file_id]
+        self.changed[file_id] = None
+
+    def sweep(self, now: float) -> None:
+        """Drop the files whose retention ended by ``now``: one heap peek when none did."""
+        heap = self._expiry
+        while heap and heap[0][0] <= now:
+            at, file_id = heapq.heappop(heap)
+            record = self.files.get(file_id)
+            if record is not None and record.expires_at == at:
+                self._drop(file_id)
 
     def clear(self) -> None:
         self.files.clear()
+        self._expiry.clear()
+        self.changed.clear()
 
     def drop_task(self, task: Task, deleted: bool = False) -> None:
         """task/delete removes the task's output file [DOC S5]; an evicted task's stays (a
@@ -31,7 +82,28 @@ class FileStore(Store):
         if deleted and task.provider == "youcam":
             record = self.files.get(dst_id(task))
             if record is not None and record.tenant == task.tenant:
-                del self.files[record.file_id]
+                self._drop(record.file_id)
+
+    def record(self, key: str) -> Any:
+        r = self.files.get(key)
+        if r is None:
+            return None
+        return {
+            "file_id": r.file_id,
+            "tenant": r.tenant,
+            "content_type": r.content_type,
+            "file_name": r.file_name,
+            "created_at": r.created_at,
+            "expires_at": r.expires_at,
+            "fixture": r.fixture,
+        }
+
+    def load_record(self, key: str, data: Any) -> None:
+        if data is None:
+            self.files.pop(key, None)  # its heap entry finds nothing when it falls due
+            return
+        body = fixture_bytes(data["fixture"])
+        self._keep(FileRecord(**data, file_size=len(body), token="", data=body))
 
     def __len__(self) -> int:
         return len(self.files)
