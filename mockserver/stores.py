@@ -97,6 +97,25 @@ class Store(ABC):
             return state.stores.get(cls)
 
 
+class RecordStore(Store):
+    """A store kept record by record (``by_record``): it notes each key it changes in
+    ``changed`` and is dirty while any wait to be written."""
+
+    by_record = True
+
+    def __init__(self) -> None:
+        self.changed: dict[str, None] = {}
+
+    @property  # type: ignore[override]
+    def dirty(self) -> bool:  # asked before every answer on a state backend
+        return bool(self.changed)
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if not value:
+            self.changed.clear()
+
+
 class Stores:
     """The stores of one running mock, one per class."""
 

@@ -14,11 +14,11 @@ from mockserver.providers.youcam.models import (
     PollWindow,
     dst_id,
 )
-from mockserver.stores import Store
+from mockserver.stores import RecordStore, Store
 from mockserver.tasks import Task
 
 
-class FileStore(Store):
+class FileStore(RecordStore):
     """The files the mock made itself (results' ``dst_id``), by file_id: the fleet's.
 
     A file outlives its task (30 days [DOC S10] against 24 h) and its id is a one-way hash of
@@ -28,21 +28,10 @@ class FileStore(Store):
     made: evicted in deadline order on every use and by the housekeeping tick (``sweep``).
     """
 
-    by_record = True
-
     def __init__(self) -> None:
+        super().__init__()
         self.files: dict[str, FileRecord] = {}
         self._expiry: list[tuple[float, str]] = []
-        self.changed: dict[str, None] = {}
-
-    @property  # type: ignore[override]
-    def dirty(self) -> bool:  # asked before every answer on a state backend
-        return bool(self.changed)
-
-    @dirty.setter
-    def dirty(self, value: bool) -> None:
-        if not value:
-            self.changed.clear()
 
     def get(self, file_id: str, now: float) -> FileRecord | None:
         """The file under ``file_id``, or None (never made, deleted or expired by ``now``)."""
@@ -109,14 +98,51 @@ class FileStore(Store):
         return len(self.files)
 
 
-class TokenStore(Store):
-    """Access tokens issued by v1 ``client/auth``, by token."""
+class TokenStore(RecordStore):
+    """Access tokens issued by v1 ``client/auth``, by token: the fleet's.
+
+    A token issued through one replica is the Bearer of its client on every other, and after
+    a restart: on a state backend each token is a record of its own (``by_record``), written
+    with the answer that issued it. An expired token is kept (refused as expired) until
+    ``cap`` tokens are held; then the expired ones go, records too.
+    """
 
     def __init__(self) -> None:
+        super().__init__()
         self.tokens: dict[str, AccessToken] = {}
+
+    def get(self, token: str) -> AccessToken | None:
+        return self.tokens.get(token)
+
+    def issue(self, token: str, record: AccessToken, now: float, cap: int) -> None:
+        tokens = self.tokens
+        if len(tokens) >= cap:
+            for stale in [t for t, rec in tokens.items() if rec.expires_at <= now]:
+                del tokens[stale]
+                self.changed[stale] = None
+        tokens[token] = record
+        self.changed[token] = None
+
+    def record(self, key: str) -> Any:
+        r = self.tokens.get(key)
+        if r is None:
+            return None
+        return {
+            "client_id": r.client_id,
+            "tenant": r.tenant,
+            "issued_at": r.issued_at,
+            "expires_at": r.expires_at,
+        }
+
+    def load_record(self, key: str, data: Any) -> None:
+        if data is None:
+            self.tokens.pop(key, None)
+        else:
+            self.tokens[key] = AccessToken(**data)
 
     def clear(self) -> None:
         self.tokens.clear()
+        self.changed.clear()
 
     def __len__(self) -> int:
         return len(self.tokens)
