@@ -98,13 +98,20 @@ class Store(ABC):
 
 
 class RecordStore(Store):
-    """A store kept record by record (``by_record``): it notes each key it changes in
-    ``changed`` and is dirty while any wait to be written."""
+    """A store kept record by record (``by_record``): on a state backend (``kept``, set by
+    it) each key it changes is noted in ``changed``, dirty until written; with the memory
+    backend nothing is noted, so nothing grows."""
 
     by_record = True
+    kept = False
 
     def __init__(self) -> None:
         self.changed: dict[str, None] = {}
+
+    def note(self, key: str) -> None:
+        """``key`` changed: its record is written with this answer (on a state backend)."""
+        if self.kept:
+            self.changed[key] = None
 
     @property  # type: ignore[override]
     def dirty(self) -> bool:  # asked before every answer on a state backend

@@ -4,6 +4,7 @@ polling windows. Each is reset with the mock; what belongs to an evicted task go
 from __future__ import annotations
 
 import heapq
+from dataclasses import asdict
 from typing import Any
 
 from mockserver.media import fixture_bytes
@@ -11,6 +12,7 @@ from mockserver.providers.youcam.models import (
     AccessToken,
     FileRecord,
     Ledger,
+    Lot,
     PollWindow,
     dst_id,
 )
@@ -40,7 +42,7 @@ class FileStore(RecordStore):
 
     def add(self, record: FileRecord) -> None:
         self._keep(record)
-        self.changed[record.file_id] = None
+        self.note(record.file_id)
 
     def _keep(self, record: FileRecord) -> None:
         self.files[record.file_id] = record
@@ -49,7 +51,7 @@ class FileStore(RecordStore):
 
     def _drop(self, file_id: str) -> None:
         del self.files[file_id]
-        self.changed[file_id] = None
+        self.note(file_id)
 
     def sweep(self, now: float) -> None:
         """Drop the files whose retention ended by ``now``: one heap peek when none did."""
@@ -119,9 +121,9 @@ class TokenStore(RecordStore):
         if len(tokens) >= cap:
             for stale in [t for t, rec in tokens.items() if rec.expires_at <= now]:
                 del tokens[stale]
-                self.changed[stale] = None
+                self.note(stale)
         tokens[token] = record
-        self.changed[token] = None
+        self.note(token)
 
     def record(self, key: str) -> Any:
         r = self.tokens.get(key)
@@ -148,17 +150,48 @@ class TokenStore(RecordStore):
         return len(self.tokens)
 
 
-class UnitStore(Store):
-    """Each tenant's unit lots, made the first time its credit is read or spent."""
+class UnitStore(RecordStore):
+    """Each tenant's unit lots, made the first time its credit is read or spent: the fleet's.
+
+    Lot and history ids are drawn when a ledger is made or a change replayed into it, so
+    another replica cannot rebuild them from the tenant's history: on a state backend each
+    tenant's ledger is a record of its own (``by_record``), written with the answer that
+    changed it (``touch``), read back at start-up and by every replica.
+    """
 
     def __init__(self) -> None:
+        super().__init__()
         self.ledgers: dict[str, Ledger] = {}
+
+    def touch(self, tenant: str) -> None:
+        """The ledger of ``tenant`` changed: its record is written with this answer."""
+        self.note(tenant)
+
+    def record(self, key: str) -> Any:
+        ledger = self.ledgers.get(key)
+        if ledger is None:
+            return None
+        return {
+            "lots": [asdict(lot) for lot in ledger.lots],
+            "history": list(ledger.history),
+            "seen": ledger.seen,
+        }
+
+    def load_record(self, key: str, data: Any) -> None:
+        if data is None:
+            self.ledgers.pop(key, None)
+            return
+        ledger = Ledger([Lot(**lot) for lot in data["lots"]], seen=data["seen"])
+        ledger.history.extend(data["history"])
+        self.ledgers[key] = ledger
 
     def clear(self) -> None:
         self.ledgers.clear()
+        self.changed.clear()
 
     def drop_tenant(self, tenant: str) -> None:
-        self.ledgers.pop(tenant, None)
+        if self.ledgers.pop(tenant, None) is not None:
+            self.note(tenant)
 
     def holds(self, tenant: str) -> bool:
         """A key whose lots were shown keeps them (their ids and expiry dates were drawn)."""
