@@ -99,3 +99,72 @@ async def test_with_the_memory_backend_the_stores_note_no_changes(make_mock: Any
     await lots(mock)
     for store in (TokenStore, UnitStore, FileStore):
         assert len(store.of(mock.state)) >= 1 and not store.of(mock.state).changed
+
+
+WINDOWED = (
+    "providers: {youcam: {rate_limits: [], settings: {polling_window: 10},"
+    " families: {ai-avatar: {states: {running: 300}}}}}"
+)
+
+
+async def test_the_polling_window_is_the_fleets(store_url: str) -> None:
+    """A task polled only through A stays live through B; one left unpolled past the window
+    is lost on both, and its window outlives a restart. A poll is written only while the
+    window could still lose the task."""
+    a, client_a = await start_mock(parse_text(WINDOWED), state=store_url)
+    b, client_b = await start_mock(parse_text(WINDOWED), state=store_url)
+    try:
+        status, answer = await a.call("POST", RUN, json=GOOD)
+        assert status == 200, answer
+        task = STATUS.format(answer["data"]["task_id"])
+        for _ in range(3):  # through A only, every 8 s: B never saw a poll
+            await advance(a, 8)
+            assert (await a.call("GET", task))[0] == 200
+        status, answer = await b.call("GET", task)  # 24 s on, 8 s after A's last poll
+        assert (status, answer["data"]["task_status"]) == (200, "running")
+        await advance(b, 11)  # unpolled past the window: lost, on both
+        for mock in (b, a):
+            status, answer = await mock.call("GET", task)
+            assert (status, answer["error_code"]) == (400, "InvalidTaskId")
+    finally:
+        await client_a.close()
+        await client_b.close()
+    again, client = await start_mock(parse_text(WINDOWED), state=store_url)
+    try:
+        status, answer = await again.call("GET", task)
+        assert (status, answer["error_code"]) == (400, "InvalidTaskId")
+    finally:
+        await client.close()
+
+
+async def test_a_poll_that_cannot_change_the_outcome_writes_nothing(store_url: str) -> None:
+    """Polled inside a window that then outlasts the task, it can no longer be lost: the
+    later polls leave the window's record as it was (no write per poll)."""
+    scenario = WINDOWED.replace("running: 300", "running: 60").replace("window: 10", "window: 40")
+    a, client_a = await start_mock(parse_text(scenario), state=store_url)
+    b, client_b = await start_mock(parse_text(scenario), state=store_url)
+    try:
+        status, answer = await a.call("POST", RUN, json=GOOD)
+        assert status == 200, answer
+        task_id = answer["data"]["task_id"]
+        made = a.state.store.get_any("youcam", task_id)
+        assert made is not None and 60 <= made.timeline.ends_at - made.created_at < 65
+        assert a.state.persist is not None and a.state.persist.backend is not None
+        backend = a.state.persist.backend
+        assert (await backend.newest("records:PollStore", limit=10)).total == 0  # a submit
+        await advance(a, 25)  # the window (40 s from creation) could still lose it: written
+        assert (await a.call("GET", STATUS.format(task_id)))[0] == 200
+        written = await backend.newest("records:PollStore", limit=10)
+        assert [r.key for r in written.records] == [f"record:PollStore:{task_id}"]
+        version = written.records[0].version
+        for mock in (a, b, a):  # 65 s from the last written poll: past the task's end
+            await advance(mock, 5)
+            assert (await mock.call("GET", STATUS.format(task_id)))[0] == 200
+        assert (await backend.newest("records:PollStore", limit=10)).records[0].version == version
+        await advance(b, 40)  # done: a success on both, never lost
+        for mock in (a, b):
+            status, answer = await mock.call("GET", STATUS.format(task_id))
+            assert (status, answer["data"]["task_status"]) == (200, "success")
+    finally:
+        await client_a.close()
+        await client_b.close()

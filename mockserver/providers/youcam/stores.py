@@ -201,14 +201,20 @@ class UnitStore(RecordStore):
         return len(self.ledgers)
 
 
-class PollStore(Store):
-    """The polling window of each YouCam task polled at least once, or lost to its window.
+class PollStore(RecordStore):
+    """The polling window of each YouCam task polled at least once, or lost to its window:
+    the fleet's.
 
     A task never polled counts from its creation; that is the default, not a record, so a
-    submit alone stores nothing here.
+    submit alone stores nothing here. On a state backend each window is a record of its own
+    (``by_record``), but a poll is written only while the task could still be lost by the
+    window the record holds (its deadline before the task ends): a poll that leaves the
+    outcome as it was writes nothing, so a task that ends inside its window costs one write
+    at most, and a tenant without a window (webhooks) none. Being lost is always written.
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.windows: dict[str, PollWindow] = {}
 
     def last_polled_at(self, task: Task) -> float:
@@ -232,19 +238,25 @@ class PollStore(Store):
             if now > deadline and task.timeline.ends_at > deadline:
                 self.expire(task, deadline)
                 return True
-        if poll and now < task.timeline.ends_at:
+        ends_at = task.timeline.ends_at
+        if poll and now < ends_at:
             if record is None:
                 self.windows[task.id] = PollWindow(now)
             else:
                 record.last_polled_at = now
+            # written only while the window could still lose it (deadline before the end)
+            if self.kept and window is not None and deadline < ends_at:
+                self.changed[task.id] = None
         return False
 
     def polled(self, task: Task, now: float) -> None:
+        """A refused poll that counts for the window (rare: always written)."""
         window = self.windows.get(task.id)
         if window is None:
             self.windows[task.id] = PollWindow(now)
         else:
             window.last_polled_at = now
+        self.note(task.id)
 
     def expire(self, task: Task, at: float) -> None:
         window = self.windows.get(task.id)
@@ -252,18 +264,30 @@ class PollStore(Store):
             self.windows[task.id] = PollWindow(task.created_at, at)
         else:
             window.expired_at = at
+        self.note(task.id)
 
     def describe_task(self, task: Task) -> dict[str, Any]:
         if task.provider != "youcam":
             return {}
         return {"expired_at": self.expired_at(task), "last_polled_at": self.last_polled_at(task)}
 
+    def record(self, key: str) -> Any:
+        window = self.windows.get(key)
+        return None if window is None else [window.last_polled_at, window.expired_at]
+
+    def load_record(self, key: str, data: Any) -> None:
+        if data is None:
+            self.windows.pop(key, None)
+        else:
+            self.windows[key] = PollWindow(*data)
+
     def clear(self) -> None:
         self.windows.clear()
+        self.changed.clear()
 
     def drop_task(self, task: Task, deleted: bool = False) -> None:
-        if task.provider == "youcam":
-            self.windows.pop(task.id, None)
+        if task.provider == "youcam" and self.windows.pop(task.id, None) is not None:
+            self.note(task.id)
 
     def __len__(self) -> int:
         return len(self.windows)
