@@ -233,19 +233,20 @@ class PollStore(RecordStore):
         record = self.windows.get(task.id)
         if record is not None and record.expired_at is not None:
             return True
+        ends_at = task.timeline.ends_at
+        can_lose = False  # whether the window as it stands could still lose the task
         if window is not None:
             deadline = (task.created_at if record is None else record.last_polled_at) + window
-            if now > deadline and task.timeline.ends_at > deadline:
+            if now > deadline and ends_at > deadline:
                 self.expire(task, deadline)
                 return True
-        ends_at = task.timeline.ends_at
+            can_lose = deadline < ends_at
         if poll and now < ends_at:
             if record is None:
                 self.windows[task.id] = PollWindow(now)
             else:
                 record.last_polled_at = now
-            # written only while the window could still lose it (deadline before the end)
-            if self.kept and window is not None and deadline < ends_at:
+            if can_lose and self.kept:  # a poll that cannot change the outcome: unwritten
                 self.changed[task.id] = None
         return False
 
