@@ -52,6 +52,7 @@ from mockserver.cas import ATTEMPT, Attempt
 from mockserver.clock import VirtualClock
 from mockserver.lifecycle import Timeline
 from mockserver.stateurl import MEMORY
+from mockserver.stores import RecordStore
 from mockserver.taskrefs import Find, UnknownTask, refs, resolved
 from mockserver.tasks import Task
 from mockserver.uploads import Upload, decode_upload, encode_upload, upload_key
@@ -323,6 +324,9 @@ class Persistence:
         accounts.unwatch = self._tenant_forgotten
         for tenant in accounts.all():
             tenant.watch = self._tenant_changed
+        for kept in self.state.stores.by_record().values():
+            if isinstance(kept, RecordStore):
+                kept.kept = True  # from now on it notes what it changes
 
     def reset(self) -> None:
         """``POST /__mock/reset``: the next write forgets the store's records first."""

@@ -97,6 +97,32 @@ class Store(ABC):
             return state.stores.get(cls)
 
 
+class RecordStore(Store):
+    """A store kept record by record (``by_record``): on a state backend (``kept``, set by
+    it) each key it changes is noted in ``changed``, dirty until written; with the memory
+    backend nothing is noted, so nothing grows."""
+
+    by_record = True
+    kept = False
+
+    def __init__(self) -> None:
+        self.changed: dict[str, None] = {}
+
+    def note(self, key: str) -> None:
+        """``key`` changed: its record is written with this answer (on a state backend)."""
+        if self.kept:
+            self.changed[key] = None
+
+    @property  # type: ignore[override]
+    def dirty(self) -> bool:  # asked before every answer on a state backend
+        return bool(self.changed)
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if not value:
+            self.changed.clear()
+
+
 class Stores:
     """The stores of one running mock, one per class."""
 

@@ -146,18 +146,15 @@ async def client_auth(ctx: RequestContext) -> dict[str, Any]:
     if abs(wall_now() * 1000 - stamp_ms) > float(cfg["timestamp_tolerance"]) * 1000:
         raise _refuse_token("timestamp is too far from now (epoch milliseconds expected)")
     token = ctx.state.secrets.token_urlsafe(64)
-    tokens = TokenStore.of(ctx.state).tokens
-    if len(tokens) >= MAX_TOKENS:
-        for stale in [t for t, rec in tokens.items() if rec.expires_at <= ctx.now]:
-            del tokens[stale]
     tenant = _open_tenant(ctx.state, client_id)
-    tokens[token] = AccessToken(client_id, tenant, ctx.now, ctx.now + float(cfg["token_ttl"]))
+    issued = AccessToken(client_id, tenant, ctx.now, ctx.now + float(cfg["token_ttl"]))
+    TokenStore.of(ctx.state).issue(token, issued, ctx.now, MAX_TOKENS)
     return {"status": 200, "result": {"access_token": token}}
 
 
 def token_tenant(state: MockState, token: str, now: float) -> str | None:
     """The tenant an issued token acts for; ApiError when it has expired; None if unknown."""
-    record = TokenStore.of(state).tokens.get(token)
+    record = TokenStore.of(state).get(token)
     if record is None:
         return None
     if now >= record.expires_at:

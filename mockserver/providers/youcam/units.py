@@ -134,10 +134,12 @@ def sync(ctx: RequestContext) -> Ledger:
     """The tenant's lots, with every settled charge and every due expiry applied."""
     tenant = ctx.tenant
     tenant.balance(UNITS, ctx.now, ctx.state.accounts.next_seq)  # settle what has fallen due
-    store = UnitStore.of(ctx.state).ledgers
-    ledger = store.get(tenant.key)
+    units = UnitStore.of(ctx.state)
+    ledger = units.ledgers.get(tenant.key)
     if ledger is None:
-        ledger = store[tenant.key] = _new_ledger(ctx, tenant)
+        ledger = units.ledgers[tenant.key] = _new_ledger(ctx, tenant)
+        units.note(tenant.key)
+    before = _mark(ledger)
     history = tenant.history
     lost = history.start > ledger.seen  # the ring dropped changes before they were replayed
     for _, change in list(history.numbered(ledger.seen)):  # _expire appends to it
@@ -160,7 +162,16 @@ def sync(ctx: RequestContext) -> Ledger:
     if lost:
         _reconcile(ctx, ledger, tenant)
     ledger.seen = history.end
+    if _mark(ledger) != before:
+        units.note(tenant.key)
     return ledger
+
+
+def _mark(ledger: Ledger) -> tuple[int, int, int]:
+    """What ``sync`` moves when it changes a ledger: how far it replayed, the newest history
+    entry's id, how many lots expired (a read that moved none writes nothing)."""
+    newest = ledger.history[-1]["id"] if ledger.history else 0
+    return ledger.seen, newest, sum(lot.expired for lot in ledger.lots)
 
 
 def _reconcile(ctx: RequestContext, ledger: Ledger, tenant: Tenant) -> None:
