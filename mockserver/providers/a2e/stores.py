@@ -5,17 +5,31 @@ its params. Each is reset with the mock; a task's record goes with the task.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 from mockserver.providers.a2e.models import ApiToken, StreamingSession, TaskRecords
-from mockserver.stores import Store
+from mockserver.stores import RecordStore, Store
 
 
-class ApiTokens(Store):
+class ApiTokens(RecordStore):
     """Tokens the mock issued (``login/account``, ``token/generate``), by token, oldest first;
-    a deleted token is gone from them and refused from then on."""
+    a deleted token is gone from them and refused from then on: the fleet's.
+
+    A token issued through one replica acts for its tenant through every other, and after a
+    restart: on a state backend each token is a record of its own (``by_record``), written with
+    the answer that issued it. A deleted token stays a record (``{"deleted": true}``), so no
+    replica takes it for an API key of a tenant of its own.
+    """
 
     def __init__(self) -> None:
+        super().__init__()
         self.tokens: dict[str, ApiToken] = {}
         self.deleted: set[str] = set()
+
+    def issue(self, token: str, issued: ApiToken) -> None:
+        self.tokens[token] = issued
+        self.note(token)
 
     def of_tenant(self, tenant: str) -> list[tuple[str, ApiToken]]:
         """The tenant's tokens, oldest first."""
@@ -27,12 +41,30 @@ class ApiTokens(Store):
             if issued.id == token_id and issued.tenant == tenant:
                 del self.tokens[token]
                 self.deleted.add(token)
+                self.note(token)
                 return True
         return False
+
+    def record(self, key: str) -> Any:
+        if key in self.deleted:
+            return {"deleted": True}
+        issued = self.tokens.get(key)
+        return None if issued is None else asdict(issued)
+
+    def load_record(self, key: str, data: Any) -> None:
+        if data is None:
+            self.tokens.pop(key, None)
+            self.deleted.discard(key)
+        elif data.get("deleted"):
+            self.tokens.pop(key, None)
+            self.deleted.add(key)
+        else:
+            self.tokens[key] = ApiToken(**data)
 
     def clear(self) -> None:
         self.tokens.clear()
         self.deleted.clear()
+        self.changed.clear()
 
     def __len__(self) -> int:
         return len(self.tokens) + len(self.deleted)

@@ -1,0 +1,63 @@
+"""A2E's issued tokens, R2 credentials and streaming sessions are the fleet's: two replicas on
+one store answer alike, and a restart keeps them (each one a record of its store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.providers.a2e.stores import ApiTokens
+from tests.conftest import start_mock
+from tests.test_a2e import assert_refusal, coins, data_of
+from tests.test_a2e_streaming import AVATAR, B
+from tests.test_a2e_tokens import COINS, DELETE, GENERATE_TOKEN, LIST, login
+
+A2E = ("a2e",)
+SECRET = "a2e-fleet-secret-0123456789"  # replicas that verify each other's URLs share one
+
+
+async def test_a_token_issued_through_one_replica_acts_for_its_account_through_the_other(
+    store_url: str,
+) -> None:
+    a, client_a = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    b, client_b = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    try:
+        data_of(*await a.call("POST", f"{B}/agora-token", json={"avatar_id": AVATAR}))
+        spent = await coins(a)  # sk-test's coins, spent below 10000
+        login_token = (await login(a))["token"]
+        made = data_of(*await a.call("POST", GENERATE_TOKEN, key=login_token, json={"alias": "ci"}))
+        # through B both tokens are sk-test's: its coins and its token list
+        for token in (login_token, made["token"]):
+            assert data_of(*await b.call("GET", COINS, key=token))["coins"] == spent
+        listed = data_of(*await b.call("GET", LIST, key=made["token"]))
+        assert [t["alias"] for t in listed] == ["ci", "login"]
+        # another account's token acts for that account only, on either replica
+        theirs = (await login(b, username="sk-other", password="pw"))["token"]
+        for mock in (a, b):
+            assert data_of(*await mock.call("GET", COINS, key=theirs))["coins"] == 10000
+            assert [t["alias"] for t in data_of(*await mock.call("GET", LIST, key=theirs))] == [
+                "login"
+            ]
+            foreign = await mock.call("POST", DELETE, key=theirs, json={"_id": made["_id"]})
+            assert_refusal(*foreign, 404, 404)
+        # deleted through B: refused through A (not taken for a key of its own)
+        data_of(*await b.call("POST", DELETE, key=login_token, json={"_id": made["_id"]}))
+        for mock in (a, b):
+            assert_refusal(*await mock.call("GET", COINS, key=made["token"]), 401, 401)
+            assert [t["alias"] for t in data_of(*await mock.call("GET", LIST))] == ["login"]
+    finally:
+        await client_a.close()
+        await client_b.close()
+    again, client = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    try:  # a restart keeps the live token and the refusal of the deleted one
+        assert data_of(*await again.call("GET", COINS, key=login_token))["coins"] == spent
+        assert_refusal(*await again.call("GET", COINS, key=made["token"]), 401, 401)
+    finally:
+        await client.close()
+
+
+async def test_with_the_memory_backend_the_stores_note_no_changes(make_mock: Any) -> None:
+    """Nobody writes the notes there: kept, they would grow with every token ever issued."""
+    mock = await make_mock(None, providers=A2E)
+    await login(mock)
+    for store in (ApiTokens,):
+        assert len(store.of(mock.state)) == 1 and not store.of(mock.state).changed
