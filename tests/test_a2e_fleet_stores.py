@@ -4,15 +4,23 @@ one store answer alike, and a restart keeps them (each one a record of its store
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from mockserver.providers.a2e.stores import ApiTokens
+from mockserver.providers.a2e.stores import ApiTokens, R2Credentials
 from tests.conftest import start_mock
 from tests.test_a2e import assert_refusal, coins, data_of
+from tests.test_a2e_r2_upload import presign
 from tests.test_a2e_streaming import AVATAR, B
 from tests.test_a2e_tokens import COINS, DELETE, GENERATE_TOKEN, LIST, login
 
 A2E = ("a2e",)
 SECRET = "a2e-fleet-secret-0123456789"  # replicas that verify each other's URLs share one
+
+
+def path_of(url: str) -> str:
+    """A URL one replica handed out, as a path any replica's client can request."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 async def test_a_token_issued_through_one_replica_acts_for_its_account_through_the_other(
@@ -55,9 +63,37 @@ async def test_a_token_issued_through_one_replica_acts_for_its_account_through_t
         await client.close()
 
 
+async def test_an_upload_url_made_through_one_replica_takes_the_upload_through_the_other(
+    store_url: str,
+) -> None:
+    a, client_a = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    b, client_b = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    try:
+        answer = await presign(a, contentType="image/png")
+        resp = await b.client.put(
+            path_of(answer["uploadUrl"]), data=b"\x89PNG", headers={"Content-Type": "image/png"}
+        )
+        assert resp.status == 200, await resp.text()
+        for mock in (a, b):  # the object is sk-test's, public at its CDN URL on both
+            got = await mock.client.get(path_of(answer["cdnUrl"]))
+            assert got.status == 200 and await got.read() == b"\x89PNG"
+    finally:
+        await client_a.close()
+        await client_b.close()
+    again, client = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    try:
+        resp = await again.client.put(
+            path_of(answer["uploadUrl"]), data=b"again", headers={"Content-Type": "image/png"}
+        )
+        assert resp.status == 200, await resp.text()
+    finally:
+        await client.close()
+
+
 async def test_with_the_memory_backend_the_stores_note_no_changes(make_mock: Any) -> None:
     """Nobody writes the notes there: kept, they would grow with every token ever issued."""
     mock = await make_mock(None, providers=A2E)
     await login(mock)
-    for store in (ApiTokens,):
+    await presign(mock)
+    for store in (ApiTokens, R2Credentials):
         assert len(store.of(mock.state)) == 1 and not store.of(mock.state).changed

@@ -70,14 +70,37 @@ class ApiTokens(RecordStore):
         return len(self.tokens) + len(self.deleted)
 
 
-class R2Credentials(Store):
-    """The opaque credential each upload URL names, and the tenant it stands for."""
+class R2Credentials(RecordStore):
+    """The opaque credential each upload URL names, and the tenant it stands for: the fleet's.
+
+    An upload URL signed through one replica is PUT through any other (given the same
+    ``--secret``), and after a restart: on a state backend each credential is a record of its
+    own, written once, when the tenant's first URL names it.
+    """
 
     def __init__(self) -> None:
+        super().__init__()
         self.tenants: dict[str, str] = {}
+
+    def name(self, credential: str, tenant: str) -> None:
+        """``credential`` stands for ``tenant`` (written only the first time)."""
+        if self.tenants.get(credential) != tenant:
+            self.tenants[credential] = tenant
+            self.note(credential)
+
+    def record(self, key: str) -> Any:
+        tenant = self.tenants.get(key)
+        return None if tenant is None else {"tenant": tenant}
+
+    def load_record(self, key: str, data: Any) -> None:
+        if data is None:
+            self.tenants.pop(key, None)
+        else:
+            self.tenants[key] = data["tenant"]
 
     def clear(self) -> None:
         self.tenants.clear()
+        self.changed.clear()
 
     def __len__(self) -> int:
         return len(self.tenants)
