@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from mockserver.providers.a2e.stores import ApiTokens, R2Credentials
+from mockserver.providers.a2e.stores import ApiTokens, R2Credentials, StreamingSessions
 from tests.conftest import start_mock
 from tests.test_a2e import assert_refusal, coins, data_of
 from tests.test_a2e_r2_upload import presign
 from tests.test_a2e_streaming import AVATAR, B
 from tests.test_a2e_tokens import COINS, DELETE, GENERATE_TOKEN, LIST, login
+from tests.test_youcam_result_files import advance
 
 A2E = ("a2e",)
 SECRET = "a2e-fleet-secret-0123456789"  # replicas that verify each other's URLs share one
@@ -90,10 +91,38 @@ async def test_an_upload_url_made_through_one_replica_takes_the_upload_through_t
         await client.close()
 
 
+async def test_a_streaming_session_started_through_one_replica_is_seen_and_ended_through_the_other(
+    store_url: str,
+) -> None:
+    a, client_a = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    b, client_b = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
+    try:
+        body = {"avatar_id": AVATAR, "expire_seconds": 600}  # 100 coins held
+        channel = data_of(*await a.call("POST", f"{B}/agora-token", json=body))["channel"]
+        text = {"channel": channel, "text": "We sell umbrellas."}
+        assert data_of(*await b.call("POST", f"{B}/set-qa-context", json=text)) == {}
+        get = await a.call("GET", f"{B}/get-qa-context", params={"channel": channel})
+        assert data_of(*get) == {"text": "We sell umbrellas."}
+        # another tenant's channel is unknown to it on either replica
+        for mock in (a, b):
+            ask = {"channel": channel, "text": "hi"}
+            assert_refusal(*await mock.call("POST", f"{B}/ask", key="sk-other", json=ask), 404, 404)
+        await advance(a, 130)  # one clock: 470 s unused, 7 whole minutes refunded
+        assert data_of(*await b.call("POST", f"{B}/leave", json={"channel": channel})) == {}
+        assert await coins(a) == 10000 - 100 + 70
+        for mock in (a, b):  # ended: gone on both
+            ask = {"channel": channel, "text": "hi"}
+            assert_refusal(*await mock.call("POST", f"{B}/ask", json=ask), 404, 404)
+    finally:
+        await client_a.close()
+        await client_b.close()
+
+
 async def test_with_the_memory_backend_the_stores_note_no_changes(make_mock: Any) -> None:
     """Nobody writes the notes there: kept, they would grow with every token ever issued."""
     mock = await make_mock(None, providers=A2E)
     await login(mock)
     await presign(mock)
-    for store in (ApiTokens, R2Credentials):
+    data_of(*await mock.call("POST", f"{B}/agora-token", json={"avatar_id": AVATAR}))
+    for store in (ApiTokens, R2Credentials, StreamingSessions):
         assert len(store.of(mock.state)) == 1 and not store.of(mock.state).changed

@@ -106,17 +106,48 @@ class R2Credentials(RecordStore):
         return len(self.tenants)
 
 
-class StreamingSessions(Store):
-    """Streaming avatar sessions, by Agora channel, live or ended."""
+class StreamingSessions(RecordStore):
+    """Streaming avatar sessions, by Agora channel, live or ended: the fleet's.
+
+    A session started through one replica is talked to and left through any other, and after
+    a restart: on a state backend each session is a record of its own, written when it starts,
+    when its qa context is set and when it is left.
+    """
 
     def __init__(self) -> None:
+        super().__init__()
         self.sessions: dict[str, StreamingSession] = {}
+
+    def start(self, channel: str, session: StreamingSession) -> None:
+        self.sessions[channel] = session
+        self.note(channel)
+
+    def set_context(self, channel: str, text: str) -> None:
+        self.sessions[channel].qa_context = text
+        self.note(channel)
+
+    def leave(self, channel: str, now: float) -> StreamingSession:
+        session = self.sessions[channel]
+        session.left_at = now
+        self.note(channel)
+        return session
 
     def live(self, now: float) -> int:
         return sum(1 for s in self.sessions.values() if s.live(now))
 
+    def record(self, key: str) -> Any:
+        session = self.sessions.get(key)
+        return None if session is None else asdict(session)
+
+    def load_record(self, key: str, data: Any) -> None:
+        if data is None:
+            self.sessions.pop(key, None)
+        else:
+            self.sessions[key] = StreamingSession(**data)
+
     def clear(self) -> None:
         self.sessions.clear()
+        self.changed.clear()
 
     def __len__(self) -> int:
         return len(self.sessions)
