@@ -66,7 +66,7 @@ def _credential(state: MockState, tenant: str) -> str:
     """The tenant's name in its URLs: opaque, so a URL never shows the API key."""
     mac = hmac.new(state.secrets.key("a2e-r2-credential"), tenant.encode(), "sha256")
     credential = mac.hexdigest()[:32]
-    R2Credentials.of(state).tenants[credential] = tenant
+    R2Credentials.of(state).name(credential, tenant)
     return credential
 
 

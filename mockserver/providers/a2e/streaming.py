@@ -88,9 +88,10 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
     seconds = body.get("expire_seconds", DEFAULT_EXPIRE_SECONDS)
     rng = ctx.state.id_rng(PROVIDER)
     channel = hex24(ctx)
-    StreamingSessions.of(ctx.state).sessions[channel] = StreamingSession(
+    started = StreamingSession(
         tenant=ctx.key, avatar_id=body["avatar_id"], started_at=now, expires_at=now + seconds
     )
+    StreamingSessions.of(ctx.state).start(channel, started)
     app_id = hashlib.sha256(f"a2e-agora:{ctx.state.scenario.seed}".encode()).hexdigest()[:32]
     return ok(
         ctx,
@@ -105,7 +106,9 @@ async def get_streaming_token(ctx: RequestContext) -> dict[str, Any]:
 
 @handles("setQaContext")
 async def set_qa_context(ctx: RequestContext) -> dict[str, Any]:
-    _session(ctx, ctx.body["channel"]).qa_context = ctx.body["text"]
+    channel = ctx.body["channel"]
+    _session(ctx, channel)
+    StreamingSessions.of(ctx.state).set_context(channel, ctx.body["text"])
     return ok(ctx, {})
 
 
@@ -128,9 +131,10 @@ async def speak_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
 
 @handles("leaveStreamingAvatar")
 async def leave_streaming_avatar(ctx: RequestContext) -> dict[str, Any]:
-    session = _session(ctx, ctx.body["channel"])
+    channel = ctx.body["channel"]
+    _session(ctx, channel)
     now = ctx.now
-    session.left_at = now
+    session = StreamingSessions.of(ctx.state).leave(channel, now)
     unused_minutes = math.floor((session.expires_at - now) / 60)
     refund = unused_minutes * billing.cost_of(ctx, "streaming_per_minute")
     if refund > 0:

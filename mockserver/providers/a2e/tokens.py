@@ -38,7 +38,7 @@ from mockserver.providers.a2e.tasks import hex24
 def _issue(ctx: RequestContext, tenant: str, alias: str) -> dict[str, Any]:
     token = "sk_" + ctx.state.secrets.token_hex(20)
     issued = ApiToken(hex24(ctx), tenant, alias, ctx.now)
-    ApiTokens.of(ctx.state).tokens[token] = issued
+    ApiTokens.of(ctx.state).issue(token, issued)
     return {"_id": issued.id, "token": token}
 
 
