@@ -497,6 +497,7 @@ class Persistence:
                     value = orjson.dumps(data, default=str)
                     changes.puts.append((record_key(name, key), value, (record_index(name),)))
             store.changed.clear()
+            store.dirty = False
         for name, store in state.stores.kept().items():
             if store.dirty:
                 store.dirty = False
@@ -587,6 +588,7 @@ class Persistence:
         for name, store in self.state.stores.by_record().items():
             keys.update(dict.fromkeys(record_key(name, key) for key in store.changed))
             store.changed.clear()
+            store.dirty = False
         for name, store in self.state.stores.kept().items():
             if store.dirty:
                 store.dirty = False
