@@ -17,7 +17,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import ExitStack
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,20 @@ async def start_mock(scenario: Scenario | None = None, **options: Any) -> tuple[
     client = TestClient(TestServer(app))
     await client.start_server()
     return Mock(client, clock, app[STATE_KEY]), client
+
+
+@asynccontextmanager
+async def replicas(
+    store: str, scenario: Scenario | None = None, **options: Any
+) -> AsyncIterator[tuple[Mock, Mock]]:
+    """Two mocks (replicas A and B) on one state store ``store``, closed on the way out."""
+    a, client_a = await start_mock(scenario, state=store, **options)
+    b, client_b = await start_mock(scenario, state=store, **options)
+    try:
+        yield a, b
+    finally:
+        await client_a.close()
+        await client_b.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mockserver.providers.a2e.stores import ApiTokens, R2Credentials, StreamingSessions
-from tests.conftest import start_mock
+from tests.conftest import replicas, start_mock
 from tests.test_a2e import assert_refusal, coins, data_of
 from tests.test_a2e_r2_upload import presign
 from tests.test_a2e_streaming import AVATAR, B
@@ -27,9 +27,7 @@ def path_of(url: str) -> str:
 async def test_a_token_issued_through_one_replica_acts_for_its_account_through_the_other(
     store_url: str,
 ) -> None:
-    a, client_a = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
-    b, client_b = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
-    try:
+    async with replicas(store_url, providers=A2E, secret=SECRET) as (a, b):
         data_of(*await a.call("POST", f"{B}/agora-token", json={"avatar_id": AVATAR}))
         spent = await coins(a)  # sk-test's coins, spent below 10000
         login_token = (await login(a))["token"]
@@ -53,9 +51,6 @@ async def test_a_token_issued_through_one_replica_acts_for_its_account_through_t
         for mock in (a, b):
             assert_refusal(*await mock.call("GET", COINS, key=made["token"]), 401, 401)
             assert [t["alias"] for t in data_of(*await mock.call("GET", LIST))] == ["login"]
-    finally:
-        await client_a.close()
-        await client_b.close()
     again, client = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
     try:  # a restart keeps the live token and the refusal of the deleted one
         assert data_of(*await again.call("GET", COINS, key=login_token))["coins"] == spent
@@ -67,9 +62,7 @@ async def test_a_token_issued_through_one_replica_acts_for_its_account_through_t
 async def test_an_upload_url_made_through_one_replica_takes_the_upload_through_the_other(
     store_url: str,
 ) -> None:
-    a, client_a = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
-    b, client_b = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
-    try:
+    async with replicas(store_url, providers=A2E, secret=SECRET) as (a, b):
         answer = await presign(a, contentType="image/png")
         resp = await b.client.put(
             path_of(answer["uploadUrl"]), data=b"\x89PNG", headers={"Content-Type": "image/png"}
@@ -78,9 +71,6 @@ async def test_an_upload_url_made_through_one_replica_takes_the_upload_through_t
         for mock in (a, b):  # the object is sk-test's, public at its CDN URL on both
             got = await mock.client.get(path_of(answer["cdnUrl"]))
             assert got.status == 200 and await got.read() == b"\x89PNG"
-    finally:
-        await client_a.close()
-        await client_b.close()
     again, client = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
     try:
         resp = await again.client.put(
@@ -94,9 +84,7 @@ async def test_an_upload_url_made_through_one_replica_takes_the_upload_through_t
 async def test_a_streaming_session_started_through_one_replica_is_seen_and_ended_through_the_other(
     store_url: str,
 ) -> None:
-    a, client_a = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
-    b, client_b = await start_mock(None, state=store_url, providers=A2E, secret=SECRET)
-    try:
+    async with replicas(store_url, providers=A2E, secret=SECRET) as (a, b):
         body = {"avatar_id": AVATAR, "expire_seconds": 600}  # 100 coins held
         channel = data_of(*await a.call("POST", f"{B}/agora-token", json=body))["channel"]
         text = {"channel": channel, "text": "We sell umbrellas."}
@@ -113,9 +101,6 @@ async def test_a_streaming_session_started_through_one_replica_is_seen_and_ended
         for mock in (a, b):  # ended: gone on both
             ask = {"channel": channel, "text": "hi"}
             assert_refusal(*await mock.call("POST", f"{B}/ask", json=ask), 404, 404)
-    finally:
-        await client_a.close()
-        await client_b.close()
 
 
 async def test_with_the_memory_backend_the_stores_note_no_changes(make_mock: Any) -> None:

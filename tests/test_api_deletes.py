@@ -14,6 +14,7 @@ from mockserver.delivery_store import INDEX
 from mockserver.persist import TASKS, TENANTS, UPLOADS
 from tests.conftest import Mock
 from tests.test_state_persist import SECRET
+from tests.test_youcam_uploads import upload
 
 LOOPS = 5
 DONE = 600  # seconds: past every default timeline
@@ -34,24 +35,10 @@ async def _peek(peek: Peek) -> None:
         await peek()
 
 
-async def _youcam_upload(mock: Mock) -> str:
-    spec = {"content_type": "image/jpeg", "file_name": "f.jpg", "file_size": 4}
-    status, answer = await mock.call("POST", YOUCAM_FILE, json={"files": [spec]})
-    assert status == 200, answer
-    file = answer["data"]["files"][0]
-    put = await mock.client.put(
-        mock.local(file["requests"][0]["url"]),
-        data=b"\xff\xd8\xff\xe0",
-        headers=file["requests"][0]["headers"],
-    )
-    assert put.status == 200
-    return str(file["file_id"])
-
-
 async def youcam_round(mock: Mock, peek: Peek = None) -> None:
     """Submit on an uploaded file, poll it running and done (a polling window, the result
     file), delete it."""
-    file_id = await _youcam_upload(mock)
+    file_id = await upload(mock, path=YOUCAM_FILE)
     status, made = await mock.call("POST", SOD, json={"src_file_id": file_id})
     assert status == 200, made
     task_id = made["data"]["task_id"]
@@ -128,7 +115,7 @@ async def test_a_create_delete_loop_leaves_the_mock_as_it_was(mock: Mock, provid
 
 async def test_a_youcam_delete_takes_its_input_and_output_files(mock: Mock) -> None:
     """YouCam documents that task/delete removes the task's input and output files."""
-    file_id = await _youcam_upload(mock)
+    file_id = await upload(mock, path=YOUCAM_FILE)
     task_id = (await mock.call("POST", SOD, json={"src_file_id": file_id}))[1]["data"]["task_id"]
     mock.advance(DONE)
     await mock.call("GET", f"{SOD}/{task_id}")

@@ -7,7 +7,7 @@ from typing import Any
 
 from mockserver.providers.youcam.stores import FileStore, TokenStore, UnitStore
 from mockserver.scenario import parse_text
-from tests.conftest import start_mock
+from tests.conftest import replicas, start_mock
 from tests.test_youcam_ai_avatar import GOOD, RUN, STATUS
 from tests.test_youcam_result_files import NO_LIMITS, advance
 from tests.test_youcam_units import CREDIT, history, lots, succeed
@@ -19,9 +19,7 @@ TTL = 7200  # the default token_ttl: two hours on the clock
 async def test_a_v1_token_issued_through_one_replica_works_through_the_other(
     store_url: str,
 ) -> None:
-    a, client_a = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    b, client_b = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    try:
+    async with replicas(store_url, parse_text(NO_LIMITS)) as (a, b):
         access = await token(a)
         other = await token(b, client_id="sk-other")
         status, answer = await a.call("POST", RUN, key=access, json=GOOD)
@@ -37,9 +35,6 @@ async def test_a_v1_token_issued_through_one_replica_works_through_the_other(
         for mock in (a, b):
             status, answer = await mock.call("GET", CREDIT, key=access)
             assert (status, answer["error_code"]) == (401, "InvalidAccessToken")
-    finally:
-        await client_a.close()
-        await client_b.close()
 
 
 async def test_a_v1_token_outlives_a_restart_until_it_expires(
@@ -67,9 +62,7 @@ async def test_a_v1_token_outlives_a_restart_until_it_expires(
 async def test_unit_lots_read_and_spent_through_either_replica_are_the_same(
     store_url: str,
 ) -> None:
-    a, client_a = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    b, client_b = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    try:
+    async with replicas(store_url, parse_text(NO_LIMITS)) as (a, b):
         first = await lots(a)  # drawn through A: ids and expiry dates
         assert await lots(b) == first
         await succeed(b, "sod")  # spent through B
@@ -80,9 +73,6 @@ async def test_unit_lots_read_and_spent_through_either_replica_are_the_same(
         # another key's lots are its own, on either replica
         assert [lot["id"] for lot in await lots(a, key="sk-other")] != [f["id"] for f in first]
         assert await lots(b, key="sk-other") == await lots(a, key="sk-other")
-    finally:
-        await client_a.close()
-        await client_b.close()
     again, client = await start_mock(parse_text(NO_LIMITS), state=store_url)
     try:
         assert len(UnitStore.of(again.state)) == 2
@@ -111,9 +101,7 @@ async def test_the_polling_window_is_the_fleets(store_url: str) -> None:
     """A task polled only through A stays live through B; one left unpolled past the window
     is lost on both, and its window outlives a restart. A poll is written only while the
     window could still lose the task."""
-    a, client_a = await start_mock(parse_text(WINDOWED), state=store_url)
-    b, client_b = await start_mock(parse_text(WINDOWED), state=store_url)
-    try:
+    async with replicas(store_url, parse_text(WINDOWED)) as (a, b):
         status, answer = await a.call("POST", RUN, json=GOOD)
         assert status == 200, answer
         task = STATUS.format(answer["data"]["task_id"])
@@ -126,9 +114,6 @@ async def test_the_polling_window_is_the_fleets(store_url: str) -> None:
         for mock in (b, a):
             status, answer = await mock.call("GET", task)
             assert (status, answer["error_code"]) == (400, "InvalidTaskId")
-    finally:
-        await client_a.close()
-        await client_b.close()
     again, client = await start_mock(parse_text(WINDOWED), state=store_url)
     try:
         status, answer = await again.call("GET", task)
@@ -141,9 +126,7 @@ async def test_a_poll_that_cannot_change_the_outcome_writes_nothing(store_url: s
     """Polled inside a window that then outlasts the task, it can no longer be lost: the
     later polls leave the window's record as it was (no write per poll)."""
     scenario = WINDOWED.replace("running: 300", "running: 60").replace("window: 10", "window: 40")
-    a, client_a = await start_mock(parse_text(scenario), state=store_url)
-    b, client_b = await start_mock(parse_text(scenario), state=store_url)
-    try:
+    async with replicas(store_url, parse_text(scenario)) as (a, b):
         status, answer = await a.call("POST", RUN, json=GOOD)
         assert status == 200, answer
         task_id = answer["data"]["task_id"]
@@ -165,6 +148,3 @@ async def test_a_poll_that_cannot_change_the_outcome_writes_nothing(store_url: s
         for mock in (a, b):
             status, answer = await mock.call("GET", STATUS.format(task_id))
             assert (status, answer["data"]["task_status"]) == (200, "success")
-    finally:
-        await client_a.close()
-        await client_b.close()

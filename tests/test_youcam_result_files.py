@@ -8,7 +8,7 @@ from typing import Any
 from mockserver.providers.youcam.features import by_key
 from mockserver.providers.youcam.stores import FileStore
 from mockserver.scenario import parse_text
-from tests.conftest import Mock, start_mock
+from tests.conftest import Mock, replicas, start_mock
 from tests.test_youcam_features import poll, run
 from tests.test_youcam_uploads import upload, with_file
 
@@ -49,9 +49,7 @@ def chained(dst: str) -> dict[str, Any]:
 async def test_a_result_file_made_through_one_replica_chains_through_the_other(
     store_url: str,
 ) -> None:
-    a, client_a = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    b, client_b = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    try:
+    async with replicas(store_url, parse_text(NO_LIMITS)) as (a, b):
         dst = await result_file(a)
         through_a = await outcome(a, "enhance", chained(dst))
         through_b = await outcome(b, "enhance", chained(dst))
@@ -61,9 +59,6 @@ async def test_a_result_file_made_through_one_replica_chains_through_the_other(
         for mock in (a, b):
             other = await outcome(mock, "enhance", chained(dst), api_key="sk-other")
             assert (other["task_status"], other["error"]) == ("error", "unknown_internal_error")
-    finally:
-        await client_a.close()
-        await client_b.close()
 
 
 async def test_a_result_file_outlives_a_restart_on_its_store(store_url: str) -> None:
@@ -81,9 +76,7 @@ async def test_a_result_file_outlives_a_restart_on_its_store(store_url: str) -> 
 
 
 async def test_a_deleted_tasks_result_file_is_gone_from_every_replica(store_url: str) -> None:
-    a, client_a = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    b, client_b = await start_mock(parse_text(NO_LIMITS), state=store_url)
-    try:
+    async with replicas(store_url, parse_text(NO_LIMITS)) as (a, b):
         image = await upload(a)
         feature = by_key()["sod"]
         task_id = await run(a, feature, with_file("sod", src_file_id=image))
@@ -94,9 +87,6 @@ async def test_a_deleted_tasks_result_file_is_gone_from_every_replica(store_url:
         data = await outcome(a, "enhance", chained(dst))
         assert (data["task_status"], data["error"]) == ("error", "unknown_internal_error")
         assert len(FileStore.of(a.state)) == 0
-    finally:
-        await client_a.close()
-        await client_b.close()
 
 
 async def test_a_result_file_expires_30_days_on_and_leaves_nothing(mock: Mock) -> None:

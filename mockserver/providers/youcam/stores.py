@@ -19,6 +19,17 @@ from mockserver.providers.youcam.models import (
 from mockserver.stores import RecordStore, Store
 from mockserver.tasks import Task
 
+# What a made file's record keeps: its bytes come back from its fixture, its size from them.
+_FILE_KEPT = (
+    "file_id",
+    "tenant",
+    "content_type",
+    "file_name",
+    "created_at",
+    "expires_at",
+    "fixture",
+)
+
 
 class FileStore(RecordStore):
     """The files the mock made itself (results' ``dst_id``), by file_id: the fleet's.
@@ -79,15 +90,7 @@ class FileStore(RecordStore):
         r = self.files.get(key)
         if r is None:
             return None
-        return {
-            "file_id": r.file_id,
-            "tenant": r.tenant,
-            "content_type": r.content_type,
-            "file_name": r.file_name,
-            "created_at": r.created_at,
-            "expires_at": r.expires_at,
-            "fixture": r.fixture,
-        }
+        return {name: getattr(r, name) for name in _FILE_KEPT}
 
     def load_record(self, key: str, data: Any) -> None:
         if data is None:
@@ -127,14 +130,7 @@ class TokenStore(RecordStore):
 
     def record(self, key: str) -> Any:
         r = self.tokens.get(key)
-        if r is None:
-            return None
-        return {
-            "client_id": r.client_id,
-            "tenant": r.tenant,
-            "issued_at": r.issued_at,
-            "expires_at": r.expires_at,
-        }
+        return None if r is None else asdict(r)
 
     def load_record(self, key: str, data: Any) -> None:
         if data is None:
