@@ -242,8 +242,8 @@ class PollStore(RecordStore):
                 self.windows[task.id] = PollWindow(now)
             else:
                 record.last_polled_at = now
-            if can_lose:  # a poll that cannot change the outcome: unwritten
-                self.note(task.id)
+            if can_lose and self.kept:  # a poll that cannot change the outcome: unwritten
+                self.note(task.id)  # (on memory, no call on the poll's path)
         return False
 
     def polled(self, task: Task, now: float) -> None:
