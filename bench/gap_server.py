@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import peer_floor  # noqa: E402
 import peer_servers as ps  # noqa: E402
 from aiohttp import web  # noqa: E402
 
@@ -127,8 +128,9 @@ PARTS: dict[str, Callable[[], None]] = {
 
 
 def floor_app(body: bytes, loop_adds: int) -> web.Application:
-    async def poll(request: web.Request) -> web.Response:
-        return web.Response(body=body, content_type="application/json")
+    """bench/peer_floor.py's app; with ``loop_adds``, its poll runs that loop first."""
+    if not loop_adds:
+        return peer_floor.floor_app(body, body)
 
     async def poll_after_python(request: web.Request) -> web.Response:
         total = 0
@@ -137,8 +139,7 @@ def floor_app(body: bytes, loop_adds: int) -> web.Application:
         return web.Response(body=body, content_type="application/json")
 
     app = web.Application()
-    handler = poll_after_python if loop_adds else poll
-    app.router.add_get(ps.GET_PATH.replace("%s", "{task_id}"), handler)
+    app.router.add_get(peer_floor.GET_PATH, poll_after_python)
     return app
 
 
