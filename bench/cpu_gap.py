@@ -12,8 +12,8 @@ CPU per request is split into user and kernel (``/proc/PID/stat``): the kernel's
 loopback's work, which the floor and the mock do with the same syscalls per request.
 
 What the loop rows show: Python work that takes T µs on its own, timed here in a loop on the
-server's core, costs more than T per request when it runs inside a loaded server (the columns
-"alone" and "in serving"); what the mock-without rows show: what each part costs in serving.
+server's core, costs more than T per request when it runs inside a loaded server (the lines
+under the table say both); what the mock-without rows show: what each part costs in serving.
 """
 
 from __future__ import annotations
@@ -49,11 +49,6 @@ DEFAULT_VARIANTS = (
 )
 
 
-def _user_sys(pid: int) -> tuple[int, int]:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]), int(fields[12])
-
-
 def loop_alone_us(adds: int) -> float:
     """What ``python-N``'s loop costs on its own: best of several timed runs."""
 
@@ -72,11 +67,10 @@ def start(variant: str, work: Path, core: str) -> ps.Running:
 
 
 def measure(load: peers.Load, server: ps.Running, ids: Path, seconds: int) -> dict[str, Any]:
-    before = _user_sys(server.proc.pid)
+    before = server.cpu_split()
     result = load.run(server, "GET", ids, seconds)
-    after = _user_sys(server.proc.pid)
-    tick = os.sysconf("SC_CLK_TCK")
-    per = 1e6 / max(result["requests"], 1) / tick
+    after = server.cpu_split()
+    per = 1e6 / max(result["requests"], 1)
     result["user_us"] = (after[0] - before[0]) * per
     result["sys_us"] = (after[1] - before[1]) * per
     return result

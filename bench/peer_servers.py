@@ -112,15 +112,21 @@ class Running:
                 pass
         return total / 1024
 
-    def cpu_seconds(self) -> float:
-        total = 0
+    def cpu_split(self) -> tuple[float, float]:
+        """User and kernel CPU seconds of the process tree so far."""
+        user = kernel = 0
         for pid in self._tree():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+            user += int(fields[11])
+            kernel += int(fields[12])
+        tick = os.sysconf("SC_CLK_TCK")
+        return user / tick, kernel / tick
+
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_split())
 
     def call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}

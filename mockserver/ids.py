@@ -21,7 +21,7 @@ _SET = (0x4 << 76) | (0x2 << 62)
 def uuid4(bits: int) -> str:
     """``str(uuid.UUID(int=bits, version=4))``, several times faster: an A2E answer carries
     a fresh ``trace_id`` every time, so this is on every poll of theirs. The hex digits come
-    from ``bytes.hex`` (a quarter of the time ``"%032x" %`` takes on a 128-bit integer)."""
+    from ``bytes.hex``: 0.55 µs per id where ``"%032x" %`` on the integer took 0.73."""
     h = (bits & _KEEP | _SET).to_bytes(16, "big").hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
